@@ -1,0 +1,3 @@
+//! `.sops.yaml`: discovery, creation rules and store settings.
+
+pub(crate) mod rules;

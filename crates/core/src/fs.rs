@@ -1,0 +1,1 @@
+//! TODO(fs): atomic writes.

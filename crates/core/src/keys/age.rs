@@ -1,0 +1,1 @@
+//! TODO(keys/age): being written.

@@ -1,0 +1,1 @@
+//! TODO(keys/discovery): being written.

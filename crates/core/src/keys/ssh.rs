@@ -1,0 +1,1 @@
+//! TODO(keys/ssh): being written.

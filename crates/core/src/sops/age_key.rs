@@ -1,0 +1,1 @@
+//! TODO(age_key): being written.

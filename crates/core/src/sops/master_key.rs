@@ -1,0 +1,1 @@
+//! TODO(master_key): being written.

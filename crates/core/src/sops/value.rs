@@ -1,0 +1,1 @@
+//! TODO(value): being written.

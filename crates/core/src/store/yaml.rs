@@ -1,0 +1,1 @@
+//! The yaml store.
