@@ -1,1 +1,37 @@
-fn main() {}
+//! The `aesec` binary: parse flags, set up logging, dispatch, map the outcome to an exit code.
+
+mod cli;
+mod commands;
+mod env;
+mod exit;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => output::report_error(&error),
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env(env::AESEC_LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

@@ -1,1 +1,485 @@
-//! TODO(fs): atomic writes.
+//! File access: reads that name the path in their errors, and atomic writes.
+//!
+//! Every file aesec rewrites goes through [`write_atomic`]: the new content is written to a
+//! temporary file in the same directory (created exclusively, with the final mode from the start),
+//! flushed to disk, renamed over the target, and the directory is flushed too. A crash or a kill
+//! at any point leaves either the old file or the new one, never a mix, and no temporary file
+//! survives an error (DESIGN §8). This is the only module that touches the file system for
+//! writing; the rest of the crate calls it.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// How many temporary names are tried before giving up (each is random; a clash is unlikely).
+const TEMP_NAME_ATTEMPTS: usize = 16;
+
+/// The permission bits of a file written by [`write_atomic`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Exactly these bits (e.g. `0o600` for decrypted output).
+    Fixed(u32),
+    /// The bits of the file being replaced; these bits when there is no such file.
+    KeepOr(u32),
+}
+
+/// Options of [`write_atomic`].
+///
+/// The default writes mode `0o600`, the mode for anything that may hold plaintext.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// The permission bits of the written file.
+    pub mode: Mode,
+}
+
+impl WriteOptions {
+    /// Writes the file with exactly `mode` (permission bits, e.g. `0o644`).
+    pub fn with_mode(mode: u32) -> Self {
+        Self {
+            mode: Mode::Fixed(mode),
+        }
+    }
+
+    /// Keeps the mode of the file being replaced; a new file gets `mode`.
+    pub fn keep_mode_or(mode: u32) -> Self {
+        Self {
+            mode: Mode::KeepOr(mode),
+        }
+    }
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self::with_mode(0o600)
+    }
+}
+
+/// The file system operation that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Reading a file.
+    Read,
+    /// Reading a file's metadata (its mode, or whether it is a symlink).
+    Metadata,
+    /// Resolving a symlink to the file it points to.
+    ResolveSymlink,
+    /// Creating the temporary file beside the target.
+    CreateTemp,
+    /// Writing the temporary file.
+    Write,
+    /// Setting the mode of the temporary file.
+    SetPermissions,
+    /// Flushing the temporary file to disk.
+    Sync,
+    /// Renaming the temporary file over the target.
+    Rename,
+    /// Flushing the directory entry to disk.
+    SyncDirectory,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Read => "read",
+            Self::Metadata => "read the metadata of",
+            Self::ResolveSymlink => "resolve the symlink",
+            Self::CreateTemp => "create a temporary file for",
+            Self::Write => "write a temporary file for",
+            Self::SetPermissions => "set the mode of a temporary file for",
+            Self::Sync => "flush a temporary file for",
+            Self::Rename => "replace",
+            Self::SyncDirectory => "flush the directory of",
+        })
+    }
+}
+
+/// Why a file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FsError {
+    /// An I/O operation on `path` failed.
+    #[error("cannot {operation} '{}'", path.display())]
+    Io {
+        /// What was being done.
+        operation: Operation,
+        /// The file the user asked for (the target of a write, not the temporary file).
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The path to write has no file name (it is empty, `/` or ends in `..`).
+    #[error("cannot write '{}': not a file path", path.display())]
+    NotAFile {
+        /// The path as given.
+        path: PathBuf,
+    },
+}
+
+impl FsError {
+    /// The path the failed operation was about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::NotAFile { path } => path,
+        }
+    }
+
+    fn io(operation: Operation, path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| Self::Io {
+            operation,
+            path,
+            source,
+        }
+    }
+}
+
+/// Reads a whole file; the error names the path.
+///
+/// ```
+/// # let dir = std::env::temp_dir();
+/// # let path = dir.join(format!("aesec-doc-read-{}", std::process::id()));
+/// # std::fs::write(&path, b"hello")?;
+/// let bytes = aesec::fs::read(&path)?;
+/// assert_eq!(bytes, b"hello");
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read(path: impl AsRef<Path>) -> Result<Vec<u8>, FsError> {
+    let path = path.as_ref();
+    fs::read(path).map_err(FsError::io(Operation::Read, path))
+}
+
+/// Replaces `path` with `bytes`, atomically.
+///
+/// The content goes to a new temporary file in the same directory, created exclusively with the
+/// mode chosen by `options` (never wider, even for a moment), flushed to disk and renamed over
+/// `path`; then the directory is flushed. Readers see the old content or the new one, never a
+/// partial file. On error the temporary file is removed and `path` is unchanged. When `path` is
+/// a symlink, the file it points to is replaced and the link kept.
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+///
+/// use aesec::fs::{write_atomic, WriteOptions};
+///
+/// # let dir = std::env::temp_dir().join(format!("aesec-doc-write-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("secret.yaml");
+/// write_atomic(&path, b"password: hunter2\n", WriteOptions::default())?;
+/// assert_eq!(std::fs::read(&path)?, b"password: hunter2\n");
+/// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o7777, 0o600);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_atomic(
+    path: impl AsRef<Path>,
+    bytes: &[u8],
+    options: WriteOptions,
+) -> Result<(), FsError> {
+    replace_with(path.as_ref(), options, |file| file.write_all(bytes))
+}
+
+/// The steps of [`write_atomic`], with the writing of the content left to `write`.
+fn replace_with(
+    path: &Path,
+    options: WriteOptions,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), FsError> {
+    let target = resolve_symlink(path)?;
+    let Some(file_name) = target.file_name() else {
+        return Err(FsError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    };
+    let dir = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mode = match options.mode {
+        Mode::Fixed(mode) => mode,
+        Mode::KeepOr(default) => match fs::metadata(&target) {
+            Ok(metadata) => metadata.permissions().mode() & 0o7777,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => default,
+            Err(error) => return Err(FsError::io(Operation::Metadata, path)(error)),
+        },
+    };
+
+    let (temp_path, mut file) = create_temp(&dir, file_name, mode, path)?;
+    let written = write(&mut file)
+        .map_err(FsError::io(Operation::Write, path))
+        // The creation mode was masked by the umask; set the exact bits before the file is visible.
+        .and_then(|()| {
+            file.set_permissions(Permissions::from_mode(mode))
+                .map_err(FsError::io(Operation::SetPermissions, path))
+        })
+        .and_then(|()| file.sync_all().map_err(FsError::io(Operation::Sync, path)))
+        .and_then(|()| {
+            drop(file);
+            fs::rename(&temp_path, &target).map_err(FsError::io(Operation::Rename, path))
+        });
+    if let Err(error) = written {
+        // Best effort: the error that matters is the one above.
+        let _ = fs::remove_file(&temp_path);
+        return Err(error);
+    }
+    File::open(&dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(FsError::io(Operation::SyncDirectory, path))
+}
+
+/// The file a write to `path` must replace: `path` itself, or the file a symlink points to.
+fn resolve_symlink(path: &Path) -> Result<PathBuf, FsError> {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            fs::canonicalize(path).map_err(FsError::io(Operation::ResolveSymlink, path))
+        }
+        Ok(_) => Ok(path.to_path_buf()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(path.to_path_buf()),
+        Err(error) => Err(FsError::io(Operation::Metadata, path)(error)),
+    }
+}
+
+/// Creates `.<name>.<random>.tmp` in `dir`, exclusively, with `mode` (minus the umask).
+fn create_temp(
+    dir: &Path,
+    file_name: &std::ffi::OsStr,
+    mode: u32,
+    path: &Path,
+) -> Result<(PathBuf, File), FsError> {
+    let mut last_error = None;
+    for _ in 0..TEMP_NAME_ATTEMPTS {
+        let mut suffix = [0u8; 8];
+        getrandom::getrandom(&mut suffix).map_err(|error| FsError::Io {
+            operation: Operation::CreateTemp,
+            path: path.to_path_buf(),
+            source: io::Error::other(error),
+        })?;
+        let suffix: String = suffix.iter().map(|byte| format!("{byte:02x}")).collect();
+        let mut name = std::ffi::OsString::from(".");
+        name.push(file_name);
+        name.push(format!(".{suffix}.tmp"));
+        let temp_path = dir.join(name);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp_path)
+        {
+            Ok(file) => return Ok((temp_path, file)),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => last_error = Some(error),
+            Err(error) => return Err(FsError::io(Operation::CreateTemp, path)(error)),
+        }
+    }
+    let source = last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
+    Err(FsError::Io {
+        operation: Operation::CreateTemp,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Temporary directories for the crate's tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::fs;
+    use std::path::PathBuf;
+
+    /// A fresh directory under the system temp dir (symlinks resolved), removed on drop.
+    pub(crate) struct TempDir(pub(crate) PathBuf);
+
+    impl TempDir {
+        /// Creates `aesec-<name>-<random>`.
+        pub(crate) fn new(name: &str) -> Self {
+            let mut suffix = [0u8; 8];
+            getrandom::getrandom(&mut suffix).unwrap();
+            let suffix: String = suffix.iter().map(|byte| format!("{byte:02x}")).collect();
+            let dir = std::env::temp_dir().join(format!("aesec-{name}-{suffix}"));
+            fs::create_dir_all(&dir).unwrap();
+            Self(fs::canonicalize(&dir).unwrap())
+        }
+
+        /// The sorted names in the directory.
+        pub(crate) fn entries(&self) -> Vec<String> {
+            let mut names: Vec<String> = fs::read_dir(&self.0)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::TempDir;
+    use super::*;
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn writes_new_file_with_default_mode() {
+        let dir = TempDir::new("new");
+        let path = dir.0.join("out.yaml");
+        write_atomic(&path, b"a: 1\n", WriteOptions::default()).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"a: 1\n");
+        assert_eq!(mode_of(&path), 0o600);
+        assert_eq!(dir.entries(), ["out.yaml"]);
+    }
+
+    #[test]
+    fn fixed_mode_is_exact_despite_umask() {
+        let dir = TempDir::new("fixed");
+        let path = dir.0.join("out");
+        // 0o664 has a group-write bit that the usual umask (022) would clear at creation.
+        write_atomic(&path, b"x", WriteOptions::with_mode(0o664)).unwrap();
+        assert_eq!(mode_of(&path), 0o664);
+    }
+
+    #[test]
+    fn replaces_existing_file_and_keeps_its_mode() {
+        let dir = TempDir::new("keep");
+        let path = dir.0.join("secrets.yaml");
+        fs::write(&path, b"old content that is longer\n").unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&path, b"new\n", WriteOptions::keep_mode_or(0o600)).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new\n");
+        assert_eq!(mode_of(&path), 0o640);
+        assert_eq!(dir.entries(), ["secrets.yaml"]);
+    }
+
+    #[test]
+    fn keep_mode_uses_default_for_new_file() {
+        let dir = TempDir::new("keepnew");
+        let path = dir.0.join("fresh");
+        write_atomic(&path, b"x", WriteOptions::keep_mode_or(0o644)).unwrap();
+        assert_eq!(mode_of(&path), 0o644);
+    }
+
+    #[test]
+    fn fixed_mode_overrides_existing_mode() {
+        let dir = TempDir::new("override");
+        let path = dir.0.join("plain");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"new", WriteOptions::default()).unwrap();
+        assert_eq!(mode_of(&path), 0o600);
+    }
+
+    #[test]
+    fn failed_write_leaves_old_file_and_no_temp() {
+        let dir = TempDir::new("fail");
+        let path = dir.0.join("secrets.yaml");
+        fs::write(&path, b"old\n").unwrap();
+        let error = replace_with(&path, WriteOptions::default(), |file| {
+            file.write_all(b"partial")?;
+            Err(io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Io {
+                operation: Operation::Write,
+                ..
+            }
+        ));
+        assert_eq!(error.path(), path);
+        assert_eq!(fs::read(&path).unwrap(), b"old\n");
+        assert_eq!(dir.entries(), ["secrets.yaml"]);
+    }
+
+    #[test]
+    fn failed_rename_leaves_target_and_no_temp() {
+        let dir = TempDir::new("rename");
+        // A non-empty directory where the file should go: the rename must fail.
+        let path = dir.0.join("target");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("keep"), b"kept").unwrap();
+        let error = write_atomic(&path, b"new", WriteOptions::default()).unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Io {
+                operation: Operation::Rename,
+                ..
+            }
+        ));
+        assert_eq!(fs::read(path.join("keep")).unwrap(), b"kept");
+        assert_eq!(dir.entries(), ["target"]);
+    }
+
+    #[test]
+    fn missing_directory_is_a_create_error() {
+        let dir = TempDir::new("missing");
+        let path = dir.0.join("no/such/dir/file");
+        let error = write_atomic(&path, b"x", WriteOptions::default()).unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Io {
+                operation: Operation::CreateTemp,
+                ..
+            }
+        ));
+        assert_eq!(error.path(), path);
+    }
+
+    #[test]
+    fn path_without_file_name_is_refused() {
+        let error = write_atomic("/", b"x", WriteOptions::default()).unwrap_err();
+        assert!(matches!(error, FsError::NotAFile { .. }));
+    }
+
+    #[test]
+    fn symlink_target_is_replaced_and_link_kept() {
+        let dir = TempDir::new("symlink");
+        let target = dir.0.join("real.yaml");
+        let link = dir.0.join("link.yaml");
+        fs::write(&target, b"old").unwrap();
+        std::os::unix::fs::symlink("real.yaml", &link).unwrap();
+        write_atomic(&link, b"new", WriteOptions::default()).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert_eq!(dir.entries(), ["link.yaml", "real.yaml"]);
+    }
+
+    #[test]
+    fn empty_path_is_refused() {
+        let error = write_atomic("", b"x", WriteOptions::default()).unwrap_err();
+        assert!(matches!(error, FsError::NotAFile { .. }));
+    }
+
+    #[test]
+    fn read_names_the_path() {
+        let dir = TempDir::new("read");
+        let path = dir.0.join("absent");
+        let error = read(&path).unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Io {
+                operation: Operation::Read,
+                ..
+            }
+        ));
+        assert!(error.to_string().contains("absent"));
+        fs::write(&path, b"present").unwrap();
+        assert_eq!(read(&path).unwrap(), b"present");
+    }
+}

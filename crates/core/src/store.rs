@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod dotenv;
+pub(crate) mod envelope;
 pub(crate) mod gofmt;
 pub mod ini;
 pub mod json;
@@ -98,7 +99,11 @@ pub struct EmitOptions {
 
 impl Default for EmitOptions {
     fn default() -> Self {
-        Self { yaml_indent: 4, json_indent: None, binary_indent: None }
+        Self {
+            yaml_indent: 4,
+            json_indent: None,
+            binary_indent: None,
+        }
     }
 }
 

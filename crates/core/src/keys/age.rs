@@ -1,1 +1,401 @@
-//! TODO(keys/age): being written.
+//! age recipients and identities as sops uses them: X25519 (`age1…`) and native SSH
+//! (`ssh-ed25519 …`, `ssh-rsa …`) recipients, and a set of identities to decrypt with.
+//!
+//! sops ≥ 3.10 accepts both recipient kinds in `.sops.yaml` and in file metadata and stores the
+//! recipient text verbatim (an SSH comment included), so [`Recipient`] keeps the text it was
+//! parsed from and prints it back unchanged.
+
+use std::fmt;
+use std::io::BufRead;
+use std::str::FromStr;
+
+use age::secrecy::{ExposeSecret, SecretString};
+
+/// A recipient a sops data key can be encrypted to.
+#[derive(Clone)]
+pub struct Recipient {
+    text: String,
+    kind: RecipientKind,
+}
+
+#[derive(Clone)]
+enum RecipientKind {
+    X25519(age::x25519::Recipient),
+    Ssh(age::ssh::Recipient),
+}
+
+/// Why a recipient string was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseRecipientError {
+    /// An `age1…` string that is not a valid X25519 recipient.
+    #[error("invalid age recipient '{text}': {reason}")]
+    InvalidAge {
+        /// The recipient as given.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An `age1<plugin>1…` recipient: plugins are not supported yet.
+    #[error("age plugin recipient '{text}' is not supported")]
+    Plugin {
+        /// The recipient as given.
+        text: String,
+    },
+    /// An `ssh-…` string that age cannot encrypt to.
+    #[error("invalid ssh recipient '{text}': {reason}")]
+    InvalidSsh {
+        /// The recipient as given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Neither an `age1…` nor an `ssh-…` string.
+    #[error("unknown recipient '{text}': expected 'age1…' or an ssh public key")]
+    Unknown {
+        /// The recipient as given.
+        text: String,
+    },
+}
+
+impl Recipient {
+    /// The recipient as age's encryption API wants it.
+    pub fn as_age(&self) -> &dyn age::Recipient {
+        match &self.kind {
+            RecipientKind::X25519(r) => r,
+            RecipientKind::Ssh(r) => r,
+        }
+    }
+
+    /// Whether this is a native SSH recipient rather than an X25519 one.
+    pub fn is_ssh(&self) -> bool {
+        matches!(self.kind, RecipientKind::Ssh(_))
+    }
+
+    /// Parses a comma-separated list as sops does (`--age`, `SOPS_AGE_RECIPIENTS`, `.sops.yaml`
+    /// strings): entries trimmed, empty entries dropped.
+    ///
+    /// ```
+    /// use aesec::keys::age::Recipient;
+    /// let list = Recipient::parse_list(
+    ///     "age1m69ryw24zjg9pmxr033synsftwkt4f8nh7xp7cm07at3n3r67yfswcwm58, ",
+    /// )?;
+    /// assert_eq!(list.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_list(list: &str) -> Result<Vec<Self>, ParseRecipientError> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+}
+
+impl FromStr for Recipient {
+    type Err = ParseRecipientError;
+
+    /// Parses `age1…` or an SSH public key line; surrounding white space is ignored and the
+    /// rest is kept verbatim for [`Display`](fmt::Display).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim().to_owned();
+        if let Some(rest) = text.strip_prefix("age1") {
+            if rest.contains('1') && !text.starts_with("age1pq1") {
+                return Err(ParseRecipientError::Plugin { text });
+            }
+            match age::x25519::Recipient::from_str(&text) {
+                Ok(r) => Ok(Self {
+                    text,
+                    kind: RecipientKind::X25519(r),
+                }),
+                Err(reason) => Err(ParseRecipientError::InvalidAge { text, reason }),
+            }
+        } else if text.starts_with("ssh-") {
+            match age::ssh::Recipient::from_str(&text) {
+                Ok(r) => Ok(Self {
+                    text,
+                    kind: RecipientKind::Ssh(r),
+                }),
+                Err(e) => {
+                    let reason = match e {
+                        age::ssh::ParseRecipientKeyError::Invalid(why) => why.to_owned(),
+                        age::ssh::ParseRecipientKeyError::Unsupported(kind) => {
+                            format!("key type '{kind}' is not supported")
+                        }
+                        age::ssh::ParseRecipientKeyError::RsaModulusTooLarge => {
+                            "RSA modulus too large".to_owned()
+                        }
+                        age::ssh::ParseRecipientKeyError::RsaModulusTooSmall => {
+                            "RSA modulus smaller than 2048 bits".to_owned()
+                        }
+                        _ => "unsupported ssh key".to_owned(),
+                    };
+                    Err(ParseRecipientError::InvalidSsh { text, reason })
+                }
+            }
+        } else {
+            Err(ParseRecipientError::Unknown { text })
+        }
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Recipient({})", self.text)
+    }
+}
+
+impl PartialEq for Recipient {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Recipient {}
+
+/// A set of age identities to try when decrypting a data key, each with the name of the source
+/// it came from (for error messages).
+#[derive(Default)]
+pub struct Identities {
+    entries: Vec<(Box<dyn age::Identity + Send + Sync>, String)>,
+}
+
+/// Why identities could not be read from a source.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseIdentityError {
+    /// The text is not an age identity file.
+    #[error("{source_name}: not a valid age identity file: {reason}")]
+    Invalid {
+        /// Where the text came from (a path, an environment variable name).
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Identities {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one identity from `source_name`.
+    pub fn push(&mut self, identity: Box<dyn age::Identity + Send + Sync>, source_name: &str) {
+        self.entries.push((identity, source_name.to_owned()));
+    }
+
+    /// Moves every identity of `other` into this set.
+    pub fn extend(&mut self, other: Self) {
+        self.entries.extend(other.entries);
+    }
+
+    /// Reads an age identity file's text (`AGE-SECRET-KEY-1…` lines, `#` comments, blank lines)
+    /// as sops does; any other line makes the whole source fail. Returns how many were added.
+    ///
+    /// ```
+    /// use aesec::keys::age::Identities;
+    /// let mut identities = Identities::new();
+    /// let n = identities.add_identity_file_text(
+    ///     "# public key: age1m69ryw24zjg9pmxr033synsftwkt4f8nh7xp7cm07at3n3r67yfswcwm58\n\
+    ///      AGE-SECRET-KEY-170T7N4UDWW0YHCXDX55SHH7WS780Y2E63GMNLMFAKZ2FMJXVQS7QK3VKNT\n",
+    ///     "keys.txt",
+    /// )?;
+    /// assert_eq!(n, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_identity_file_text(
+        &mut self,
+        text: &str,
+        source_name: &str,
+    ) -> Result<usize, ParseIdentityError> {
+        let invalid = |reason: String| ParseIdentityError::Invalid {
+            source_name: source_name.to_owned(),
+            reason,
+        };
+        let file = age::IdentityFile::from_buffer(std::io::BufReader::new(text.as_bytes()))
+            .map_err(|e| invalid(e.to_string()))?;
+        let identities = file.into_identities().map_err(|e| invalid(e.to_string()))?;
+        let count = identities.len();
+        for identity in identities {
+            self.push(identity, source_name);
+        }
+        Ok(count)
+    }
+
+    /// Reads identities from a reader holding an identity file.
+    pub fn add_identity_file(
+        &mut self,
+        reader: impl BufRead,
+        source_name: &str,
+    ) -> Result<usize, ParseIdentityError> {
+        let mut text = zeroize::Zeroizing::new(String::new());
+        let mut reader = reader;
+        reader
+            .read_to_string(&mut text)
+            .map_err(|e| ParseIdentityError::Invalid {
+                source_name: source_name.to_owned(),
+                reason: e.to_string(),
+            })?;
+        self.add_identity_file_text(&text, source_name)
+    }
+
+    /// The identities, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn age::Identity> {
+        self.entries
+            .iter()
+            .map(|(identity, _)| identity.as_ref() as &dyn age::Identity)
+    }
+
+    /// The names of the sources the identities came from, in order, without duplicates.
+    pub fn source_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for (_, name) in &self.entries {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// How many identities there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl fmt::Debug for Identities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identities")
+            .field("sources", &self.source_names())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A freshly generated X25519 identity, as `age-keygen` makes one.
+pub struct GeneratedIdentity {
+    identity: age::x25519::Identity,
+}
+
+impl GeneratedIdentity {
+    /// Generates a new identity from the operating system's random source.
+    pub fn generate() -> Self {
+        Self {
+            identity: age::x25519::Identity::generate(),
+        }
+    }
+
+    /// The public recipient.
+    pub fn recipient(&self) -> Recipient {
+        let text = self.identity.to_public().to_string();
+        Recipient {
+            kind: RecipientKind::X25519(self.identity.to_public()),
+            text,
+        }
+    }
+
+    /// The identity file text `age-keygen` writes: `# created: …`, `# public key: …`, the key.
+    ///
+    /// ```
+    /// use aesec::age::secrecy::ExposeSecret;
+    /// use aesec::keys::age::GeneratedIdentity;
+    /// let key = GeneratedIdentity::generate();
+    /// let text = key.to_identity_file("2026-11-22T00:00:00Z");
+    /// assert!(text.expose_secret().contains("AGE-SECRET-KEY-1"));
+    /// ```
+    pub fn to_identity_file(&self, created: &str) -> SecretString {
+        let secret = self.identity.to_string();
+        SecretString::from(format!(
+            "# created: {created}\n# public key: {}\n{}\n",
+            self.identity.to_public(),
+            secret.expose_secret()
+        ))
+    }
+}
+
+impl fmt::Debug for GeneratedIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratedIdentity")
+            .field("recipient", &self.identity.to_public().to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VEC_RECIPIENT: &str = "age1m69ryw24zjg9pmxr033synsftwkt4f8nh7xp7cm07at3n3r67yfswcwm58";
+    const VEC_KEY: &str =
+        "AGE-SECRET-KEY-170T7N4UDWW0YHCXDX55SHH7WS780Y2E63GMNLMFAKZ2FMJXVQS7QK3VKNT";
+
+    #[test]
+    fn recipients_keep_their_text() {
+        let ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOHz+U0YtjINc54dZiJNclfmEFifF7RXCFlNlTbuZBji joerg@turingmachine";
+        let r: Recipient = ssh.parse().unwrap();
+        assert!(r.is_ssh());
+        assert_eq!(r.to_string(), ssh);
+        let r: Recipient = format!("  {VEC_RECIPIENT} ").parse().unwrap();
+        assert_eq!(r.to_string(), VEC_RECIPIENT);
+        assert!(!r.is_ssh());
+    }
+
+    #[test]
+    fn bad_recipients_are_refused() {
+        assert!(matches!(
+            "age1xyz".parse::<Recipient>(),
+            Err(ParseRecipientError::InvalidAge { .. })
+        ));
+        assert!(matches!(
+            "age1yubikey1qwerty".parse::<Recipient>(),
+            Err(ParseRecipientError::Plugin { .. })
+        ));
+        assert!(matches!(
+            "ssh-ed25519 AAAA".parse::<Recipient>(),
+            Err(ParseRecipientError::InvalidSsh { .. })
+        ));
+        assert!(matches!(
+            "pgp:1234".parse::<Recipient>(),
+            Err(ParseRecipientError::Unknown { .. })
+        ));
+    }
+
+    #[test]
+    fn identity_files_parse_and_refuse_junk() {
+        let mut ids = Identities::new();
+        assert_eq!(
+            ids.add_identity_file_text(&format!("# c\n\n{VEC_KEY}\n"), "k")
+                .unwrap(),
+            1
+        );
+        assert_eq!(ids.len(), 1);
+        assert!(matches!(
+            ids.add_identity_file_text("not a key\n", "bad"),
+            Err(ParseIdentityError::Invalid { .. })
+        ));
+        let shown = format!("{ids:?}");
+        assert!(!shown.contains("SECRET"));
+    }
+
+    #[test]
+    fn generated_identity_round_trips() {
+        let key = GeneratedIdentity::generate();
+        let text = key.to_identity_file("now");
+        let mut ids = Identities::new();
+        ids.add_identity_file_text(text.expose_secret(), "gen")
+            .unwrap();
+        assert_eq!(ids.len(), 1);
+        assert!(!format!("{key:?}").contains("SECRET"));
+    }
+}

@@ -1,1 +1,246 @@
-//! TODO(age_key): being written.
+//! The age master key: one armored age file per recipient, as sops' `age/keysource.go` writes.
+//!
+//! Encryption makes a binary age file for a single recipient (X25519 or native SSH) and armors
+//! it the way Go's `armor.NewWriter` does: standard base64 with padding, 64-column lines, LF
+//! line endings on every platform, and a trailing newline after the footer (the age crate's own
+//! armor writer uses CRLF on Windows). The age crate adds a random grease stanza, which Go age
+//! and sops ignore. Decryption strips leading white space (Go's armor reader skips it, the age
+//! crate's does not), accepts CRLF, and tries every identity.
+
+use std::fmt;
+use std::io::{Read, Write};
+
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use crate::keys::age::{Identities, Recipient};
+use crate::sops::master_key::{KeyDecryptor, MasterKey, MasterKeyError};
+use crate::sops::metadata::KeyEntry;
+
+const ARMOR_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----\n";
+const ARMOR_END: &str = "-----END AGE ENCRYPTED FILE-----\n";
+const ARMOR_COLUMNS: usize = 64;
+
+/// The most plaintext read from an entry: a data key or share is 32 or 33 bytes, so anything
+/// much longer is refused without reading it all.
+const MAX_PLAINTEXT_BYTES: u64 = 1024;
+
+/// An age recipient as a sops master key.
+#[derive(Clone)]
+pub struct AgeMasterKey {
+    recipient: Recipient,
+}
+
+impl AgeMasterKey {
+    /// A master key for `recipient`.
+    pub fn new(recipient: Recipient) -> Self {
+        Self { recipient }
+    }
+
+    /// The recipient.
+    pub fn recipient(&self) -> &Recipient {
+        &self.recipient
+    }
+
+    /// One boxed master key per recipient: a key group ready for
+    /// [`encrypt_data_key`](crate::sops::encrypt_data_key).
+    pub fn group(recipients: impl IntoIterator<Item = Recipient>) -> Vec<Box<dyn MasterKey>> {
+        recipients
+            .into_iter()
+            .map(|recipient| Box::new(Self::new(recipient)) as Box<dyn MasterKey>)
+            .collect()
+    }
+}
+
+impl From<Recipient> for AgeMasterKey {
+    fn from(recipient: Recipient) -> Self {
+        Self::new(recipient)
+    }
+}
+
+impl fmt::Debug for AgeMasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgeMasterKey")
+            .field("recipient", &self.recipient.to_string())
+            .finish()
+    }
+}
+
+impl MasterKey for AgeMasterKey {
+    fn encrypt(&self, data: &[u8]) -> Result<KeyEntry, MasterKeyError> {
+        let recipient = self.recipient.to_string();
+        let encryptor = age::Encryptor::with_recipients(std::iter::once(self.recipient.as_age()))
+            .map_err(|source| MasterKeyError::AgeEncrypt {
+            recipient: recipient.clone(),
+            source: Box::new(source),
+        })?;
+        let write_error = |source| MasterKeyError::AgeWrite {
+            recipient: recipient.clone(),
+            source,
+        };
+        let mut binary = Vec::with_capacity(512);
+        let mut writer = encryptor.wrap_output(&mut binary).map_err(write_error)?;
+        writer.write_all(data).map_err(write_error)?;
+        writer.finish().map_err(write_error)?;
+        Ok(KeyEntry::Age {
+            enc: armor(&binary),
+            recipient,
+        })
+    }
+
+    fn identifier(&self) -> String {
+        self.recipient.to_string()
+    }
+}
+
+/// Armors a binary age file as Go age does: header, 64-column standard base64 lines, footer,
+/// LF line endings, trailing newline.
+///
+/// ```
+/// let armored = aesec::sops::armor(b"age-encryption.org/v1\n");
+/// assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl"));
+/// assert!(armored.ends_with("\n-----END AGE ENCRYPTED FILE-----\n"));
+/// ```
+pub fn armor(binary: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(binary);
+    let lines = encoded.len().div_ceil(ARMOR_COLUMNS);
+    let mut out =
+        String::with_capacity(ARMOR_BEGIN.len() + encoded.len() + lines + ARMOR_END.len());
+    out.push_str(ARMOR_BEGIN);
+    let mut rest = encoded.as_str();
+    while !rest.is_empty() {
+        let (line, tail) = rest.split_at(rest.len().min(ARMOR_COLUMNS));
+        out.push_str(line);
+        out.push('\n');
+        rest = tail;
+    }
+    out.push_str(ARMOR_END);
+    out
+}
+
+/// Decrypts an armored (or binary) age file with any of `identities`.
+///
+/// # Errors
+///
+/// [`MasterKeyError::NoMatchingIdentity`] when no identity fits, [`MasterKeyError::AgeDecrypt`]
+/// for a malformed file, [`MasterKeyError::AgeRead`] for a tampered or oversized payload.
+pub fn decrypt_age_entry(
+    recipient: &str,
+    enc: &str,
+    identities: &Identities,
+) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
+    let decrypt_error = |source| match source {
+        age::DecryptError::NoMatchingKeys => MasterKeyError::NoMatchingIdentity {
+            recipient: recipient.to_owned(),
+        },
+        source => MasterKeyError::AgeDecrypt {
+            recipient: recipient.to_owned(),
+            source: Box::new(source),
+        },
+    };
+    let read_error = |source| MasterKeyError::AgeRead {
+        recipient: recipient.to_owned(),
+        source,
+    };
+    let reader = age::armor::ArmoredReader::new(enc.trim_start().as_bytes());
+    let decryptor = age::Decryptor::new(reader).map_err(decrypt_error)?;
+    let stream = decryptor
+        .decrypt(identities.iter())
+        .map_err(decrypt_error)?;
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(64));
+    let read = stream
+        .take(MAX_PLAINTEXT_BYTES + 1)
+        .read_to_end(&mut plaintext)
+        .map_err(read_error)?;
+    if u64::try_from(read).unwrap_or(u64::MAX) > MAX_PLAINTEXT_BYTES {
+        return Err(read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "payload is larger than any data key",
+        )));
+    }
+    Ok(plaintext)
+}
+
+/// Decrypts `age` entries with a set of identities.
+pub struct AgeDecryptor<'a> {
+    identities: &'a Identities,
+}
+
+impl<'a> AgeDecryptor<'a> {
+    /// A decryptor trying every identity of `identities`.
+    pub fn new(identities: &'a Identities) -> Self {
+        Self { identities }
+    }
+}
+
+impl fmt::Debug for AgeDecryptor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgeDecryptor")
+            .field("identities", self.identities)
+            .finish()
+    }
+}
+
+impl KeyDecryptor for AgeDecryptor<'_> {
+    fn decrypt(&self, entry: &KeyEntry) -> Option<Result<Zeroizing<Vec<u8>>, MasterKeyError>> {
+        match entry {
+            KeyEntry::Age { recipient, enc } => {
+                Some(decrypt_age_entry(recipient, enc, self.identities))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn armor_is_go_style() {
+        let binary: Vec<u8> = (0..=200u8).collect();
+        let armored = armor(&binary);
+        let lines: Vec<&str> = armored.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN AGE ENCRYPTED FILE-----");
+        assert_eq!(*lines.last().unwrap(), "-----END AGE ENCRYPTED FILE-----");
+        for line in &lines[1..lines.len() - 2] {
+            assert_eq!(line.len(), 64);
+        }
+        assert!(!armored.contains('\r'));
+        assert!(armored.ends_with("-----\n"));
+        let body: String = lines[1..lines.len() - 1].concat();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        assert_eq!(decoded, binary);
+        assert_eq!(armor(&[]), format!("{ARMOR_BEGIN}{ARMOR_END}"));
+    }
+
+    #[test]
+    fn round_trip_with_crlf_and_leading_space() {
+        let identity = crate::keys::age::GeneratedIdentity::generate();
+        let mut identities = Identities::new();
+        identities
+            .add_identity_file_text(
+                age::secrecy::ExposeSecret::expose_secret(&identity.to_identity_file("now")),
+                "test",
+            )
+            .unwrap();
+        let key = AgeMasterKey::new(identity.recipient());
+        let KeyEntry::Age { recipient, enc } = key.encrypt(&[7u8; 32]).unwrap() else {
+            panic!("age key made a non-age entry");
+        };
+        assert_eq!(recipient, key.identifier());
+        for variant in [
+            enc.clone(),
+            format!("\n  {enc}"),
+            enc.replace('\n', "\r\n"),
+            enc.trim_end().to_owned(),
+        ] {
+            let plain = decrypt_age_entry(&recipient, &variant, &identities).unwrap();
+            assert_eq!(plain.as_slice(), &[7u8; 32]);
+        }
+        let shown = format!("{key:?} {:?}", AgeDecryptor::new(&identities));
+        assert!(!shown.contains("AGE-SECRET-KEY"));
+    }
+}

@@ -124,7 +124,9 @@ impl fmt::Debug for Text {
 
 impl fmt::Debug for Tree {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tree").field("branches", &self.branches).finish()
+        f.debug_struct("Tree")
+            .field("branches", &self.branches)
+            .finish()
     }
 }
 
@@ -158,7 +160,9 @@ impl fmt::Debug for Value {
 impl Tree {
     /// A tree of one document.
     pub fn single(branch: Branch) -> Self {
-        Self { branches: vec![branch] }
+        Self {
+            branches: vec![branch],
+        }
     }
 }
 
@@ -177,7 +181,10 @@ mod tests {
     #[test]
     fn debug_never_shows_content() {
         let tree = Tree::single(vec![
-            Item::Entry { key: "password".into(), value: Value::Str("hunter2".into()) },
+            Item::Entry {
+                key: "password".into(),
+                value: Value::Str("hunter2".into()),
+            },
             Item::Comment("secret comment".into()),
         ]);
         let shown = format!("{tree:?}");

@@ -61,7 +61,11 @@ pub(crate) fn format_g(f: f64) -> String {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
     let (_, _, exponent) = shortest_digits(f);
-    if !(-4..6).contains(&exponent) { format_e(f) } else { format!("{f}") }
+    if !(-4..6).contains(&exponent) {
+        format_e(f)
+    } else {
+        format!("{f}")
+    }
 }
 
 /// `encoding/json`'s float64 text: `'e'` layout below 1e-6 or from 1e21 on, with a one-digit

@@ -1,1 +1,804 @@
-//! The ini store.
+//! The INI store: sops 3.11's `stores/ini`, which reads and writes through `gopkg.in/ini.v1`
+//! v1.67.0 with `AllowNonUniqueSections`.
+//!
+//! The tree holds one entry per section, in file order, whose value is a [`Value::Map`] of string
+//! values. The keys before the first `[section]` header belong to a section named `DEFAULT`,
+//! which always comes first and is written back without a header. The reader copies go-ini's
+//! parser with sops' options: `=` or `:` separates key and value, surrounding `'…'`/`"…"` quotes
+//! are stripped, `` `…` `` and `"""…"""` quote values verbatim (also across lines), a trailing
+//! `\` continues a value on the next line, `#`/`;` start comments (also inline), a key repeated
+//! within a section keeps its first position and its last value, and a repeated section header
+//! starts a new section. Comments are attached as sops attaches them: the comment lines before a
+//! `[section]` header (and an inline comment after it) become the first item of that section;
+//! the comment lines before a key (and an inline comment after its value) become the item right
+//! after that key; the leading `#`/`;` and spaces are stripped. Comments after the last key of a
+//! file are lost, as in sops.
+//!
+//! The writer is go-ini's pretty format: `key = value` with `=` aligned within a section, comments
+//! as `; text`, a blank line between sections, and go-ini's quoting of values and keys that would
+//! not read back. Multi-line values in the `[sops]` metadata section are ordinary strings with
+//! literal `\n` escapes, flattened by the metadata layer, so they pass through unchanged. The INI
+//! input must be UTF-8.
+
+use crate::sops::tree::{Branch, Item, Text, Tree, Value};
+use crate::store::StoreError;
+use crate::store::dotenv::value_to_string;
+
+/// The format name used in errors.
+const FORMAT: &str = "ini";
+
+/// The name of the section that holds the keys before the first header.
+const DEFAULT_SECTION: &str = "DEFAULT";
+
+/// Parses an INI file into a tree of one branch, one entry per section.
+///
+/// ```
+/// use aesec::store::ini;
+/// let tree = ini::parse(b"[db]\n; note\nuser = \"admin\"\n")?;
+/// assert_eq!(ini::emit(&tree)?, b"[db]\n; note\nuser = admin\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
+    let input = strip_bom(input);
+    let text = std::str::from_utf8(input).map_err(|_| StoreError::NotUtf8 { format: FORMAT })?;
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        line: 0,
+        eof: false,
+        comment: String::new(),
+    };
+    let sections = parser.run()?;
+    let branch = sections
+        .into_iter()
+        .map(|section| {
+            let mut items = Branch::new();
+            if !section.comment.is_empty() {
+                items.push(Item::Comment(Text::from(strip_comment_char(
+                    &section.comment,
+                ))));
+            }
+            for key in section.keys {
+                items.push(Item::Entry {
+                    key: key.name,
+                    value: Value::Str(Text::from(key.value)),
+                });
+                if !key.comment.is_empty() {
+                    items.push(Item::Comment(Text::from(strip_comment_char(&key.comment))));
+                }
+            }
+            Item::Entry {
+                key: section.name,
+                value: Value::Map(items),
+            }
+        })
+        .collect();
+    Ok(Tree::single(branch))
+}
+
+/// Writes the first branch of `tree` as sops writes an INI file.
+///
+/// Every top-level entry must be a map (a section) of scalars; anything else fails with
+/// [`StoreError::NotFlat`], and an empty section or key name with
+/// [`StoreError::UnsupportedValue`]. Non-string scalars are written with sops' `ValToString`.
+///
+/// ```
+/// use aesec::{Item, Tree, Value, store::ini};
+/// let section = vec![
+///     Item::Entry { key: "a".into(), value: Value::Str("1".into()) },
+///     Item::Entry { key: "long".into(), value: Value::Str("2".into()) },
+/// ];
+/// let tree = Tree::single(vec![Item::Entry { key: "s".into(), value: Value::Map(section) }]);
+/// assert_eq!(ini::emit(&tree)?, b"[s]\na    = 1\nlong = 2\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
+    let branch = tree
+        .branches
+        .first()
+        .ok_or(StoreError::Empty { format: FORMAT })?;
+    let mut sections = Vec::new();
+    for item in branch {
+        let Item::Entry { key: name, value } = item else {
+            continue;
+        };
+        let Value::Map(items) = value else {
+            return Err(StoreError::NotFlat {
+                format: FORMAT,
+                path: format!("[{name:?}]"),
+                supported: "sections of scalar values",
+            });
+        };
+        if name.is_empty() {
+            return Err(StoreError::UnsupportedValue {
+                path: "[\"\"]".to_owned(),
+                reason: "empty section name".to_owned(),
+            });
+        }
+        sections.push(section_from_items(name, items)?);
+    }
+    let mut out = Vec::new();
+    let last = sections.len().saturating_sub(1);
+    for (index, section) in sections.iter().enumerate() {
+        write_comment(&mut out, &section.comment, CommentKind::Section);
+        let is_default = section.name.eq_ignore_ascii_case(DEFAULT_SECTION);
+        if index > 0 || !is_default {
+            out.push(b'[');
+            out.extend_from_slice(section.name.as_bytes());
+            out.extend_from_slice(b"]\n");
+        } else if section.keys.is_empty() {
+            continue;
+        }
+        write_keys(&mut out, &section.keys);
+        if index != last {
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+/// One section, as go-ini holds it.
+struct Section {
+    name: String,
+    /// The raw comment (with its `#`/`;` on read, stripped on write).
+    comment: String,
+    keys: Vec<Key>,
+}
+
+/// One key of a section, as go-ini holds it.
+struct Key {
+    name: String,
+    value: String,
+    comment: String,
+}
+
+impl Section {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            comment: String::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// go-ini's `Section.NewKey`: a repeated name updates the value in place. Returns the index
+    /// of the key.
+    fn set(&mut self, name: String, value: String) -> usize {
+        if let Some(index) = self.keys.iter().position(|key| key.name == name) {
+            if let Some(key) = self.keys.get_mut(index) {
+                key.value = value;
+            }
+            index
+        } else {
+            self.keys.push(Key {
+                name,
+                value,
+                comment: String::new(),
+            });
+            self.keys.len() - 1
+        }
+    }
+}
+
+/// sops' `encodeTree` for one section: a leading comment is the section comment; any later
+/// comment replaces the comment of the key before it (and is dropped when there is none).
+fn section_from_items(name: &str, items: &[Item]) -> Result<Section, StoreError> {
+    let mut section = Section::new(name);
+    let mut rest = items;
+    if let Some((Item::Comment(text), tail)) = items.split_first() {
+        section.comment = text.to_string_lossy().into_owned();
+        rest = tail;
+    }
+    let mut last = None;
+    for item in rest {
+        match item {
+            Item::Comment(text) => {
+                if let Some(key) = last.and_then(|index: usize| section.keys.get_mut(index)) {
+                    key.comment = text.to_string_lossy().into_owned();
+                }
+            }
+            Item::Entry { key, value } => {
+                let path = || format!("[{name:?}][{key:?}]");
+                if key.is_empty() {
+                    return Err(StoreError::UnsupportedValue {
+                        path: path(),
+                        reason: "empty key name".to_owned(),
+                    });
+                }
+                let text = match value {
+                    Value::Map(_) | Value::List(_) => {
+                        return Err(StoreError::NotFlat {
+                            format: FORMAT,
+                            path: path(),
+                            supported: "sections of scalar values",
+                        });
+                    }
+                    other => String::from_utf8_lossy(&value_to_string(other)).into_owned(),
+                };
+                last = Some(section.set(key.clone(), text));
+            }
+        }
+    }
+    Ok(section)
+}
+
+/// Which go-ini comment writer to copy: they differ in trimming.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CommentKind {
+    Section,
+    Key,
+}
+
+/// go-ini's multi-line comment output: each line gets a `; ` unless it already starts with a
+/// comment character. (go-ini panics on an empty line inside a comment; aesec writes `; `.)
+fn write_comment(out: &mut Vec<u8>, comment: &str, kind: CommentKind) {
+    if comment.is_empty() {
+        return;
+    }
+    for line in comment.split('\n') {
+        match line.as_bytes().first() {
+            Some(b'#' | b';') => {
+                out.extend_from_slice(line.get(..1).unwrap_or_default().as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(go_trim_space(line.get(1..).unwrap_or_default()).as_bytes());
+            }
+            _ => {
+                out.extend_from_slice(b"; ");
+                let line = if kind == CommentKind::Key {
+                    go_trim_space(line)
+                } else {
+                    line
+                };
+                out.extend_from_slice(line.as_bytes());
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// go-ini's key name quoting: `` ` `` around names holding `"`, `=` or `:`, `"""` around names
+/// holding a backtick.
+fn quote_key(name: &str) -> String {
+    if name.contains(['"', '=', ':']) {
+        format!("`{name}`")
+    } else if name.contains('`') {
+        format!("\"\"\"{name}\"\"\"")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// go-ini's value quoting, so that the value reads back unchanged where possible.
+fn quote_value(value: &str) -> String {
+    if value.contains(['\n', '`']) {
+        format!("\"\"\"{value}\"\"\"")
+    } else if value.contains(['#', ';']) {
+        format!("`{value}`")
+    } else if go_trim_space(value).len() != value.len() {
+        format!("\"{value}\"")
+    } else {
+        value.to_owned()
+    }
+}
+
+/// The keys of a section, `=` aligned on the longest (quoted) name.
+fn write_keys(out: &mut Vec<u8>, keys: &[Key]) {
+    let names: Vec<String> = keys.iter().map(|key| quote_key(&key.name)).collect();
+    let width = names.iter().map(String::len).max().unwrap_or(0);
+    for (key, name) in keys.iter().zip(&names) {
+        write_comment(out, &key.comment, CommentKind::Key);
+        out.extend_from_slice(name.as_bytes());
+        out.resize(out.len() + (width - name.len()), b' ');
+        out.extend_from_slice(b" = ");
+        out.extend_from_slice(quote_value(&key.value).as_bytes());
+        out.push(b'\n');
+    }
+}
+
+/// sops' `stripCommentChar`: drops the leading run of comment characters and spaces.
+fn strip_comment_char(comment: &str) -> &str {
+    if comment.starts_with(';') {
+        comment.trim_start_matches([';', ' '])
+    } else if comment.starts_with('#') {
+        comment.trim_start_matches(['#', ' '])
+    } else {
+        comment
+    }
+}
+
+/// Go's `strings.TrimSpace` (Unicode white space, the same set as Rust's).
+fn go_trim_space(text: &str) -> &str {
+    text.trim()
+}
+
+/// go-ini's `BOM`: drops a UTF-8 byte order mark, or the two bytes of a UTF-16 one.
+fn strip_bom(input: &[u8]) -> &[u8] {
+    if let Some(rest) = input.strip_prefix(b"\xef\xbb\xbf") {
+        rest
+    } else if input.starts_with(b"\xfe\xff") || input.starts_with(b"\xff\xfe") {
+        input.get(2..).unwrap_or_default()
+    } else {
+        input
+    }
+}
+
+/// go-ini's line parser with the options sops uses.
+struct Parser<'a> {
+    text: &'a str,
+    /// Byte offset of the next line.
+    pos: usize,
+    /// Number of lines read so far (for errors).
+    line: usize,
+    /// Whether the last read hit the end of the input.
+    eof: bool,
+    /// The pending comment: comment lines and inline comments not yet attached.
+    comment: String,
+}
+
+impl<'a> Parser<'a> {
+    /// go-ini's `readUntil('\n')`: the next line with its newline, if any.
+    fn read_line(&mut self) -> &'a str {
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        self.line += 1;
+        match rest.find('\n') {
+            Some(end) => {
+                self.pos += end + 1;
+                rest.get(..=end).unwrap_or_default()
+            }
+            None => {
+                self.pos = self.text.len();
+                self.eof = true;
+                rest
+            }
+        }
+    }
+
+    fn error(&self, message: &str) -> StoreError {
+        StoreError::Syntax {
+            format: FORMAT,
+            line: self.line,
+            column: 1,
+            message: message.to_owned(),
+        }
+    }
+
+    /// Takes the pending comment, trimmed as go-ini stores it.
+    fn take_comment(&mut self) -> String {
+        let comment = go_trim_space(&self.comment).to_owned();
+        self.comment.clear();
+        comment
+    }
+
+    fn run(&mut self) -> Result<Vec<Section>, StoreError> {
+        let mut sections = vec![Section::new(DEFAULT_SECTION)];
+        let mut counter = 1;
+        while !self.eof {
+            let line = self.read_line().trim_start();
+            let Some(&first) = line.as_bytes().first() else {
+                continue;
+            };
+            if first == b'#' || first == b';' {
+                self.comment.push_str(line);
+                continue;
+            }
+            if first == b'[' {
+                let Some(close) = line.rfind(']') else {
+                    return Err(self.error("unclosed section"));
+                };
+                let name = line.get(1..close).unwrap_or_default();
+                if name.is_empty() {
+                    return Err(self.error("empty section name"));
+                }
+                let after = line.get(close + 1..).unwrap_or_default();
+                if let Some(start) = after.find(['#', ';']) {
+                    self.comment
+                        .push_str(after.get(start..).unwrap_or_default());
+                }
+                let mut section = Section::new(name);
+                section.comment = self.take_comment();
+                sections.push(section);
+                counter = 1;
+                continue;
+            }
+            let (mut name, offset) = self.key_name(line)?;
+            if name == "-" {
+                name = format!("#{counter}");
+                counter += 1;
+            }
+            let value = self.value(line.get(offset..).unwrap_or_default())?;
+            let comment = self.take_comment();
+            let section = sections
+                .last_mut()
+                .expect("the DEFAULT section is always present");
+            let index = section.set(name, value);
+            if let Some(key) = section.keys.get_mut(index) {
+                key.comment = comment;
+            }
+        }
+        Ok(sections)
+    }
+
+    /// go-ini's `readKeyName`: the trimmed key and the offset of the value.
+    fn key_name(&self, line: &str) -> Result<(String, usize), StoreError> {
+        const DELIMITERS: [char; 2] = ['=', ':'];
+        let quote = if line.starts_with('"') {
+            if line.len() > 6 && line.starts_with("\"\"\"") {
+                "\"\"\""
+            } else {
+                "\""
+            }
+        } else if line.starts_with('`') {
+            "`"
+        } else {
+            ""
+        };
+        if quote.is_empty() {
+            let Some(end) = line.find(DELIMITERS) else {
+                return Err(self.error("key-value delimiter not found"));
+            };
+            if end == 0 {
+                return Err(self.error("empty key name"));
+            }
+            let name = go_trim_space(line.get(..end).unwrap_or_default());
+            return Ok((name.to_owned(), end + 1));
+        }
+        let start = quote.len();
+        let Some(close) = line.get(start..).and_then(|rest| rest.find(quote)) else {
+            return Err(self.error("missing closing key quote"));
+        };
+        let close = close + start;
+        let Some(delimiter) = line
+            .get(close + start..)
+            .and_then(|rest| rest.find(DELIMITERS))
+        else {
+            return Err(self.error("key-value delimiter not found"));
+        };
+        let name = go_trim_space(line.get(start..close).unwrap_or_default());
+        if name.is_empty() {
+            return Err(self.error("empty key name"));
+        }
+        Ok((name.to_owned(), close + delimiter + start + 1))
+    }
+
+    /// go-ini's `readValue` for the text after the delimiter (with its newline).
+    fn value(&mut self, raw: &str) -> Result<String, StoreError> {
+        let line = raw.trim_start();
+        if line.is_empty() {
+            return Ok(String::new());
+        }
+        let quote = if line.len() > 3 && line.starts_with("\"\"\"") {
+            "\"\"\""
+        } else if line.starts_with('`') {
+            "`"
+        } else {
+            ""
+        };
+        if !quote.is_empty() {
+            let body = line.get(quote.len()..).unwrap_or_default();
+            return match body.rfind(quote) {
+                Some(end) => Ok(body.get(..end).unwrap_or_default().to_owned()),
+                None => self.multiline(body, quote),
+            };
+        }
+        let line = go_trim_space(line);
+        if let Some(head) = line.strip_suffix('\\') {
+            return Ok(self.continuation(head));
+        }
+        let mut line = line;
+        if let Some(start) = line.find(['#', ';']) {
+            self.comment.push_str(line.get(start..).unwrap_or_default());
+            line = go_trim_space(line.get(..start).unwrap_or_default());
+        }
+        if has_surrounding_quote(line, b'\'') || has_surrounding_quote(line, b'"') {
+            line = line.get(1..line.len() - 1).unwrap_or_default();
+        }
+        Ok(line.to_owned())
+    }
+
+    /// go-ini's `readMultilines`: a quoted value that continues on the next lines.
+    fn multiline(&mut self, first: &str, quote: &str) -> Result<String, StoreError> {
+        let mut value = first.to_owned();
+        loop {
+            let next = self.read_line();
+            if let Some(end) = next.rfind(quote) {
+                value.push_str(next.get(..end).unwrap_or_default());
+                let after = next.get(end..).unwrap_or_default();
+                if let Some(start) = after.find(['#', ';']) {
+                    self.comment
+                        .push_str(go_trim_space(after.get(start..).unwrap_or_default()));
+                }
+                return Ok(value);
+            }
+            value.push_str(next);
+            if self.eof {
+                return Err(self.error("missing closing value quote"));
+            }
+        }
+    }
+
+    /// go-ini's `readContinuationLines`: lines joined while they end with `\`.
+    fn continuation(&mut self, head: &str) -> String {
+        let mut value = head.to_owned();
+        loop {
+            let next = go_trim_space(self.read_line());
+            if next.is_empty() {
+                return value;
+            }
+            value.push_str(next);
+            match value.strip_suffix('\\') {
+                Some(_) => {
+                    value.pop();
+                }
+                None => return value,
+            }
+            if self.eof {
+                return value;
+            }
+        }
+    }
+}
+
+/// go-ini's `hasSurroundedQuote`: `quote` at both ends and nowhere else.
+fn has_surrounding_quote(text: &str, quote: u8) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 2
+        && bytes.first() == Some(&quote)
+        && bytes.last() == Some(&quote)
+        && bytes.iter().skip(1).position(|&b| b == quote) == Some(bytes.len() - 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::store::json::vectors::{cases, read, show};
+
+    fn section(name: &str, items: Vec<Item>) -> Item {
+        Item::Entry {
+            key: name.into(),
+            value: Value::Map(items),
+        }
+    }
+
+    fn entry(key: &str, value: &str) -> Item {
+        Item::Entry {
+            key: key.into(),
+            value: Value::Str(value.into()),
+        }
+    }
+
+    #[test]
+    fn sops_snapshots() {
+        let mut checked = 0;
+        for case in cases("ini", "ini") {
+            let result = parse(&case.input);
+            let Some(expected) = case.expected else {
+                assert!(
+                    matches!(result, Err(StoreError::Syntax { format: "ini", .. })),
+                    "{}: {result:?}",
+                    case.name
+                );
+                continue;
+            };
+            let ours = emit(&result.unwrap_or_else(|e| panic!("{}: {e}", case.name))).unwrap();
+            assert_eq!(show(&ours), show(&expected), "{}", case.name);
+            assert_eq!(
+                emit(&parse(&expected).unwrap()).unwrap(),
+                expected,
+                "{}",
+                case.name
+            );
+            checked += 1;
+        }
+        assert!(checked >= 15, "only {checked} INI snapshots");
+    }
+
+    #[test]
+    fn golden_sample_round_trips() {
+        let encrypted = read("ini", "golden.sample.enc.ini");
+        assert_eq!(
+            show(&emit(&parse(&encrypted).unwrap()).unwrap()),
+            show(&encrypted)
+        );
+        // shared_sample.sops.ini is `sops decrypt /work/shared/vectors/other/sample.enc.ini`.
+        let plain = emit(&parse(&read("ini", "shared_sample.ini")).unwrap()).unwrap();
+        assert_eq!(plain, read("ini", "shared_sample.sops.ini"));
+    }
+
+    #[test]
+    fn metadata_section_keeps_escaped_newlines() {
+        let tree = parse(&read("ini", "golden.sample.enc.ini")).unwrap();
+        let Some(Value::Map(sops)) = crate::sops::tree::get(&tree.branches[0], "sops") else {
+            panic!("no [sops] section");
+        };
+        let Some(Value::Str(enc)) = crate::sops::tree::get(sops, "age__list_0__map_enc") else {
+            panic!("no enc key");
+        };
+        let enc = enc.as_str().expect("ascii");
+        assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\\n") && !enc.contains('\n'));
+    }
+
+    #[test]
+    fn comments_are_attached_as_sops_does() {
+        let tree = parse(b"; s\n[a]\n; k\nx = 1 ; inline\ny = 2\n").unwrap();
+        let expected = Tree::single(vec![
+            section(DEFAULT_SECTION, vec![]),
+            section(
+                "a",
+                vec![
+                    Item::Comment("s".into()),
+                    entry("x", "1"),
+                    Item::Comment("k\n; inline".into()),
+                    entry("y", "2"),
+                ],
+            ),
+        ]);
+        assert_eq!(tree, expected);
+        assert_eq!(
+            show(&emit(&tree).unwrap()),
+            "; s\n[a]\n; k\n; inline\nx = 1\ny = 2\n"
+        );
+    }
+
+    #[test]
+    fn default_section_has_no_header_and_stays_first() {
+        let tree = parse(b"a = 1\n[s]\nb = 2\n").unwrap();
+        let expected = Tree::single(vec![
+            section(DEFAULT_SECTION, vec![entry("a", "1")]),
+            section("s", vec![entry("b", "2")]),
+        ]);
+        assert_eq!(tree, expected);
+        assert_eq!(emit(&tree).unwrap(), b"a = 1\n\n[s]\nb = 2\n");
+        assert_eq!(
+            parse(b"").unwrap(),
+            Tree::single(vec![section(DEFAULT_SECTION, vec![])])
+        );
+        assert_eq!(emit(&parse(b"").unwrap()).unwrap(), b"");
+    }
+
+    #[test]
+    fn values_are_quoted_to_read_back() {
+        let tree = Tree::single(vec![section(
+            "s",
+            vec![
+                entry("nl", "a\nb"),
+                entry("hash", "a#b"),
+                entry("pad", " x "),
+                entry("k=ey", "v"),
+                entry("ti`ck", "v"),
+            ],
+        )]);
+        let out = emit(&tree).unwrap();
+        assert_eq!(
+            show(&out),
+            "[s]\nnl          = \"\"\"a\nb\"\"\"\nhash        = `a#b`\npad         = \" x \"\n`k=ey`      = v\n\"\"\"ti`ck\"\"\" = v\n"
+        );
+        assert_eq!(parse(&out).unwrap().branches[0][1], tree.branches[0][0]);
+    }
+
+    #[test]
+    fn repeated_keys_keep_first_position_and_last_value() {
+        let tree = parse(b"[s]\na = 1\nb = 2\na = 3\n").unwrap();
+        assert_eq!(
+            tree.branches[0][1],
+            section("s", vec![entry("a", "3"), entry("b", "2")])
+        );
+        let emitted = Tree::single(vec![section(
+            "s",
+            vec![entry("a", "1"), entry("b", "2"), entry("a", "3")],
+        )]);
+        assert_eq!(emit(&emitted).unwrap(), b"[s]\na = 3\nb = 2\n");
+    }
+
+    #[test]
+    fn bad_input_is_rejected() {
+        for bad in [
+            &b"[s\na = 1\n"[..],
+            b"[]\n",
+            b"[s]\nnokey\n",
+            b"= v\n",
+            b"[s]\n\"\" = v\n",
+            b"[s]\na = \"\"\"open\n",
+        ] {
+            let result = parse(bad);
+            assert!(
+                matches!(result, Err(StoreError::Syntax { format: "ini", .. })),
+                "{}: {result:?}",
+                show(bad)
+            );
+        }
+        assert!(matches!(
+            parse(b"[s]\na = \xff\n"),
+            Err(StoreError::NotUtf8 { format: "ini" })
+        ));
+        let not_section = Tree::single(vec![entry("a", "b")]);
+        assert!(matches!(
+            emit(&not_section),
+            Err(StoreError::NotFlat { format: "ini", .. })
+        ));
+        let nested = Tree::single(vec![section("s", vec![section("n", vec![])])]);
+        assert!(matches!(
+            emit(&nested),
+            Err(StoreError::NotFlat { format: "ini", .. })
+        ));
+        let unnamed = Tree::single(vec![section("", vec![])]);
+        assert!(matches!(
+            emit(&unnamed),
+            Err(StoreError::UnsupportedValue { .. })
+        ));
+        let empty_key = Tree::single(vec![section("s", vec![entry("", "v")])]);
+        assert!(matches!(
+            emit(&empty_key),
+            Err(StoreError::UnsupportedValue { .. })
+        ));
+        assert!(matches!(
+            emit(&Tree::default()),
+            Err(StoreError::Empty { .. })
+        ));
+    }
+
+    /// Flat sections that go-ini reads back unchanged: names and keys without syntax characters
+    /// or surrounding space, values without newlines, backticks or quotes at both ends, and
+    /// unique keys per section.
+    fn flat_section() -> impl Strategy<Value = Item> {
+        let key = "[a-zA-Z0-9_.][a-zA-Z0-9_. -]{0,8}[a-zA-Z0-9_.]";
+        let value = "[^\n\r`\"'\\\\]{0,20}";
+        let comment = "[a-zA-Z0-9]([a-zA-Z0-9 ]{0,10}[a-zA-Z0-9])?";
+        (
+            "[a-z][a-z0-9 _.-]{0,8}",
+            prop::option::of(comment),
+            prop::collection::vec((key, value, prop::option::of(comment)), 0..6),
+        )
+            .prop_map(|(name, section_comment, keys)| {
+                let mut items = Vec::new();
+                if let Some(text) = section_comment {
+                    items.push(Item::Comment(text.into()));
+                }
+                let mut seen = std::collections::HashSet::new();
+                for (key, value, comment) in keys {
+                    if !seen.insert(key.clone()) {
+                        continue;
+                    }
+                    items.push(entry(&key, &value));
+                    if let Some(text) = comment {
+                        items.push(Item::Comment(text.into()));
+                    }
+                }
+                section(&name, items)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parse_inverts_emit(
+            default_keys in prop::collection::btree_map("[a-z][a-z0-9_]{0,6}", "[a-z0-9]{0,6}", 0..4),
+            sections in prop::collection::vec(flat_section(), 0..5),
+        ) {
+            let mut branch = vec![section(
+                DEFAULT_SECTION,
+                default_keys.iter().map(|(key, value)| entry(key, value)).collect(),
+            )];
+            branch.extend(sections);
+            let tree = Tree::single(branch);
+            let out = emit(&tree).unwrap();
+            prop_assert_eq!(parse(&out).unwrap(), tree, "{}", show(&out));
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(tree) = parse(&bytes) {
+                let _ = emit(&tree).unwrap();
+            }
+        }
+
+        #[test]
+        fn random_text_never_panics(text in "[\\[\\]=:;#\"'`\\\\ \na-c\r\t-]{0,80}") {
+            if let Ok(tree) = parse(text.as_bytes()) {
+                let _ = emit(&tree).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Dispatch to one file per subcommand, and the context they share: the working directory,
+//! the `.sops.yaml`, the identities found the way sops finds them, and output writing.
+
+mod decrypt;
+mod edit;
+mod encrypt;
+mod filestatus;
+mod keys;
+mod rotate;
+mod set;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use aesec::config::Config;
+use aesec::keys::age::Identities;
+use aesec::keys::discovery::{self, Sources};
+use aesec::store::{EmitOptions, Format};
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command, FormatArg, OutputArgs, TypeArgs};
+use crate::output::CliError;
+
+/// Runs the parsed command; `Ok` carries the exit code (0, or 200 for an unchanged edit).
+pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
+    let context = Context::new(&cli)?;
+    match &cli.command {
+        Command::Encrypt(args) => encrypt::run(&context, args),
+        Command::Decrypt(args) => decrypt::run(&context, args),
+        Command::Edit(args) => edit::run(&context, args),
+        Command::Set(args) => set::run_set(&context, args),
+        Command::Unset(args) => set::run_unset(&context, args),
+        Command::Filestatus(args) => filestatus::run(&context, args),
+        Command::Rotate(args) => rotate::run(&context, args),
+        Command::Keys(command) => keys::run(&context, command),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "aesec", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            crate::output::stdout(&page)?;
+            Ok(0)
+        }
+    }
+}
+
+/// What every command may need, resolved once from flags and environment.
+pub(crate) struct Context {
+    /// The directory relative paths are resolved against.
+    pub(crate) cwd: PathBuf,
+    /// `--config` or the `.sops.yaml` found by walking up from `cwd`.
+    pub(crate) config_path: Option<PathBuf>,
+    /// `--identity` files.
+    pub(crate) identity_files: Vec<PathBuf>,
+    /// `--json`.
+    pub(crate) json: bool,
+    /// `--quiet`.
+    pub(crate) quiet: bool,
+}
+
+impl Context {
+    fn new(cli: &Cli) -> anyhow::Result<Self> {
+        let cwd = std::env::current_dir().context("cannot determine the working directory")?;
+        let cwd = match &cli.directory {
+            Some(dir) => cwd.join(dir),
+            None => cwd,
+        };
+        let config_path = match &cli.config {
+            Some(path) => Some(cwd.join(path)),
+            None => aesec::config::find_config(&cwd).path,
+        };
+        Ok(Self {
+            cwd,
+            config_path,
+            identity_files: cli.identities.iter().map(|p| p.to_path_buf()).collect(),
+            json: cli.json,
+            quiet: cli.quiet,
+        })
+    }
+
+    /// The loaded `.sops.yaml`, if there is one (`/dev/null` counts as none, as in sops).
+    pub(crate) fn config(&self) -> anyhow::Result<Option<Config>> {
+        match &self.config_path {
+            None => Ok(None),
+            Some(path) if path == Path::new("/dev/null") => Ok(None),
+            Some(path) => {
+                Ok(Some(Config::load(path).with_context(|| {
+                    format!("cannot load '{}'", path.display())
+                })?))
+            }
+        }
+    }
+
+    /// Output options from `.sops.yaml`'s `stores:` section.
+    pub(crate) fn emit_options(&self) -> anyhow::Result<EmitOptions> {
+        Ok(self
+            .config()?
+            .map(|config| config.stores)
+            .unwrap_or_default())
+    }
+
+    /// A path as given on the command line, resolved against `-C`.
+    pub(crate) fn path(&self, path: &Path) -> PathBuf {
+        self.cwd.join(path)
+    }
+
+    /// The identities sops would find, plus `--identity` files.
+    pub(crate) fn identities(&self) -> anyhow::Result<Identities> {
+        let mut sources = Sources::new();
+        for file in &self.identity_files {
+            sources = sources.identity_file(self.path(file));
+        }
+        if let Some(path) = var_os(crate::env::SOPS_AGE_SSH_PRIVATE_KEY_FILE) {
+            sources = sources.ssh_private_key_file(path);
+        }
+        if let Some(home) = var_os(crate::env::HOME) {
+            sources = sources.home_dir(home);
+        }
+        if let Ok(text) = std::env::var(crate::env::SOPS_AGE_KEY) {
+            sources = sources.age_key(text.into());
+        }
+        if let Some(path) = var_os(crate::env::SOPS_AGE_KEY_FILE) {
+            sources = sources.age_key_file(path);
+        }
+        if let Ok(command) = std::env::var(crate::env::SOPS_AGE_KEY_CMD) {
+            sources = sources.age_key_cmd(command);
+        }
+        if let Some(dir) = var_os(crate::env::XDG_CONFIG_HOME) {
+            sources = sources.config_dir(dir);
+        }
+        let found = discovery::discover_all(&sources, &crate::commands::keys::TerminalPrompt);
+        for error in &found.errors {
+            tracing::warn!("skipping identity source: {error}");
+        }
+        Ok(found.identities)
+    }
+}
+
+fn var_os(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|value| !value.is_empty())
+}
+
+/// The format of an input: `--input-type`, else from the file name.
+pub(crate) fn input_format(types: &TypeArgs, name: Option<&Path>) -> Format {
+    types
+        .input_type
+        .map(format_of)
+        .unwrap_or_else(|| name.map(Format::from_path).unwrap_or(Format::Binary))
+}
+
+/// The format of the output: `--output-type`, else the input's.
+pub(crate) fn output_format(types: &TypeArgs, input: Format) -> Format {
+    types.output_type.map(format_of).unwrap_or(input)
+}
+
+fn format_of(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Yaml => Format::Yaml,
+        FormatArg::Json => Format::Json,
+        FormatArg::Dotenv => Format::Dotenv,
+        FormatArg::Ini => Format::Ini,
+        FormatArg::Binary => Format::Binary,
+    }
+}
+
+/// Reads a file argument (`None` or `-`: stdin).
+pub(crate) fn read_input(context: &Context, file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    match file {
+        None => read_stdin(),
+        Some(path) if path == Path::new("-") => read_stdin(),
+        Some(path) => {
+            let path = context.path(path);
+            if !path.exists() {
+                return Err(CliError::NoSuchFile(path.display().to_string()).into());
+            }
+            Ok(aesec::fs::read(&path)?)
+        }
+    }
+}
+
+fn read_stdin() -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|source| CliError::Read {
+            path: "<stdin>".into(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// Where a result goes, as `-i`/`--output`/stdout say.
+pub(crate) fn write_output(
+    context: &Context,
+    output: &OutputArgs,
+    input: Option<&Path>,
+    bytes: &[u8],
+    mode: u32,
+) -> anyhow::Result<()> {
+    let target = if output.in_place {
+        match input {
+            Some(path) if path != Path::new("-") => Some(context.path(path)),
+            _ => return Err(CliError::Usage("--in-place cannot be used with stdin".into()).into()),
+        }
+    } else {
+        output.output.as_ref().map(|path| context.path(path))
+    };
+    match target {
+        Some(path) => write_file(&path, bytes, aesec::fs::WriteOptions::keep_mode_or(mode)),
+        None => crate::output::stdout(bytes),
+    }
+}
+
+/// Writes a file atomically.
+pub(crate) fn write_file(
+    path: &Path,
+    bytes: &[u8],
+    options: aesec::fs::WriteOptions,
+) -> anyhow::Result<()> {
+    aesec::fs::write_atomic(path, bytes, options)?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `aesec edit`: decrypt into a private directory on a RAM-backed filesystem, run the editor,
+//! and re-encrypt with the same data key only if the plaintext changed (exit 200 otherwise).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aesec::file::RuleOverrides;
+use aesec::sops::{AgeDecryptor, Document, OpenOptions};
+use anyhow::Context as _;
+
+use crate::cli::EditArgs;
+use crate::commands::{Context, input_format, read_input, write_file};
+use crate::exit;
+use crate::output::CliError;
+
+/// Filesystems that keep data in memory, in order of preference.
+const RAM_DIRS: [&str; 2] = ["/dev/shm", "/run/user"];
+
+pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
+    let path = context.path(&args.file);
+    let format = input_format(&args.types, Some(&args.file));
+    let emit = context.emit_options()?;
+    let existed = path.exists();
+    let mut document = if existed {
+        let encrypted = read_input(context, Some(&args.file))?;
+        let identities = context.identities()?;
+        Document::open(
+            &encrypted,
+            format,
+            &[&AgeDecryptor::new(&identities)],
+            &OpenOptions::default(),
+        )
+        .with_context(|| format!("cannot decrypt '{}'", args.file.display()))?
+    } else {
+        let config = context.config()?;
+        let (recipients, rules) = aesec::file::creation_recipients(
+            config.as_ref(),
+            &path,
+            &context.cwd,
+            &RuleOverrides::default(),
+        )
+        .with_context(|| {
+            format!(
+                "cannot choose recipients for new file '{}'",
+                args.file.display()
+            )
+        })?;
+        let mut document =
+            Document::from_plaintext(aesec::file::example_document(format), format, &rules)?;
+        document.rewrap(&recipients)?;
+        document
+    };
+    let plaintext = zeroize::Zeroizing::new(document.to_plaintext(format, &emit)?);
+    let dir = private_dir()?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "secret".into(), |n| n.to_os_string());
+    let scratch = dir.path().join(name);
+    write_file(
+        &scratch,
+        &plaintext,
+        aesec::fs::WriteOptions::with_mode(0o600),
+    )?;
+    run_editor(&scratch)?;
+    let edited = zeroize::Zeroizing::new(aesec::fs::read(&scratch)?);
+    drop(dir);
+    if existed && *edited == *plaintext {
+        if !context.quiet {
+            eprintln!("file has not changed, exiting");
+        }
+        return Ok(exit::FILE_HAS_NOT_BEEN_MODIFIED);
+    }
+    document
+        .replace_plaintext(&edited, format)
+        .with_context(|| {
+            format!(
+                "the edited {} is invalid; nothing was written",
+                format.name()
+            )
+        })?;
+    let encrypted = document.seal(&emit)?;
+    write_file(
+        &path,
+        &encrypted,
+        aesec::fs::WriteOptions::keep_mode_or(0o644),
+    )?;
+    Ok(0)
+}
+
+/// A fresh 0700 directory, on a RAM-backed filesystem when one is writable.
+fn private_dir() -> anyhow::Result<tempfile::TempDir> {
+    let uid_dir = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let candidates = uid_dir
+        .into_iter()
+        .chain(RAM_DIRS.iter().map(PathBuf::from));
+    for base in candidates {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("aesec-edit-")
+            .tempdir_in(&base)
+        {
+            return Ok(dir);
+        }
+    }
+    Ok(tempfile::Builder::new().prefix("aesec-edit-").tempdir()?)
+}
+
+fn run_editor(file: &Path) -> anyhow::Result<()> {
+    let configured = [crate::env::SOPS_EDITOR, crate::env::EDITOR]
+        .iter()
+        .find_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        });
+    let words = match configured {
+        Some(command) => aesec::keys::discovery::split_command_line(&command)?,
+        None => {
+            let found = ["vim", "nano", "vi"]
+                .iter()
+                .find(|editor| which(editor).is_some());
+            vec![
+                found
+                    .ok_or_else(|| CliError::NoEditor("vim, nano or vi".into()))?
+                    .to_string(),
+            ]
+        }
+    };
+    let (program, arguments) = words
+        .split_first()
+        .ok_or_else(|| CliError::NoEditor(String::new()))?;
+    let status = Command::new(program)
+        .args(arguments)
+        .arg(file)
+        .status()
+        .map_err(|_| CliError::NoEditor(program.clone()))?;
+    if !status.success() {
+        anyhow::bail!("the editor '{program}' exited with {status}; nothing was written");
+    }
+    Ok(())
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}

@@ -1,0 +1,50 @@
+//! `aesec encrypt`: encrypt a plaintext file for the recipients of its creation rule (or `--age`).
+
+use aesec::file::{EncryptOptions, RuleOverrides};
+use anyhow::Context as _;
+
+use crate::cli::EncryptArgs;
+use crate::commands::{Context, input_format, output_format, read_input, write_output};
+
+pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
+    let name = args.filename_override.as_deref().or(args.file.as_deref());
+    let Some(name) = name.filter(|name| name.as_os_str() != "-") else {
+        return Err(crate::output::CliError::Usage(
+            "encrypting stdin needs --filename-override NAME (for the format and the creation rule)".into(),
+        )
+        .into());
+    };
+    let input = input_format(&args.types, Some(name));
+    let mut overrides = RuleOverrides::default();
+    overrides.age = args.age.clone();
+    overrides.unencrypted_suffix = args.unencrypted_suffix.clone();
+    overrides.encrypted_suffix = args.encrypted_suffix.clone();
+    overrides.unencrypted_regex = args.unencrypted_regex.clone();
+    overrides.encrypted_regex = args.encrypted_regex.clone();
+    overrides.unencrypted_comment_regex = args.unencrypted_comment_regex.clone();
+    overrides.encrypted_comment_regex = args.encrypted_comment_regex.clone();
+    overrides.mac_only_encrypted = args.mac_only_encrypted;
+    overrides.shamir_threshold = args.shamir_secret_sharing_threshold;
+    let config = context.config()?;
+    let (recipients, rules) = aesec::file::creation_recipients(
+        config.as_ref(),
+        &context.path(name),
+        &context.cwd,
+        &overrides,
+    )
+    .with_context(|| format!("cannot choose recipients for '{}'", name.display()))?;
+    let mut options = EncryptOptions::new(input, output_format(&args.types, input));
+    options.emit = context.emit_options()?;
+    options.rules = rules;
+    let plaintext = read_input(context, args.file.as_deref())?;
+    let encrypted = aesec::file::encrypt(&plaintext, &recipients, &options)
+        .with_context(|| format!("cannot encrypt '{}'", name.display()))?;
+    write_output(
+        context,
+        &args.output,
+        args.file.as_deref(),
+        &encrypted,
+        0o644,
+    )?;
+    Ok(0)
+}

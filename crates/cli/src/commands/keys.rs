@@ -1,0 +1,124 @@
+//! `aesec keys`: SSH → age conversion (what ssh-to-age prints) and age key generation.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use aesec::keys::ssh::{self, PassphrasePrompt, SshToAgeError};
+use aesec::secrecy::{ExposeSecret, SecretString};
+
+use crate::cli::{KeysCommand, SshToAgeArgs};
+use crate::commands::{Context, read_input, write_file};
+use crate::output::CliError;
+
+pub(crate) fn run(context: &Context, command: &KeysCommand) -> anyhow::Result<u8> {
+    match command {
+        KeysCommand::SshToAge(args) => ssh_to_age(context, args),
+        KeysCommand::Generate(args) => {
+            let key = aesec::keys::age::GeneratedIdentity::generate();
+            let created = aesec::sops::now_lastmodified();
+            let text = key.to_identity_file(&created);
+            match &args.output {
+                Some(path) => {
+                    write_file(
+                        &context.path(path),
+                        text.expose_secret().as_bytes(),
+                        aesec::fs::WriteOptions::with_mode(0o600),
+                    )?;
+                    if !context.quiet {
+                        eprintln!("Public key: {}", key.recipient());
+                    }
+                }
+                None => crate::output::stdout(text.expose_secret().as_bytes())?,
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn ssh_to_age(context: &Context, args: &SshToAgeArgs) -> anyhow::Result<u8> {
+    let from_stdin = args.input == Path::new("-");
+    if args.stdin_pass && from_stdin {
+        return Err(CliError::Usage(
+            "cannot read both private key and passphrase from stdin".into(),
+        )
+        .into());
+    }
+    let input = read_input(context, Some(&args.input))?;
+    let (output, mode) = if args.private_key {
+        let passphrase = if args.stdin_pass {
+            Some(read_passphrase_from_stdin()?)
+        } else {
+            std::env::var(crate::env::SSH_TO_AGE_PASSPHRASE)
+                .ok()
+                .filter(|p| !p.is_empty())
+                .map(SecretString::from)
+        };
+        let converted = match ssh::private_key_to_age(&input, passphrase.as_ref()) {
+            Err(SshToAgeError::PassphraseRequired) if passphrase.is_none() => {
+                let prompted = TerminalPrompt
+                    .passphrase(&args.input.display().to_string())
+                    .ok_or(SshToAgeError::PassphraseRequired)?;
+                ssh::private_key_to_age(&input, Some(&prompted))?
+            }
+            other => other?,
+        };
+        let mut text = converted.0.expose_secret().to_owned();
+        text.push('\n');
+        (zeroize::Zeroizing::new(text.into_bytes()), 0o600)
+    } else {
+        let text = String::from_utf8_lossy(&input);
+        let mut out = String::new();
+        for result in ssh::public_keys_to_age(&text) {
+            match result {
+                Ok(converted) => {
+                    out.push_str(&converted.recipient.to_string());
+                    out.push('\n');
+                }
+                Err(SshToAgeError::UnsupportedKeyType { key_type }) => {
+                    eprintln!(
+                        "skipped key: got {key_type} key type, but only ed25519 keys are supported"
+                    );
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        (zeroize::Zeroizing::new(out.into_bytes()), 0o644)
+    };
+    if args.output == Path::new("-") {
+        crate::output::stdout(&output)?;
+    } else {
+        write_file(
+            &context.path(&args.output),
+            &output,
+            aesec::fs::WriteOptions::with_mode(mode),
+        )?;
+    }
+    Ok(0)
+}
+
+fn read_passphrase_from_stdin() -> anyhow::Result<SecretString> {
+    let mut text = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|source| CliError::Read {
+            path: "<stdin>".into(),
+            source,
+        })?;
+    Ok(SecretString::from(
+        text.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+/// Asks for a passphrase on the terminal, when there is one.
+pub(crate) struct TerminalPrompt;
+
+impl PassphrasePrompt for TerminalPrompt {
+    fn passphrase(&self, key_description: &str) -> Option<SecretString> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(format!("Passphrase for {key_description}: "))
+            .ok()
+            .map(SecretString::from)
+    }
+}

@@ -1,0 +1,28 @@
+//! Every environment variable aesec honours, declared once with what it means.
+//!
+//! Core never reads the environment: the CLI resolves these into explicit options.
+
+/// Path of a `.sops.yaml` to use instead of searching for one.
+pub(crate) const SOPS_CONFIG: &str = "SOPS_CONFIG";
+/// Comma-separated age recipients for `encrypt` (same as `--age`).
+pub(crate) const SOPS_AGE_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
+/// age identities, newline separated.
+pub(crate) const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
+/// Path of an age identity file.
+pub(crate) const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
+/// A command whose standard output is age identities.
+pub(crate) const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+/// Path of an OpenSSH private key to decrypt with.
+pub(crate) const SOPS_AGE_SSH_PRIVATE_KEY_FILE: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
+/// Editor for `edit`, before `EDITOR`.
+pub(crate) const SOPS_EDITOR: &str = "SOPS_EDITOR";
+/// Editor for `edit`.
+pub(crate) const EDITOR: &str = "EDITOR";
+/// Base of the default identity file `sops/age/keys.txt`.
+pub(crate) const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Home directory (`~/.ssh/id_ed25519`, `~/.config`).
+pub(crate) const HOME: &str = "HOME";
+/// Passphrase of an encrypted OpenSSH key for `keys ssh-to-age --private-key`.
+pub(crate) const SSH_TO_AGE_PASSPHRASE: &str = "SSH_TO_AGE_PASSPHRASE";
+/// Log filter, e.g. `AESEC_LOG=debug`.
+pub(crate) const AESEC_LOG: &str = "AESEC_LOG";

@@ -1,0 +1,457 @@
+//! File operations as the sops command line does them: encrypt for a creation rule, decrypt
+//! (whole file or `--extract`), set, unset, rotate, filestatus.
+//!
+//! Each function takes bytes and returns bytes; reading and writing files (atomically) is the
+//! caller's choice, so an embedding tool can keep everything in memory. Key material comes in
+//! through [`KeyDecryptor`]s (for opening) and [`Recipients`] (for encrypting).
+
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::CryptRule;
+use crate::config::{Config, ConfigError, CreationRule};
+use crate::keys::age::{ParseRecipientError, Recipient};
+use crate::sops::tree::{Branch, Item, Tree, Value};
+use crate::sops::{
+    AgeMasterKey, Document, EncryptionRules, KeyDecryptor, KeyEntry, MasterKey, OpenError,
+    OpenOptions, PathError, Recipients, SealError, TreePath,
+};
+use crate::store::{EmitOptions, Format, StoreError, envelope, json, yaml};
+
+/// Why a file operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError {
+    /// The encrypted file could not be opened (format, keys, tampering).
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The document could not be encrypted or written.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// A tree path is invalid or does not exist.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// `.sops.yaml` could not be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A recipient string is invalid.
+    #[error(transparent)]
+    Recipient(#[from] ParseRecipientError),
+    /// The document cannot be written in the requested format.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A key type that aesec cannot use yet (PGP, cloud KMS).
+    #[error("key type '{kind}' is not supported by aesec: re-encrypt the file to age recipients")]
+    UnsupportedKeyType {
+        /// The metadata or config key name, like `pgp`.
+        kind: &'static str,
+    },
+    /// Neither `.sops.yaml` nor the options name any recipient.
+    #[error(
+        "no recipients: no creation rule in .sops.yaml gives keys for this file, and none were given with --age"
+    )]
+    NoRecipients,
+    /// More than one crypt-rule option was given (sops exit code 8).
+    #[error(
+        "only one of the unencrypted/encrypted suffix, regex and comment-regex options may be given"
+    )]
+    ConflictingCryptRules,
+    /// A `set` value is not valid JSON.
+    #[error("the value is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Options for [`decrypt`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DecryptOptions {
+    /// Format of the encrypted input.
+    pub input: Format,
+    /// Format of the plaintext output.
+    pub output: Format,
+    /// Output only this value (`--extract`).
+    pub extract: Option<TreePath>,
+    /// Skip the MAC check.
+    pub ignore_mac: bool,
+    /// Read files that have no `version` (sops refuses them; rops writes them).
+    pub accept_missing_version: bool,
+    /// Output layout.
+    pub emit: EmitOptions,
+}
+
+impl DecryptOptions {
+    /// Decrypt from `input` format to `output` format with default layout.
+    pub fn new(input: Format, output: Format) -> Self {
+        Self {
+            input,
+            output,
+            extract: None,
+            ignore_mac: false,
+            accept_missing_version: false,
+            emit: EmitOptions::default(),
+        }
+    }
+}
+
+/// Decrypts a sops file and returns what `sops decrypt` prints.
+///
+/// ```
+/// use aesec::file::{decrypt, DecryptOptions};
+/// use aesec::keys::age::Identities;
+/// use aesec::sops::AgeDecryptor;
+/// use aesec::store::Format;
+///
+/// # let dir = env!("CARGO_MANIFEST_DIR");
+/// let encrypted = std::fs::read(format!("{dir}/tests/vectors/sops/vec.enc.yaml"))?;
+/// let mut identities = Identities::new();
+/// identities.add_identity_file_text(&std::fs::read_to_string(format!("{dir}/tests/vectors/sops/vec.key"))?, "vec.key")?;
+/// let plaintext = decrypt(&encrypted, &[&AgeDecryptor::new(&identities)], &DecryptOptions::new(Format::Yaml, Format::Yaml))?;
+/// assert!(String::from_utf8(plaintext.to_vec())?.contains("user: alice"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decrypt(
+    encrypted: &[u8],
+    decryptors: &[&dyn KeyDecryptor],
+    options: &DecryptOptions,
+) -> Result<Zeroizing<Vec<u8>>, FileError> {
+    let open = OpenOptions {
+        ignore_mac: options.ignore_mac,
+        accept_missing_version: options.accept_missing_version,
+    };
+    let document = Document::open(encrypted, options.input, decryptors, &open)?;
+    let Some(path) = &options.extract else {
+        return Ok(Zeroizing::new(
+            document.to_plaintext(options.output, &options.emit)?,
+        ));
+    };
+    let first = document
+        .tree()
+        .branches
+        .first()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let value = path.get(first)?;
+    Ok(Zeroizing::new(emit_extracted(value, options)?))
+}
+
+/// `--extract` output: a string raw (no newline), a map as a whole document, anything else as
+/// the store prints a single value.
+fn emit_extracted(value: &Value, options: &DecryptOptions) -> Result<Vec<u8>, StoreError> {
+    match value {
+        Value::Str(text) | Value::Bytes(text) => Ok(text.as_bytes().to_vec()),
+        Value::Map(items) => {
+            envelope::emit_plain(options.output, &Tree::single(items.clone()), &options.emit)
+        }
+        other => match options.output {
+            Format::Json => json::emit_value(other, options.emit.json_indent),
+            _ => yaml::emit_value(other, options.emit.yaml_indent),
+        },
+    }
+}
+
+/// Options for [`encrypt`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EncryptOptions {
+    /// Format of the plaintext input.
+    pub input: Format,
+    /// Format of the encrypted output.
+    pub output: Format,
+    /// Which values are encrypted and how the MAC is computed.
+    pub rules: EncryptionRules,
+    /// Output layout.
+    pub emit: EmitOptions,
+}
+
+impl EncryptOptions {
+    /// Encrypt from `input` format to `output` format with default rules and layout.
+    pub fn new(input: Format, output: Format) -> Self {
+        Self {
+            input,
+            output,
+            rules: EncryptionRules::default(),
+            emit: EmitOptions::default(),
+        }
+    }
+}
+
+/// Encrypts a plaintext file with a fresh data key for `recipients` (`sops encrypt`).
+///
+/// ```
+/// use aesec::file::{encrypt, EncryptOptions};
+/// use aesec::sops::{AgeMasterKey, Recipients};
+/// use aesec::store::Format;
+///
+/// let recipient = "age1m69ryw24zjg9pmxr033synsftwkt4f8nh7xp7cm07at3n3r67yfswcwm58".parse()?;
+/// let recipients = Recipients::single_group(vec![Box::new(AgeMasterKey::new(recipient))]);
+/// let encrypted = encrypt(b"{\"token\": \"abc\"}", &recipients, &EncryptOptions::new(Format::Json, Format::Json))?;
+/// assert!(String::from_utf8(encrypted)?.contains("\"token\": \"ENC[AES256_GCM,"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn encrypt(
+    plaintext: &[u8],
+    recipients: &Recipients,
+    options: &EncryptOptions,
+) -> Result<Vec<u8>, FileError> {
+    let mut document = Document::from_plaintext(plaintext, options.input, &options.rules)?;
+    document.rewrap(recipients)?;
+    Ok(document.seal_as(options.output, &options.emit)?)
+}
+
+/// Command-line overrides of a creation rule (sops' `--age` and crypt-rule flags).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RuleOverrides {
+    /// Comma-separated age recipients; replace the rule's key groups.
+    pub age: Option<String>,
+    /// `--unencrypted-suffix`.
+    pub unencrypted_suffix: Option<String>,
+    /// `--encrypted-suffix`.
+    pub encrypted_suffix: Option<String>,
+    /// `--unencrypted-regex`.
+    pub unencrypted_regex: Option<String>,
+    /// `--encrypted-regex`.
+    pub encrypted_regex: Option<String>,
+    /// `--unencrypted-comment-regex`.
+    pub unencrypted_comment_regex: Option<String>,
+    /// `--encrypted-comment-regex`.
+    pub encrypted_comment_regex: Option<String>,
+    /// `--mac-only-encrypted`.
+    pub mac_only_encrypted: bool,
+    /// `--shamir-secret-sharing-threshold`.
+    pub shamir_threshold: Option<usize>,
+}
+
+impl RuleOverrides {
+    fn crypt_rule(&self) -> Result<Option<CryptRule>, FileError> {
+        let given: Vec<CryptRule> = [
+            self.unencrypted_suffix
+                .clone()
+                .map(CryptRule::UnencryptedSuffix),
+            self.encrypted_suffix
+                .clone()
+                .map(CryptRule::EncryptedSuffix),
+            self.unencrypted_regex
+                .clone()
+                .map(CryptRule::UnencryptedRegex),
+            self.encrypted_regex.clone().map(CryptRule::EncryptedRegex),
+            self.unencrypted_comment_regex
+                .clone()
+                .map(CryptRule::UnencryptedCommentRegex),
+            self.encrypted_comment_regex
+                .clone()
+                .map(CryptRule::EncryptedCommentRegex),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match given.as_slice() {
+            [] => Ok(None),
+            [rule] => Ok(Some(rule.clone())),
+            _ => Err(FileError::ConflictingCryptRules),
+        }
+    }
+}
+
+/// The recipients and rules a new file at `file` is encrypted with: the matching creation rule
+/// of `config`, with `overrides` applied as sops applies its flags (any key flag replaces the
+/// rule's key groups; a crypt-rule flag replaces the rule's).
+pub fn creation_recipients(
+    config: Option<&Config>,
+    file: &Path,
+    cwd: &Path,
+    overrides: &RuleOverrides,
+) -> Result<(Recipients, EncryptionRules), FileError> {
+    let rule = match config {
+        Some(config) if config.has_creation_rules() => Some(config.rule_for(file, cwd)?),
+        _ => None,
+    };
+    let crypt_rule = overrides
+        .crypt_rule()?
+        .or_else(|| rule.and_then(|r| r.crypt_rule.clone()));
+    let mac_only_encrypted =
+        overrides.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
+    let rules = EncryptionRules::with_crypt_rule(crypt_rule, mac_only_encrypted);
+    let recipients = match (&overrides.age, rule) {
+        (Some(list), _) => {
+            let keys = Recipient::parse_list(list)?
+                .into_iter()
+                .map(|r| Box::new(AgeMasterKey::new(r)) as Box<dyn MasterKey>)
+                .collect();
+            Recipients::single_group(keys)
+        }
+        (None, Some(rule)) => rule_recipients(rule, overrides.shamir_threshold)?,
+        (None, None) => return Err(FileError::NoRecipients),
+    };
+    if recipients.key_groups.iter().all(Vec::is_empty) {
+        return Err(FileError::NoRecipients);
+    }
+    Ok((recipients, rules))
+}
+
+/// The master keys a creation rule names.
+pub fn rule_recipients(
+    rule: &CreationRule,
+    threshold: Option<usize>,
+) -> Result<Recipients, FileError> {
+    let mut groups = Vec::new();
+    for spec in &rule.key_groups {
+        if !spec.pgp.is_empty() {
+            return Err(FileError::UnsupportedKeyType { kind: "pgp" });
+        }
+        if !spec.kms.is_empty() || !spec.gcp_kms.is_empty() || !spec.azure_keyvault.is_empty() {
+            return Err(FileError::UnsupportedKeyType { kind: "cloud kms" });
+        }
+        if !spec.hc_vault.is_empty() {
+            return Err(FileError::UnsupportedKeyType { kind: "hc_vault" });
+        }
+        let mut keys: Vec<Box<dyn MasterKey>> = Vec::new();
+        for text in &spec.age {
+            keys.push(Box::new(AgeMasterKey::new(text.parse()?)));
+        }
+        groups.push(keys);
+    }
+    let threshold = threshold.or(rule.shamir_threshold);
+    Ok(Recipients::groups(groups, threshold))
+}
+
+/// The master keys recorded in a file's metadata, to re-wrap a new data key for the same
+/// recipients (`rotate`).
+pub fn metadata_recipients(document: &Document) -> Result<Recipients, FileError> {
+    let metadata = document.metadata();
+    let mut groups = Vec::new();
+    for group in &metadata.key_groups {
+        let mut keys: Vec<Box<dyn MasterKey>> = Vec::new();
+        for entry in group {
+            match entry {
+                KeyEntry::Age { recipient, .. } => {
+                    keys.push(Box::new(AgeMasterKey::new(recipient.parse()?)))
+                }
+                KeyEntry::HcVault { .. } => {
+                    return Err(FileError::UnsupportedKeyType { kind: "hc_vault" });
+                }
+                KeyEntry::Pgp { .. } => return Err(FileError::UnsupportedKeyType { kind: "pgp" }),
+                _ => return Err(FileError::UnsupportedKeyType { kind: "cloud kms" }),
+            }
+        }
+        groups.push(keys);
+    }
+    Ok(Recipients::groups(groups, metadata.shamir_threshold))
+}
+
+/// Gives a file a new data key for its own recipients and re-encrypts every value (`sops rotate`).
+pub fn rotate(
+    encrypted: &[u8],
+    format: Format,
+    decryptors: &[&dyn KeyDecryptor],
+    emit: &EmitOptions,
+) -> Result<Vec<u8>, FileError> {
+    let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
+    let recipients = metadata_recipients(&document)?;
+    document.rotate(&recipients)?;
+    Ok(document.seal(emit)?)
+}
+
+/// Sets one value (`sops set`); `None` when the value was already there (nothing to write).
+pub fn set(
+    encrypted: &[u8],
+    format: Format,
+    decryptors: &[&dyn KeyDecryptor],
+    path: &TreePath,
+    value: Value,
+    emit: &EmitOptions,
+) -> Result<Option<Vec<u8>>, FileError> {
+    let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
+    let changed = match document.tree_mut().branches.first_mut() {
+        Some(branch) => path.set(branch, value)?,
+        None => {
+            return Err(FileError::Store(StoreError::Empty {
+                format: format.name(),
+            }));
+        }
+    };
+    if !changed {
+        return Ok(None);
+    }
+    Ok(Some(document.seal(emit)?))
+}
+
+/// Removes one value (`sops unset`).
+pub fn unset(
+    encrypted: &[u8],
+    format: Format,
+    decryptors: &[&dyn KeyDecryptor],
+    path: &TreePath,
+    emit: &EmitOptions,
+) -> Result<Vec<u8>, FileError> {
+    let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
+    match document.tree_mut().branches.first_mut() {
+        Some(branch) => path.unset(branch)?,
+        None => {
+            return Err(FileError::Store(StoreError::Empty {
+                format: format.name(),
+            }));
+        }
+    }
+    Ok(document.seal(emit)?)
+}
+
+/// Whether a file is sops-encrypted as `sops filestatus` judges it: metadata with a non-empty
+/// `version` and `mac`.
+///
+/// ```
+/// use aesec::store::Format;
+/// assert!(!aesec::file::is_encrypted(b"a: 1\n", Format::Yaml));
+/// ```
+pub fn is_encrypted(bytes: &[u8], format: Format) -> bool {
+    let Ok(split) = envelope::parse_encrypted(format, bytes) else {
+        return false;
+    };
+    split
+        .metadata
+        .is_some_and(|metadata| metadata.has_field("version") && metadata.has_field("mac"))
+}
+
+/// Parses a `sops set` value: JSON, with every number a float as sops 3.11 reads it.
+///
+/// ```
+/// use aesec::Value;
+/// assert_eq!(aesec::file::value_from_json(b"5")?, Value::Float(5.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn value_from_json(json: &[u8]) -> Result<Value, FileError> {
+    let parsed: serde_json::Value = serde_json::from_slice(json)?;
+    Ok(json_value(parsed))
+}
+
+fn json_value(value: serde_json::Value) -> Value {
+    match value {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        serde_json::Value::String(s) => Value::Str(s.into()),
+        serde_json::Value::Array(values) => {
+            Value::List(values.into_iter().map(json_value).collect())
+        }
+        serde_json::Value::Object(map) => Value::Map(
+            map.into_iter()
+                .map(|(key, value)| Item::Entry {
+                    key,
+                    value: json_value(value),
+                })
+                .collect::<Branch>(),
+        ),
+    }
+}
+
+/// The document `edit` starts from for a file that does not exist yet.
+pub fn example_document(format: Format) -> &'static [u8] {
+    match format {
+        Format::Yaml => b"# Enter your secrets here.\nexample_key: example_value\n",
+        Format::Json => b"{\n\t\"example_key\": \"example_value\"\n}\n",
+        Format::Dotenv => b"example_key=example_value\n",
+        Format::Ini => b"[example]\nexample_key = example_value\n",
+        Format::Binary => b"example value\n",
+    }
+}

@@ -1,0 +1,508 @@
+//! YAML writing for the sops store: the output of go-yaml v3 (`go.yaml.in/yaml/v3` v3.0.4) as
+//! sops 3.11 drives it.
+//!
+//! sops builds a `yaml.Node` tree and encodes it with `SetIndent(n)` and no line wrapping. This
+//! module writes the same bytes directly: block maps and lists (a nested collection indents to
+//! the next multiple of `n`, an item of a list to its `- ` plus 2), `{}`/`[]` for empty ones,
+//! comments as `#text` lines at the indentation of their container, and each scalar in the style
+//! libyaml's `yaml_emitter_analyze_scalar` and go-yaml's `stringv` pick (plain, single quoted,
+//! double quoted with escapes, or a literal block).
+
+use base64::Engine as _;
+
+use super::resolve::resolves_to_str;
+use crate::sops::tree::{Branch, Item, Text, Tree, Value};
+use crate::store::gofmt::format_g;
+
+/// Longest key (in bytes) written as a simple `key:`; longer ones use `? key` (libyaml).
+const MAX_SIMPLE_KEY_BYTES: usize = 128;
+
+/// Writes every document; documents are separated by `---`.
+pub(super) fn emit(tree: &Tree, indent: usize) -> Vec<u8> {
+    let mut out = Emitter {
+        out: String::new(),
+        indent: indent.max(1),
+    };
+    for (index, branch) in tree.branches.iter().enumerate() {
+        if index > 0 {
+            out.out.push_str("---\n");
+        }
+        out.document(branch);
+    }
+    out.out.into_bytes()
+}
+
+/// Writes one value as `yaml.Marshal` does (a scalar on one line, collections in block style).
+pub(super) fn emit_value(value: &Value, indent: usize) -> Vec<u8> {
+    let mut out = Emitter {
+        out: String::new(),
+        indent: indent.max(1),
+    };
+    match value {
+        Value::Map(items) if has_entries(items) => out.map(items, 0),
+        Value::List(items) if has_values(items) => out.list(items, 0),
+        _ => {
+            out.scalar_or_empty(value, 0, false);
+            out.out.push('\n');
+        }
+    }
+    out.out.into_bytes()
+}
+
+struct Emitter {
+    out: String,
+    indent: usize,
+}
+
+fn has_entries(items: &[Item]) -> bool {
+    items.iter().any(|i| matches!(i, Item::Entry { .. }))
+}
+
+fn has_values(items: &[Value]) -> bool {
+    items.iter().any(|v| !matches!(v, Value::Comment(_)))
+}
+
+impl Emitter {
+    /// go-yaml's indentation step: the next multiple of the indent.
+    fn deeper(&self, column: usize) -> usize {
+        self.indent * ((column + self.indent) / self.indent)
+    }
+
+    fn pad(&mut self, column: usize) {
+        self.out.extend(std::iter::repeat_n(' ', column));
+    }
+
+    fn comment(&mut self, text: &Text, column: usize) {
+        self.pad(column);
+        self.out.push('#');
+        self.out.push_str(&text.to_string_lossy());
+        self.out.push('\n');
+    }
+
+    fn document(&mut self, branch: &Branch) {
+        if has_entries(branch) {
+            self.map(branch, 0);
+        } else {
+            for item in branch {
+                if let Item::Comment(text) = item {
+                    self.comment(text, 0);
+                }
+            }
+            self.out.push_str("{}\n");
+        }
+    }
+
+    /// A non-empty block map whose items start at `column` on a fresh line.
+    fn map(&mut self, items: &[Item], column: usize) {
+        self.map_items(items, column, false);
+    }
+
+    /// Map items; with `inline`, the cursor already sits at `column` (after `- `).
+    fn map_items(&mut self, items: &[Item], column: usize, mut inline: bool) {
+        for item in items {
+            match item {
+                Item::Comment(text) => {
+                    if inline {
+                        // A comment cannot follow `- ` on its line; go-yaml puts it first.
+                        self.out.push('#');
+                        self.out.push_str(&text.to_string_lossy());
+                        self.out.push('\n');
+                        inline = false;
+                    } else {
+                        self.comment(text, column);
+                    }
+                }
+                Item::Entry { key, value } => {
+                    if !inline {
+                        self.pad(column);
+                    }
+                    inline = false;
+                    self.entry(key, value, column);
+                }
+            }
+        }
+    }
+
+    fn entry(&mut self, key: &str, value: &Value, column: usize) {
+        let simple = key.len() <= MAX_SIMPLE_KEY_BYTES && !Analysis::of(key).line_breaks;
+        let child = self.deeper(column);
+        if simple {
+            self.key_scalar(key, child);
+            self.out.push(':');
+        } else {
+            self.out.push_str("? ");
+            self.string(key.as_bytes(), child, false);
+            self.end_line();
+            self.pad(column);
+            self.out.push(':');
+        }
+        match value {
+            Value::Map(items) if has_entries(items) => {
+                self.out.push('\n');
+                self.map(items, child);
+            }
+            Value::List(items) if has_values(items) => {
+                self.out.push('\n');
+                self.list(items, child);
+            }
+            _ => {
+                self.out.push(' ');
+                self.scalar_or_empty(value, child, false);
+                self.end_line();
+            }
+        }
+    }
+
+    fn key_scalar(&mut self, key: &str, scalar_indent: usize) {
+        if key == "<<" {
+            self.out.push_str("!!merge <<");
+        } else {
+            self.string(key.as_bytes(), scalar_indent, true);
+        }
+    }
+
+    /// Ends the current line unless a block scalar already did.
+    fn end_line(&mut self) {
+        if !self.out.ends_with('\n') {
+            self.out.push('\n');
+        }
+    }
+
+    /// A non-empty block list whose `-` sit at `column`, starting on a fresh line.
+    fn list(&mut self, items: &[Value], column: usize) {
+        self.list_items(items, column, false);
+    }
+
+    fn list_items(&mut self, items: &[Value], column: usize, mut inline: bool) {
+        for item in items {
+            if let Value::Comment(text) = item {
+                if inline {
+                    self.out.push('#');
+                    self.out.push_str(&text.to_string_lossy());
+                    self.out.push('\n');
+                    inline = false;
+                } else {
+                    self.comment(text, column);
+                }
+                continue;
+            }
+            if !inline {
+                self.pad(column);
+            }
+            inline = false;
+            self.out.push_str("- ");
+            let child = column + 2;
+            match item {
+                Value::Map(entries) if has_entries(entries) => {
+                    self.map_items(entries, child, true);
+                }
+                Value::List(values) if has_values(values) => {
+                    self.list_items(values, child, true);
+                }
+                _ => {
+                    self.scalar_or_empty(item, child, false);
+                    self.end_line();
+                }
+            }
+        }
+    }
+
+    /// A scalar, or `{}`/`[]` for a collection without entries.
+    fn scalar_or_empty(&mut self, value: &Value, scalar_indent: usize, key: bool) {
+        match value {
+            Value::Null => self.out.push_str("null"),
+            Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Float(f) => self.out.push_str(&yaml_float(*f)),
+            Value::Time(t) => self.out.push_str(t),
+            Value::Str(text) | Value::Bytes(text) => self.text(text, scalar_indent, key),
+            Value::Map(_) => self.out.push_str("{}"),
+            Value::List(_) => self.out.push_str("[]"),
+            Value::Comment(text) => {
+                // A comment as a whole value has no YAML form; sops writes its text as a string.
+                self.text(text, scalar_indent, key);
+            }
+        }
+    }
+
+    fn text(&mut self, text: &Text, scalar_indent: usize, key: bool) {
+        match text.as_str() {
+            Some(s) => self.string(s.as_bytes(), scalar_indent, key),
+            None => {
+                // go-yaml writes invalid UTF-8 as base64 under `!!binary` (encodeBase64).
+                let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                if encoded.len() < 70 {
+                    self.out.push_str("!!binary ");
+                    self.out.push_str(&encoded);
+                } else {
+                    let mut block = String::new();
+                    for chunk in encoded.as_bytes().chunks(70) {
+                        block.push_str(&String::from_utf8_lossy(chunk));
+                        block.push('\n');
+                    }
+                    self.out.push_str("!!binary ");
+                    self.literal(&block, scalar_indent);
+                }
+            }
+        }
+    }
+
+    /// A string scalar in the style go-yaml picks; `key` is the simple-key context.
+    fn string(&mut self, bytes: &[u8], scalar_indent: usize, key: bool) {
+        let s = String::from_utf8_lossy(bytes);
+        let analysis = Analysis::of(&s);
+        let style = if s.contains('\n') {
+            if analysis.block_allowed && !key {
+                Style::Literal
+            } else {
+                Style::Double
+            }
+        } else if resolves_to_str(&s) {
+            if analysis.block_plain_allowed && !(s.is_empty() && key) {
+                Style::Plain
+            } else if analysis.single_quoted_allowed {
+                Style::Single
+            } else {
+                Style::Double
+            }
+        } else {
+            Style::Double
+        };
+        let style = if key && analysis.line_breaks {
+            Style::Double
+        } else {
+            style
+        };
+        match style {
+            Style::Plain => self.out.push_str(&s),
+            Style::Single => self.single(&s, scalar_indent),
+            Style::Double => self.double(&s),
+            Style::Literal => self.literal(&s, scalar_indent),
+        }
+    }
+
+    fn single(&mut self, s: &str, scalar_indent: usize) {
+        self.out.push('\'');
+        let mut breaks = false;
+        for c in s.chars() {
+            if is_break(c) {
+                self.out.push(c);
+                breaks = true;
+            } else {
+                if breaks {
+                    self.pad(scalar_indent);
+                }
+                if c == '\'' {
+                    self.out.push('\'');
+                }
+                self.out.push(c);
+                breaks = false;
+            }
+        }
+        self.out.push('\'');
+    }
+
+    fn double(&mut self, s: &str) {
+        self.out.push('"');
+        for c in s.chars() {
+            if !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
+                self.out.push('\\');
+                match c {
+                    '\0' => self.out.push('0'),
+                    '\u{7}' => self.out.push('a'),
+                    '\u{8}' => self.out.push('b'),
+                    '\t' => self.out.push('t'),
+                    '\n' => self.out.push('n'),
+                    '\u{b}' => self.out.push('v'),
+                    '\u{c}' => self.out.push('f'),
+                    '\r' => self.out.push('r'),
+                    '\u{1b}' => self.out.push('e'),
+                    '"' => self.out.push('"'),
+                    '\\' => self.out.push('\\'),
+                    '\u{85}' => self.out.push('N'),
+                    '\u{a0}' => self.out.push('_'),
+                    '\u{2028}' => self.out.push('L'),
+                    '\u{2029}' => self.out.push('P'),
+                    _ => {
+                        let v = u32::from(c);
+                        if v <= 0xFF {
+                            self.out.push_str(&format!("x{v:02X}"));
+                        } else if v <= 0xFFFF {
+                            self.out.push_str(&format!("u{v:04X}"));
+                        } else {
+                            self.out.push_str(&format!("U{v:08X}"));
+                        }
+                    }
+                }
+            } else {
+                self.out.push(c);
+            }
+        }
+        self.out.push('"');
+    }
+
+    fn literal(&mut self, s: &str, scalar_indent: usize) {
+        self.out.push('|');
+        let mut chars = s.chars();
+        if chars.next().is_some_and(|c| c == ' ' || is_break(c)) {
+            self.out.push_str(&self.indent.to_string());
+        }
+        let mut rev = s.chars().rev();
+        match (rev.next(), rev.next()) {
+            (None, _) => self.out.push('-'),
+            (Some(last), _) if !is_break(last) => self.out.push('-'),
+            (Some(_), None) => self.out.push('+'),
+            (Some(_), Some(before)) if is_break(before) => self.out.push('+'),
+            _ => {}
+        }
+        self.out.push('\n');
+        let mut breaks = true;
+        for c in s.chars() {
+            if is_break(c) {
+                self.out.push(if c == '\n' { '\n' } else { c });
+                breaks = true;
+            } else {
+                if breaks {
+                    self.pad(scalar_indent);
+                }
+                self.out.push(c);
+                breaks = false;
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// `yaml_emitter_analyze_scalar` (block context, unicode output).
+struct Analysis {
+    line_breaks: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+impl Analysis {
+    fn of(s: &str) -> Self {
+        if s.is_empty() {
+            return Self {
+                line_breaks: false,
+                block_plain_allowed: true,
+                single_quoted_allowed: true,
+                block_allowed: false,
+            };
+        }
+        let chars: Vec<char> = s.chars().collect();
+        let mut block_indicators = s.starts_with("---") || s.starts_with("...");
+        let (mut line_breaks, mut special, mut tabs) = (false, false, false);
+        let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+            (false, false, false, false);
+        let (mut break_space, mut space_break) = (false, false);
+        let (mut previous_space, mut previous_break) = (false, false);
+        let mut preceded_by_whitespace = true;
+        for (i, &c) in chars.iter().enumerate() {
+            let next = chars.get(i + 1).copied();
+            let followed_by_whitespace = next.is_none_or(|n| n == ' ' || n == '\t');
+            let last = i + 1 == chars.len();
+            if i == 0 {
+                match c {
+                    '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\''
+                    | '"' | '%' | '@' | '`' => block_indicators = true,
+                    '?' | ':' if followed_by_whitespace => block_indicators = true,
+                    '-' if followed_by_whitespace => block_indicators = true,
+                    _ => {}
+                }
+            } else {
+                match c {
+                    ':' if followed_by_whitespace => block_indicators = true,
+                    '#' if preceded_by_whitespace => block_indicators = true,
+                    _ => {}
+                }
+            }
+            if c == '\t' {
+                tabs = true;
+            } else if !is_printable(c) {
+                special = true;
+            }
+            if c == ' ' {
+                leading_space |= i == 0;
+                trailing_space |= last;
+                break_space |= previous_break;
+                previous_space = true;
+                previous_break = false;
+            } else if is_break(c) {
+                line_breaks = true;
+                leading_break |= i == 0;
+                trailing_break |= last;
+                space_break |= previous_space;
+                previous_space = false;
+                previous_break = true;
+            } else {
+                previous_space = false;
+                previous_break = false;
+            }
+            preceded_by_whitespace = matches!(c, ' ' | '\t' | '\0') || is_break(c);
+        }
+        let mut block_plain_allowed = true;
+        let mut single_quoted_allowed = true;
+        let mut block_allowed = true;
+        if leading_space || leading_break || trailing_space || trailing_break {
+            block_plain_allowed = false;
+        }
+        if trailing_space {
+            block_allowed = false;
+        }
+        if break_space {
+            block_plain_allowed = false;
+            single_quoted_allowed = false;
+        }
+        if space_break || tabs || special {
+            block_plain_allowed = false;
+            single_quoted_allowed = false;
+        }
+        if space_break || special {
+            block_allowed = false;
+        }
+        if line_breaks || block_indicators {
+            block_plain_allowed = false;
+        }
+        Self {
+            line_breaks,
+            block_plain_allowed,
+            single_quoted_allowed,
+            block_allowed,
+        }
+    }
+}
+
+/// libyaml's `is_printable` on the character's UTF-8 form.
+fn is_printable(c: char) -> bool {
+    let v = u32::from(c);
+    v == 0x0A
+        || (0x20..=0x7E).contains(&v)
+        || (0xA0..=0xD7FF).contains(&v)
+        || ((0xE000..=0xFFFD).contains(&v) && v != 0xFEFF)
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// go-yaml `floatv`: `FormatFloat(f, 'g', -1, 64)` with YAML's special values.
+fn yaml_float(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".to_owned()
+    } else if f == f64::INFINITY {
+        ".inf".to_owned()
+    } else if f == f64::NEG_INFINITY {
+        "-.inf".to_owned()
+    } else {
+        format_g(f)
+    }
+}

@@ -1,0 +1,667 @@
+//! YAML reading for the sops store: saphyr-parser events plus comments recovered from the text.
+//!
+//! saphyr-parser reports no comments, only where each event sits in the input. The text
+//! between two events is scanned for `#` comments, and each comment is given to the map or list
+//! that go-yaml v3 (as flattened by sops' `stores/yaml/store.go`) would attach it to:
+//! - a comment on the line of a scalar becomes its own item just before that entry (3.11 moves
+//!   line comments up); on the first line of a block collection it goes before the collection
+//!   in an enclosing list, or first into the collection otherwise; after a flow collection it
+//!   goes first into that collection;
+//! - a comment on a line of its own goes to the innermost open (or just opening, or just
+//!   closing) collection whose indentation is not deeper than the comment's column.
+//!
+//! Aliases are expanded, anchors dropped, and scalars typed by [`super::resolve`].
+
+use std::collections::{HashMap, HashSet};
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+use super::resolve::{CoreKind, Resolved, ScalarTag, resolve_scalar};
+use crate::sops::tree::{Branch, Item, Text, Tree, Value};
+use crate::store::StoreError;
+
+const FORMAT: &str = "yaml";
+/// Values produced by alias expansion before the input counts as an alias bomb.
+const MAX_EXPANDED_NODES: usize = 1_000_000;
+
+/// Parses YAML into a tree, one branch per document.
+pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
+    let text = std::str::from_utf8(input).map_err(|_| StoreError::NotUtf8 { format: FORMAT })?;
+    let events = collect_events(text)?;
+    let chars: Vec<char> = text.chars().collect();
+    let mut builder = Builder {
+        chars: &chars,
+        events: &events,
+        frames: Vec::new(),
+        anchors: HashMap::new(),
+        branches: Vec::new(),
+        pre_open: HashMap::new(),
+        last: None,
+        expanded: 0,
+    };
+    builder.run()?;
+    if builder.branches.is_empty() {
+        return Err(StoreError::Empty { format: FORMAT });
+    }
+    Ok(Tree {
+        branches: builder.branches,
+    })
+}
+
+/// All events with their spans, or the first syntax error.
+fn collect_events(text: &str) -> Result<Vec<(Event<'_>, Span)>, StoreError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut events = Vec::new();
+    while let Some(next) = parser.next_event() {
+        match next {
+            Ok(pair) => events.push(pair),
+            Err(error) => {
+                return Err(StoreError::Syntax {
+                    format: FORMAT,
+                    line: error.marker().line(),
+                    column: error.marker().col() + 1,
+                    message: error.info().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// An open collection (or the document itself) being built.
+struct Frame {
+    kind: FrameKind,
+    /// Column of the collection's first content (its `-` or first key).
+    indent: usize,
+    /// Line (1-based) where the collection starts.
+    start_line: usize,
+    anchor: usize,
+    flow: bool,
+    /// Comments to add after the entry or item now being built completes.
+    after: Vec<Text>,
+}
+
+enum FrameKind {
+    /// The document: holds the root's comments and, at the end, the root map's items.
+    Doc {
+        items: Branch,
+        root: Option<Value>,
+    },
+    Map {
+        items: Branch,
+        key: Option<String>,
+        seen: HashSet<String>,
+    },
+    List {
+        items: Vec<Value>,
+    },
+}
+
+/// The last content event, for line comments.
+#[derive(Clone, Copy)]
+enum Last {
+    /// A map key at this frame depth; its value is not there yet.
+    Key { depth: usize, line: usize },
+    /// A value completed at this frame depth (scalar, alias, or a block collection).
+    Value { depth: usize, line: usize },
+    /// A flow collection completed as the last value of this frame depth.
+    Flow { depth: usize, line: usize },
+}
+
+struct Builder<'a, 'input> {
+    chars: &'a [char],
+    events: &'a [(Event<'input>, Span)],
+    frames: Vec<Frame>,
+    anchors: HashMap<usize, Value>,
+    branches: Vec<Branch>,
+    /// Comments for a collection that is not open yet, by the index of its start event.
+    pre_open: HashMap<usize, Vec<Text>>,
+    last: Option<Last>,
+    expanded: usize,
+}
+
+impl Builder<'_, '_> {
+    fn run(&mut self) -> Result<(), StoreError> {
+        let mut cursor = 0usize;
+        for index in 0..self.events.len() {
+            let (event, span) = &self.events[index];
+            let start = span.start.index();
+            if start > cursor {
+                self.scan_comments(cursor, start, index)?;
+            }
+            let inner_from = cursor.max(start);
+            cursor = cursor.max(span.end.index()).max(start);
+            self.event(index, event, span)?;
+            if matches!(event, Event::MappingEnd | Event::SequenceEnd) && cursor > inner_from {
+                // A flow collection's end span runs over a comment that follows it.
+                self.scan_comments(inner_from, cursor, index + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, index: usize, event: &Event<'_>, span: &Span) -> Result<(), StoreError> {
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => {
+                self.frames.push(Frame {
+                    kind: FrameKind::Doc {
+                        items: Vec::new(),
+                        root: None,
+                    },
+                    indent: 0,
+                    start_line: span.start.line(),
+                    anchor: 0,
+                    flow: false,
+                    after: Vec::new(),
+                });
+                self.last = None;
+            }
+            Event::DocumentEnd => {
+                let Some(frame) = self.frames.pop() else {
+                    return Ok(());
+                };
+                let FrameKind::Doc { mut items, root } = frame.kind else {
+                    return Err(self.syntax(span, "unbalanced document end"));
+                };
+                match root {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Map(map)) => items.extend(map),
+                    Some(_) => return Err(StoreError::TopLevelNotMap { format: FORMAT }),
+                }
+                items.extend(frame.after.into_iter().map(Item::Comment));
+                self.branches.push(items);
+                self.last = None;
+            }
+            Event::Alias(id) => {
+                let value = self
+                    .anchors
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| self.syntax(span, "unknown anchor"))?;
+                self.expanded = self.expanded.saturating_add(count_nodes(&value));
+                if self.expanded > MAX_EXPANDED_NODES {
+                    return Err(self.syntax(span, "document contains excessive aliasing"));
+                }
+                if self.expecting_key() {
+                    let Value::Str(text) = value else {
+                        return Err(StoreError::NonStringKey {
+                            key: "*alias".to_owned(),
+                        });
+                    };
+                    self.key(text.to_string_lossy().into_owned(), span)?;
+                } else {
+                    self.value(value, span.end.line(), false)?;
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let quoted = !matches!(style, ScalarStyle::Plain);
+                let resolved = resolve_scalar(text, quoted, scalar_tag(tag.as_deref()));
+                let value = match resolved {
+                    Resolved::Value(value) => value,
+                    Resolved::Uint64 => {
+                        return Err(StoreError::UnsupportedValue {
+                            path: self.path(),
+                            reason: "unknown type: uint64".to_owned(),
+                        });
+                    }
+                };
+                if *anchor > 0 {
+                    self.anchors.insert(*anchor, value.clone());
+                }
+                if self.expecting_key() {
+                    let Value::Str(key) = value else {
+                        return Err(StoreError::NonStringKey {
+                            key: text.to_string(),
+                        });
+                    };
+                    self.key(key.to_string_lossy().into_owned(), span)?;
+                } else {
+                    self.value(value, span.end.line(), false)?;
+                }
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                if self.expecting_key() {
+                    return Err(StoreError::NonStringKey {
+                        key: "<collection>".to_owned(),
+                    });
+                }
+                let is_map = matches!(event, Event::MappingStart(..));
+                let flow = self.is_flow_start(span);
+                let comments = self.pre_open.remove(&index).unwrap_or_default();
+                let kind = if is_map {
+                    FrameKind::Map {
+                        items: comments.into_iter().map(Item::Comment).collect(),
+                        key: None,
+                        seen: HashSet::new(),
+                    }
+                } else {
+                    FrameKind::List {
+                        items: comments.into_iter().map(Value::Comment).collect(),
+                    }
+                };
+                self.frames.push(Frame {
+                    kind,
+                    indent: span.start.col(),
+                    start_line: span.start.line(),
+                    anchor: *anchor,
+                    flow,
+                    after: Vec::new(),
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let frame = self
+                    .frames
+                    .pop()
+                    .ok_or_else(|| self.syntax(span, "unbalanced end"))?;
+                let mut value = match frame.kind {
+                    FrameKind::Map { items, .. } => Value::Map(items),
+                    FrameKind::List { items } => Value::List(items),
+                    FrameKind::Doc { .. } => return Err(self.syntax(span, "unbalanced end")),
+                };
+                match &mut value {
+                    Value::Map(items) => items.extend(frame.after.into_iter().map(Item::Comment)),
+                    Value::List(items) => items.extend(frame.after.into_iter().map(Value::Comment)),
+                    _ => {}
+                }
+                if frame.anchor > 0 {
+                    self.anchors.insert(frame.anchor, value.clone());
+                }
+                self.value(value, span.end.line(), frame.flow)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a collection start is a flow one (`[` or `{` at its position).
+    fn is_flow_start(&self, span: &Span) -> bool {
+        matches!(self.chars.get(span.start.index()), Some('[' | '{'))
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(
+            self.frames.last(),
+            Some(Frame {
+                kind: FrameKind::Map { key: None, .. },
+                ..
+            })
+        )
+    }
+
+    fn key(&mut self, key: String, span: &Span) -> Result<(), StoreError> {
+        let depth = self.frames.len() - 1;
+        if let Some(Frame {
+            kind: FrameKind::Map {
+                key: slot, seen, ..
+            },
+            ..
+        }) = self.frames.last_mut()
+        {
+            if !seen.insert(key.clone()) {
+                return Err(StoreError::DuplicateKey { key });
+            }
+            *slot = Some(key);
+        }
+        self.last = Some(Last::Key {
+            depth,
+            line: span.end.line(),
+        });
+        Ok(())
+    }
+
+    /// Places a completed value into the innermost frame.
+    fn value(&mut self, value: Value, line: usize, flow: bool) -> Result<(), StoreError> {
+        let depth = self.frames.len().saturating_sub(1);
+        let Some(frame) = self.frames.last_mut() else {
+            return Ok(());
+        };
+        match &mut frame.kind {
+            FrameKind::Doc { root, .. } => {
+                if !matches!(value, Value::Map(_) | Value::Null) {
+                    return Err(StoreError::TopLevelNotMap { format: FORMAT });
+                }
+                *root = Some(value);
+            }
+            FrameKind::Map { items, key, .. } => {
+                let key = key.take().unwrap_or_default();
+                items.push(Item::Entry { key, value });
+                items.extend(frame.after.drain(..).map(Item::Comment));
+            }
+            FrameKind::List { items } => {
+                items.push(value);
+                items.extend(frame.after.drain(..).map(Value::Comment));
+            }
+        }
+        self.last = Some(if flow {
+            Last::Flow { depth, line }
+        } else {
+            Last::Value { depth, line }
+        });
+        Ok(())
+    }
+
+    /// Finds comments in `chars[from..to]` and places each one.
+    fn scan_comments(&mut self, from: usize, to: usize, next: usize) -> Result<(), StoreError> {
+        let mut i = from;
+        while i < to {
+            let c = self.chars.get(i).copied().unwrap_or('\n');
+            let after_blank = i == 0
+                || matches!(
+                    self.chars.get(i - 1),
+                    Some(' ' | '\t' | '\n' | '\r' | '\u{feff}')
+                );
+            if c == '#' && after_blank {
+                let start = i + 1;
+                let mut end = start;
+                while end < to && !matches!(self.chars.get(end), Some('\n' | '\r') | None) {
+                    end += 1;
+                }
+                let text: String = self
+                    .chars
+                    .get(start..end)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect();
+                let line_start = self
+                    .chars
+                    .get(..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .rposition(|&c| c == '\n');
+                let column = line_start.map_or(i, |p| i - p - 1);
+                let own_line = self
+                    .chars
+                    .get(line_start.map_or(0, |p| p + 1)..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|c| matches!(c, ' ' | '\t' | '\u{feff}'));
+                let line = self
+                    .chars
+                    .get(..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|&&c| c == '\n')
+                    .count()
+                    + 1;
+                self.place_comment(Text::from(text), line, column, own_line, next);
+                i = end;
+            } else {
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn place_comment(
+        &mut self,
+        text: Text,
+        line: usize,
+        column: usize,
+        own_line: bool,
+        next: usize,
+    ) {
+        if !own_line
+            && let Some(last) = self.last
+            && self.place_line_comment(&text, last, line)
+        {
+            return;
+        }
+        self.place_own_line_comment(text, column, next);
+    }
+
+    /// Line comments (sharing a line with the previous content). Returns false if not one.
+    fn place_line_comment(&mut self, text: &Text, last: Last, line: usize) -> bool {
+        match last {
+            Last::Key {
+                depth,
+                line: key_line,
+            } if key_line == line => {
+                self.place_value_line_comment(text.clone(), depth, line, true);
+                true
+            }
+            Last::Flow {
+                depth,
+                line: end_line,
+            } if end_line == line => {
+                let Some(frame) = self.frames.get_mut(depth) else {
+                    return false;
+                };
+                let target = match &mut frame.kind {
+                    FrameKind::Map { items, .. } => match items.last_mut() {
+                        Some(Item::Entry { value, .. }) => Some(value),
+                        _ => None,
+                    },
+                    FrameKind::List { items } => items.last_mut(),
+                    FrameKind::Doc { root, .. } => root.as_mut(),
+                };
+                match target {
+                    Some(Value::Map(items)) => {
+                        let at = first_entry(items);
+                        items.insert(at, Item::Comment(text.clone()));
+                        true
+                    }
+                    Some(Value::List(items)) => {
+                        let at = first_list_value(items);
+                        items.insert(at, Value::Comment(text.clone()));
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            Last::Value {
+                depth,
+                line: value_line,
+            } if value_line == line => {
+                self.place_value_line_comment(text.clone(), depth, line, false);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `pending`: the value is not in its frame yet (the comment follows a key).
+    fn place_value_line_comment(&mut self, text: Text, depth: usize, line: usize, pending: bool) {
+        // Default: just before the entry or item that holds the value.
+        let mut target = (depth, if pending { Some(usize::MAX) } else { None });
+        let mut current = depth;
+        while let Some(frame) = self.frames.get(current) {
+            if frame.flow || frame.start_line != line || matches!(frame.kind, FrameKind::Doc { .. })
+            {
+                break;
+            }
+            let Some(parent) = current.checked_sub(1).and_then(|p| self.frames.get(p)) else {
+                break;
+            };
+            match parent.kind {
+                FrameKind::List { .. } => {
+                    target = (current - 1, Some(usize::MAX));
+                    current -= 1;
+                }
+                _ => {
+                    target = (current, Some(0));
+                    break;
+                }
+            }
+        }
+        let (depth, position) = target;
+        let Some(frame) = self.frames.get_mut(depth) else {
+            return;
+        };
+        match &mut frame.kind {
+            FrameKind::Map { items, .. } | FrameKind::Doc { items, .. } => {
+                let at = match position {
+                    None => items.len().saturating_sub(1),
+                    Some(usize::MAX) => items.len(),
+                    Some(_) => first_entry(items),
+                };
+                items.insert(at, Item::Comment(text));
+            }
+            FrameKind::List { items } => {
+                let at = match position {
+                    None => items.len().saturating_sub(1),
+                    Some(usize::MAX) => items.len(),
+                    Some(_) => first_list_value(items),
+                };
+                items.insert(at, Value::Comment(text));
+            }
+        }
+    }
+
+    fn place_own_line_comment(&mut self, text: Text, column: usize, next: usize) {
+        // Walk the coming events: collections that close, then collections that open, until
+        // the next content.
+        let mut pops = 0usize;
+        let mut opens: Vec<(usize, usize)> = Vec::new(); // (event index, indent)
+        for (index, (event, span)) in self.events.iter().enumerate().skip(next) {
+            match event {
+                Event::MappingEnd | Event::SequenceEnd if opens.is_empty() => pops += 1,
+                Event::DocumentEnd | Event::StreamEnd if opens.is_empty() => {
+                    pops = self.frames.len();
+                    break;
+                }
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    if self.is_flow_start(span) {
+                        break;
+                    }
+                    opens.push((index, span.start.col()));
+                }
+                Event::DocumentStart(_) | Event::StreamStart => {}
+                _ => break,
+            }
+        }
+        if self.frames.is_empty() {
+            // Before any document: give it to the first collection that opens, if any.
+            if let Some(&(index, _)) = opens.first() {
+                self.pre_open.entry(index).or_default().push(text);
+            }
+            return;
+        }
+        let len = self.frames.len();
+        let first_candidate = len.saturating_sub(pops + 1);
+        // Candidates: the frames that close (innermost first) and the one that stays, then the
+        // collections about to open. The deepest indentation not past the comment wins; a
+        // closing indentless list (same indentation as its parent) gives way to its parent.
+        let mut best: Option<(usize, Option<usize>)> = None; // (indent, frame depth or None)
+        let mut best_open: Option<usize> = None;
+        for depth in (first_candidate..len).rev() {
+            let frame = &self.frames[depth];
+            let closing = depth > first_candidate || pops >= len;
+            let parent_indent = depth.checked_sub(1).map(|p| self.frames[p].indent);
+            if frame.indent > column
+                || (closing && depth > first_candidate && parent_indent == Some(frame.indent))
+            {
+                continue;
+            }
+            if best.is_none_or(|(indent, _)| frame.indent > indent) {
+                best = Some((frame.indent, Some(depth)));
+            }
+        }
+        for (index, indent) in opens.iter().rev() {
+            if *indent <= column && best.is_none_or(|(best_indent, _)| *indent > best_indent) {
+                best = Some((*indent, None));
+                best_open = Some(*index);
+            }
+        }
+        if let (Some((_, None)), Some(index)) = (best, best_open) {
+            self.pre_open.entry(index).or_default().push(text);
+            return;
+        }
+        let chosen = best.and_then(|(_, depth)| depth).unwrap_or(first_candidate);
+        let innermost = chosen == len - 1;
+        let frame = &mut self.frames[chosen];
+        let busy = !innermost
+            || matches!(frame.kind, FrameKind::Map { key: Some(_), .. })
+            || matches!(frame.kind, FrameKind::Doc { root: Some(_), .. });
+        if busy {
+            frame.after.push(text);
+        } else {
+            push_comment(frame, text);
+        }
+    }
+
+    fn syntax(&self, span: &Span, message: &str) -> StoreError {
+        StoreError::Syntax {
+            format: FORMAT,
+            line: span.start.line(),
+            column: span.start.col() + 1,
+            message: message.to_owned(),
+        }
+    }
+
+    /// Key path of the value being read, like `["a"][0]`.
+    fn path(&self) -> String {
+        let mut out = String::new();
+        for frame in &self.frames {
+            match &frame.kind {
+                FrameKind::Map { key: Some(key), .. } => out.push_str(&format!("[{key:?}]")),
+                FrameKind::List { items } => {
+                    let n = items
+                        .iter()
+                        .filter(|v| !matches!(v, Value::Comment(_)))
+                        .count();
+                    out.push_str(&format!("[{n}]"));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+fn push_comment(frame: &mut Frame, text: Text) {
+    match &mut frame.kind {
+        FrameKind::Map { items, .. } | FrameKind::Doc { items, .. } => {
+            items.push(Item::Comment(text))
+        }
+        FrameKind::List { items } => items.push(Value::Comment(text)),
+    }
+}
+
+fn first_entry(items: &[Item]) -> usize {
+    items
+        .iter()
+        .position(|i| matches!(i, Item::Entry { .. }))
+        .unwrap_or(items.len())
+}
+
+fn first_list_value(items: &[Value]) -> usize {
+    items
+        .iter()
+        .position(|v| !matches!(v, Value::Comment(_)))
+        .unwrap_or(items.len())
+}
+
+fn count_nodes(value: &Value) -> usize {
+    match value {
+        Value::Map(items) => {
+            1 + items
+                .iter()
+                .map(|i| match i {
+                    Item::Entry { value, .. } => count_nodes(value),
+                    Item::Comment(_) => 1,
+                })
+                .sum::<usize>()
+        }
+        Value::List(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// Reduces a saphyr tag to what decides the type.
+fn scalar_tag(tag: Option<&Tag>) -> ScalarTag {
+    let Some(tag) = tag else {
+        return ScalarTag::None;
+    };
+    if tag.handle != "tag:yaml.org,2002:" && tag.handle != "!!" {
+        return ScalarTag::Str;
+    }
+    match tag.suffix.as_str() {
+        "binary" => ScalarTag::Binary,
+        "null" => ScalarTag::Core(CoreKind::Null),
+        "bool" => ScalarTag::Core(CoreKind::Bool),
+        "int" => ScalarTag::Core(CoreKind::Int),
+        "float" => ScalarTag::Core(CoreKind::Float),
+        "timestamp" => ScalarTag::Core(CoreKind::Timestamp),
+        _ => ScalarTag::Str,
+    }
+}
