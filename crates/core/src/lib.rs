@@ -3,6 +3,8 @@
 pub mod config;
 pub mod file;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod progress;
 pub mod sops;

@@ -81,10 +81,6 @@ mod tests {
     }
 
     fn fs_err_read(path: PathBuf) -> Vec<u8> {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "test fixture read with the path in the panic"
-        )]
         std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     }
 

@@ -31,6 +31,12 @@ pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     let chars: Vec<char> = text.chars().collect();
     let mut builder = Builder {
         chars: &chars,
+        newlines: chars
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == '\n')
+            .map(|(i, _)| i)
+            .collect(),
         events: &events,
         frames: Vec::new(),
         anchors: HashMap::new(),
@@ -110,6 +116,8 @@ enum Last {
 
 struct Builder<'a, 'input> {
     chars: &'a [char],
+    /// Character indices of every `\n`, to turn an index into a line.
+    newlines: Vec<usize>,
     events: &'a [(Event<'input>, Span)],
     frames: Vec<Frame>,
     anchors: HashMap<usize, Value>,
@@ -375,14 +383,8 @@ impl Builder<'_, '_> {
                     .unwrap_or_default()
                     .iter()
                     .all(|c| matches!(c, ' ' | '\t' | '\u{feff}'));
-                let line = self
-                    .chars
-                    .get(..i)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|&&c| c == '\n')
-                    .count()
-                    + 1;
+                // saphyr's lines are 1-based; the newlines before `i` give the line.
+                let line = self.newlines.partition_point(|&p| p < i) + 1;
                 self.place_comment(Text::from(text), line, column, own_line, next);
                 i = end;
             } else {
