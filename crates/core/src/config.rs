@@ -696,16 +696,10 @@ mod tests {
         }
     }
 
-    /// The sops binary: `$SOPS` or the project venv.
+    /// The real sops (see [`crate::test_support::peer`]); these tests need it.
     fn sops_binary() -> PathBuf {
-        let sops = std::env::var_os("SOPS")
-            .map_or_else(|| PathBuf::from("/tmp/peervenv/bin/sops"), PathBuf::from);
-        assert!(
-            sops.is_file(),
-            "real sops not found at '{}': set SOPS=/path/to/sops (sops 3.11) to run this test",
-            sops.display()
-        );
-        sops
+        crate::test_support::peer("sops")
+            .expect("the real sops 3.11 is needed: run scripts/setup-peers.sh")
     }
 
     /// The age recipients of the file `sops encrypt` produced for `file` (run in `cwd`).

@@ -7,7 +7,7 @@ pub(crate) mod master_key;
 pub(crate) mod metadata;
 pub(crate) mod path;
 pub(crate) mod rules;
-pub(crate) mod shamir;
+pub mod shamir;
 pub(crate) mod tree;
 pub(crate) mod value;
 pub use age_key::{AgeDecryptor, AgeMasterKey, armor, decrypt_age_entry};

@@ -236,7 +236,7 @@ mod tests {
 
     use super::*;
 
-    /// Shares of /work/shared/vectors/shamir/s.enc.yaml (sops 3.11, threshold 2 of 3), extracted
+    /// Shares of tests/vectors/sops/shamir/s.enc.yaml (sops 3.11, threshold 2 of 3), extracted
     /// once with `age -d -i keyN.txt shareN.age | xxd -p -c 66`, where shareN.age is the N-th
     /// armored `enc` block of the file with its indentation removed.
     const SOPS_SHARES: [&str; 3] = [

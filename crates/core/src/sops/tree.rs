@@ -57,7 +57,7 @@ pub enum Value {
     /// A nested map.
     Map(Branch),
     /// A list; its elements may be [`Value::Comment`].
-    List(Vec<Value>),
+    List(Vec<Self>),
     /// A comment inside a list.
     Comment(Text),
 }
@@ -167,7 +167,7 @@ impl Tree {
 }
 
 /// Looks up `key` among the entries of a branch.
-pub fn get<'a>(branch: &'a [Item], key: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(branch: &'a [Item], key: &str) -> Option<&'a Value> {
     branch.iter().find_map(|item| match item {
         Item::Entry { key: k, value } if k == key => Some(value),
         _ => None,

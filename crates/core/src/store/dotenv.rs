@@ -52,7 +52,7 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 
 /// Writes the first branch of `tree` as a dotenv file.
 ///
-/// Non-string scalars are written with sops' `ValToString` (see [`value_to_string`]); a map or a
+/// Non-string scalars are written with sops' `ValToString` (`value_to_string`); a map or a
 /// list fails with [`StoreError::NotFlat`].
 ///
 /// ```
@@ -193,7 +193,7 @@ mod tests {
             show(&emit(&parse(&encrypted).unwrap()).unwrap()),
             show(&encrypted)
         );
-        // shared_sample.sops.env is `sops decrypt /work/shared/vectors/other/sample.enc.env`.
+        // shared_sample.sops.env is `sops decrypt tests/vectors/sops/other/sample.enc.env`.
         let plain = emit(&parse(&read("dotenv", "shared_sample.env")).unwrap()).unwrap();
         assert_eq!(plain, read("dotenv", "shared_sample.sops.env"));
     }

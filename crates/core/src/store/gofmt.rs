@@ -72,7 +72,7 @@ pub(crate) fn format_g(f: f64) -> String {
 /// negative exponent cleaned up (`1e-07` → `1e-7`); `'f'` layout otherwise.
 pub(crate) fn format_json(f: f64) -> String {
     let abs = f.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let mut text = format_e(f);
         let bytes = text.as_bytes();
         let n = bytes.len();

@@ -601,7 +601,7 @@ mod tests {
             show(&emit(&parse(&encrypted).unwrap()).unwrap()),
             show(&encrypted)
         );
-        // shared_sample.sops.ini is `sops decrypt /work/shared/vectors/other/sample.enc.ini`.
+        // shared_sample.sops.ini is `sops decrypt tests/vectors/sops/other/sample.enc.ini`.
         let plain = emit(&parse(&read("ini", "shared_sample.ini")).unwrap()).unwrap();
         assert_eq!(plain, read("ini", "shared_sample.sops.ini"));
     }

@@ -6,7 +6,7 @@
 //! loses precision exactly as in Go), invalid UTF-8 and lone surrogates become U+FFFD, and
 //! anything after the closing `}` of the top-level object is ignored (Go's decoder never reads
 //! it). Writing reproduces `json.Marshal` per value followed by `json.Indent`: HTML-safe escaping
-//! (`<`, `>`, `&`, U+2028, U+2029), Go's float layout ([`gofmt`]), `{}`/`[]` for empty
+//! (`<`, `>`, `&`, U+2028, U+2029), Go's float layout (see `gofmt`), `{}`/`[]` for empty
 //! containers, a tab per level by default, and a final newline. Comments do not exist in JSON and
 //! are dropped on output.
 
@@ -687,7 +687,7 @@ mod tests {
             show(&emit(&parse(&encrypted).unwrap(), None).unwrap()),
             show(&encrypted)
         );
-        // shared_vec.sops.json is `sops decrypt /work/shared/vectors/vec.enc.json`.
+        // shared_vec.sops.json is `sops decrypt tests/vectors/sops/vec.enc.json`.
         let plain = emit(&parse(&read("json", "shared_vec.json")).unwrap(), None).unwrap();
         assert_eq!(plain, read("json", "shared_vec.sops.json"));
     }

@@ -2,8 +2,8 @@
 //!
 //! sops reads YAML with go-yaml v3's node API and writes it with go-yaml v3's encoder
 //! (`go.yaml.in/yaml/v3` v3.0.4, `SetIndent(4)` unless `.sops.yaml` says otherwise). This module
-//! reproduces both sides: [`parse`] types scalars as go-yaml does and keeps comments as tree
-//! items where sops' `stores/yaml/store.go` puts them; [`emit`] writes the layout and quoting
+//! reproduces both sides: [`parse()`] types scalars as go-yaml does and keeps comments as tree
+//! items where sops' `stores/yaml/store.go` puts them; [`emit()`] writes the layout and quoting
 //! go-yaml's emitter produces. `ENC[...]` values are ordinary strings and `#ENC[...]` lines
 //! ordinary comments here; the `sops` metadata key is an ordinary map entry.
 //!
@@ -77,7 +77,7 @@ mod tests {
     use crate::sops::tree::{Item, Text};
 
     fn shared(path: &str) -> Vec<u8> {
-        fs_err_read(Path::new("/work/shared/vectors").join(path))
+        fs_err_read(Path::new(crate::test_support::VECTORS).join(path))
     }
 
     fn fs_err_read(path: PathBuf) -> Vec<u8> {
@@ -312,7 +312,7 @@ mod tests {
     /// and its own decrypted output comes back byte for byte.
     #[test]
     fn corpus() {
-        let root = Path::new("/work/shared/corpus");
+        let root = Path::new(crate::test_support::CORPUS);
         if !root.exists() {
             return;
         }
@@ -338,7 +338,8 @@ mod tests {
             }
         }
         files.sort();
-        let (mut parsed, mut same, mut differ, mut decrypted_same, mut decrypted) = (0, 0, 0, 0, 0);
+        let (mut parsed, mut same, mut same_at_two, mut differ) = (0, 0, 0, 0);
+        let (mut decrypted_same, mut decrypted) = (0, 0);
         let mut report = Vec::new();
         for path in &files {
             let relative = path
@@ -362,6 +363,8 @@ mod tests {
                     } else if !is_output {
                         if again == input {
                             same += 1;
+                        } else if emit(&tree, 2).expect("emit") == input {
+                            same_at_two += 1;
                         } else {
                             differ += 1;
                             report.push(format!("differs: {relative}"));
@@ -378,7 +381,7 @@ mod tests {
             }
         }
         eprintln!(
-            "corpus: {} files, {parsed} parsed; inputs {same} identical, {differ} differ; \
+            "corpus: {} files, {parsed} parsed; inputs {same} identical, {same_at_two} identical at indent 2, {differ} differ; \
              sops 3.11 outputs {decrypted_same}/{decrypted} identical\n{}",
             files.len(),
             report.join("\n")

@@ -338,21 +338,9 @@ fn random_keys_public_and_private_agree() {
 // ---------------------------------------------------------------------------------------------
 // Peers: ssh-keygen and Go age
 
-/// Finds a peer binary on PATH; without it, panics under `AESEC_REQUIRE_PEERS=1`, else says
-/// "skipping" and returns `None`.
+/// A peer binary (see [`crate::test_support::peer`]).
 fn peer(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        if std::env::var_os("AESEC_REQUIRE_PEERS").is_some_and(|v| v == "1") {
-            panic!("peer binary '{name}' is not on PATH and AESEC_REQUIRE_PEERS=1");
-        }
-        eprintln!("skipping: peer binary '{name}' is not on PATH");
-    }
-    found
+    crate::test_support::peer(name)
 }
 
 fn check(command: &Command, output: Output) -> Output {

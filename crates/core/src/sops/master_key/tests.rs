@@ -13,7 +13,7 @@ use crate::sops::age_key::{AgeDecryptor, AgeMasterKey, armor};
 use crate::sops::metadata::test_support::sops_block;
 use crate::sops::metadata::{KeyEntry, Metadata};
 
-const VECTORS: &str = "/work/shared/vectors";
+use crate::test_support::VECTORS;
 const VEC_DATA_KEY: &str = "97d1050fb4b1c52a7dd1a3bf12b831236577c25fe37d08f9941b566498632e70";
 
 fn hex(bytes: &[u8]) -> String {
@@ -380,18 +380,9 @@ fn age_binary(armored: &str) -> Vec<u8> {
 
 // ---- Go age interop -------------------------------------------------------------------------
 
-/// The Go `age` binary, or `None` when it is missing and peers are optional. Under
-/// `AESEC_REQUIRE_PEERS=1` a missing binary fails the test.
+/// The Go `age` binary (see [`crate::test_support::peer`]).
 fn go_age() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("age"))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() && std::env::var_os("AESEC_REQUIRE_PEERS").is_some_and(|v| v == "1") {
-        panic!("Go `age` is not on PATH and AESEC_REQUIRE_PEERS=1: apt-get install -y age");
-    }
-    found
+    crate::test_support::peer("age")
 }
 
 struct TempDir(PathBuf);
@@ -567,7 +558,7 @@ fn corpus_metadata(store: &str, text: &[u8]) -> Metadata {
 /// up its data key to the project's published identity.
 #[test]
 fn corpus_age_files_decrypt() {
-    let root = "/work/shared/corpus";
+    let root = crate::test_support::CORPUS;
     let index = std::fs::read_to_string(format!("{root}/index.json")).unwrap();
     let index: serde_json::Value = serde_json::from_str(&index).unwrap();
     let mut checked = 0;

@@ -7,7 +7,7 @@ use super::test_support::{
 };
 use super::*;
 
-const VECTORS: &str = "/work/shared/vectors";
+use crate::test_support::VECTORS;
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{VECTORS}/{path}"))
@@ -359,7 +359,8 @@ fn errors_name_their_cause() {
 /// version), and writing it back gives the same block where sops 3.11 wrote it.
 #[test]
 fn corpus_json_metadata_reads() {
-    let index = std::fs::read_to_string("/work/shared/corpus/index.json").unwrap();
+    let index =
+        std::fs::read_to_string(format!("{}/index.json", crate::test_support::CORPUS)).unwrap();
     let index: serde_json::Value = serde_json::from_str(&index).unwrap();
     let mut seen = 0;
     for item in index.as_array().unwrap() {
@@ -367,7 +368,11 @@ fn corpus_json_metadata_reads() {
         if store != "json" && store != "binary" {
             continue;
         }
-        let path = format!("/work/shared/corpus/{}", item["file"].as_str().unwrap());
+        let path = format!(
+            "{}/{}",
+            crate::test_support::CORPUS,
+            item["file"].as_str().unwrap()
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
             continue;

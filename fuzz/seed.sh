@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Seeds the fuzz corpora (fuzz/corpus/<target>/, gitignored) with the golden vectors made by
+# real sops (crates/core/tests/vectors/**): each store target gets the files of its format, and
+# `open` gets every encrypted vector (all formats, including the binary envelope).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+vectors="$here/../crates/core/tests/vectors"
+corpus="$here/corpus"
+
+# seed TARGET FIND-ARGS...: copy the matching vectors, named by their path under vectors/.
+seed() {
+    local target="$1"
+    shift
+    mkdir -p "$corpus/$target"
+    find "$vectors" -type f "$@" -print0 |
+        while IFS= read -r -d '' file; do
+            local name="${file#"$vectors"/}"
+            cp "$file" "$corpus/$target/${name//\//_}"
+        done
+}
+
+seed yaml \( -name '*.yaml' -o -name '*.yml' \)
+seed json -name '*.json'
+seed dotenv -name '*.env'
+seed ini -name '*.ini'
+seed open \( -name '*.enc.*' -o -name '*.sops.*' -o -name '*.bin' \)
+
+for target in yaml json dotenv ini open; do
+    echo "seeded $target: $(find "$corpus/$target" -type f | wc -l) files"
+done
