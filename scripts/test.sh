@@ -30,6 +30,9 @@ stage "cargo test --workspace --locked"
 cargo build --locked -p aesec-cli --bin aesec
 cargo test --workspace --locked
 
+stage "example fleet (scripts/example-fleet.sh)"
+AESEC_BIN="$PWD/target/debug/aesec" bash scripts/example-fleet.sh
+
 stage "bench smoke (criterion benches run once in test mode)"
 if compgen -G 'crates/*/benches/*.rs' >/dev/null; then
   cargo test --workspace --locked --bench '*'

@@ -19,7 +19,7 @@ pub(crate) struct Cli {
     #[arg(short = 'C', global = true, value_name = "DIR")]
     pub(crate) directory: Option<PathBuf>,
 
-    /// Print machine-readable JSON instead of human output.
+    /// Print machine-readable JSON: reports on stdout, and errors as one JSON object on stderr.
     #[arg(long, global = true)]
     pub(crate) json: bool,
 

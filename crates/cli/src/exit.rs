@@ -6,6 +6,8 @@ pub(crate) const GENERIC: u8 = 1;
 pub(crate) const COULD_NOT_READ_INPUT_FILE: u8 = 2;
 /// The output could not be written.
 pub(crate) const COULD_NOT_WRITE_OUTPUT_FILE: u8 = 3;
+/// A `set` value that is not valid JSON.
+pub(crate) const INVALID_SET_FORMAT: u8 = 7;
 /// Conflicting or invalid options.
 pub(crate) const CONFLICTING_PARAMETERS: u8 = 8;
 /// The tree could not be encrypted (e.g. unsupported value).

@@ -13,9 +13,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
+    let json = cli.json;
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(error) => output::report_error(&error),
+        Err(error) => output::report_error(&error, json),
     }
 }
 

