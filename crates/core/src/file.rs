@@ -58,7 +58,7 @@ pub enum FileError {
     )]
     ConflictingCryptRules,
     /// A `set` value is not valid JSON.
-    #[error("the value is not valid JSON: {0}")]
+    #[error("the value is not valid JSON")]
     Json(#[from] serde_json::Error),
 }
 
@@ -118,6 +118,7 @@ pub fn decrypt(
     let open = OpenOptions {
         ignore_mac: options.ignore_mac,
         accept_missing_version: options.accept_missing_version,
+        read_only: true,
     };
     let document = Document::open(encrypted, options.input, decryptors, &open)?;
     let Some(path) = &options.extract else {

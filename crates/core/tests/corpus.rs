@@ -80,16 +80,12 @@ struct Summary {
     /// Files keyed to a post-quantum age identity (`AGE-SECRET-KEY-PQ-1…`), which the age
     /// crate aesec uses (0.12) cannot parse: the key is refused cleanly.
     post_quantum: usize,
-    /// Rows of [`KNOWN_BUGS`] that still fail.
-    known_bugs: usize,
 }
 
-/// Rows that fail because of a library bug, each with its dedicated failing test. The summary
-/// test fails when one of them starts passing, so the list is kept current.
-const KNOWN_BUGS: &[(&str, &str)] = &[(
-    "kustomize-controller/at-d1a68623/controllers/testdata/panic/secret.age.yaml",
-    "ciphertext_outside_encrypted_regex_is_not_decrypted",
-)];
+/// A file with bogus `ENC[…]` strings outside its `encrypted_regex` (a regression case: aesec
+/// once decrypted every `ENC[…]` string whatever the crypt rule).
+const ENC_OUTSIDE_RULE: &str =
+    "kustomize-controller/at-d1a68623/controllers/testdata/panic/secret.age.yaml";
 
 fn corpus(relative: &str) -> String {
     format!("corpus/{relative}")
@@ -173,7 +169,10 @@ fn refusal(entry: &Entry) -> (i32, String) {
         .and_then(|line| line.strip_prefix("exit status: "))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{file}: no 'exit status: N' line"));
-    assert_eq!(status, entry.exit_status, "{file}: status differs from index");
+    assert_eq!(
+        status, entry.exit_status,
+        "{file}: status differs from index"
+    );
     let message = lines.find(|l| !l.starts_with("[warning]")).unwrap_or("");
     (status, message.to_owned())
 }
@@ -194,11 +193,17 @@ fn check_post_quantum(entry: &Entry, format: Format, summary: &mut Summary) {
          matched ones",
         entry.file
     );
-    let result = run(entry, &Identities::new(), &DecryptOptions::new(format, format));
+    let result = run(
+        entry,
+        &Identities::new(),
+        &DecryptOptions::new(format, format),
+    );
     assert!(
         matches!(
             result,
-            Err(FileError::Open(OpenError::DataKey(DataKeyError::Failed { .. })))
+            Err(FileError::Open(OpenError::DataKey(
+                DataKeyError::Failed { .. }
+            )))
         ),
         "{}: without a usable key, got {result:?}",
         entry.file
@@ -221,7 +226,11 @@ fn check_age_decrypted(entry: &Entry, format: Format, summary: &mut Summary) {
     assert_same(entry, "main run", &output, expected);
     summary.matched += 1;
     for extra in &entry.extra_runs {
-        assert_eq!(extra.rc, 0, "{}: extra runs in the corpus succeed", entry.file);
+        assert_eq!(
+            extra.rc, 0,
+            "{}: extra runs in the corpus succeed",
+            entry.file
+        );
         match extra.kind.as_str() {
             "alt-age" => {
                 let key = extra.key.as_deref().expect("alt-age runs name a key");
@@ -238,7 +247,10 @@ fn check_age_decrypted(entry: &Entry, format: Format, summary: &mut Summary) {
                 options.emit = config.stores;
                 let output = run(entry, &ids, &options)
                     .unwrap_or_else(|e| panic!("{} with .sops.yaml: {e}", entry.file));
-                let decrypted = extra.decrypted.as_deref().expect("dotsops runs have output");
+                let decrypted = extra
+                    .decrypted
+                    .as_deref()
+                    .expect("dotsops runs have output");
                 assert_same(entry, "with .sops.yaml", &output, decrypted);
             }
             other => panic!("{}: unexpected extra run '{other}'", entry.file),
@@ -261,7 +273,10 @@ fn check_age_refused(entry: &Entry, format: Format, summary: &mut Summary) {
             );
             summary.refused_as_sops += 1;
             for extra in &entry.extra_runs {
-                let flags = extra.flags.as_deref().expect("extra runs of refusals are flags");
+                let flags = extra
+                    .flags
+                    .as_deref()
+                    .expect("extra runs of refusals are flags");
                 let decrypted = extra.decrypted.as_deref().expect("flags runs have output");
                 let output = run(entry, &ids, &flag_options(entry, flags, format))
                     .unwrap_or_else(|e| panic!("{} with {flags}: {e}", entry.file));
@@ -285,7 +300,10 @@ fn check_age_refused(entry: &Entry, format: Format, summary: &mut Summary) {
             let mut options = DecryptOptions::new(format, format);
             options.accept_missing_version = true;
             let output = run(entry, &ids, &options).unwrap_or_else(|e| {
-                panic!("{}: unreadable with accept_missing_version: {e}", entry.file)
+                panic!(
+                    "{}: unreadable with accept_missing_version: {e}",
+                    entry.file
+                )
             });
             check_rops_plaintext(entry, &output);
             summary.read_with_opt_in += 1;
@@ -364,7 +382,10 @@ fn check_pgp(entry: &Entry, format: Format, summary: &mut Summary) {
         entry.file
     );
     for extra in &entry.extra_runs {
-        let flags = extra.flags.as_deref().expect("extra runs of refusals are flags");
+        let flags = extra
+            .flags
+            .as_deref()
+            .expect("extra runs of refusals are flags");
         let result = run(entry, &ids, &flag_options(entry, flags, format));
         assert!(
             is_pgp_data_key_error(&result),
@@ -383,7 +404,6 @@ impl Summary {
         self.read_with_opt_in += row.read_with_opt_in;
         self.pgp += row.pgp;
         self.post_quantum += row.post_quantum;
-        self.known_bugs += row.known_bugs;
     }
 }
 
@@ -409,11 +429,11 @@ fn entry(file: &str) -> Entry {
 
 /// sops decrypts only the values its crypt rule selects: in this file the bogus `ENC[…]`
 /// strings outside `encrypted_regex` are printed verbatim (with `--ignore-mac`) and the file is
-/// refused for its MAC. aesec decrypts every `ENC[…]` string whatever the rule, and fails
-/// with a value error at `["apiVersion"]`.
+/// refused for its MAC. aesec must do the same (it once failed with a value error at
+/// `["apiVersion"]`).
 #[test]
 fn ciphertext_outside_encrypted_regex_is_not_decrypted() {
-    let row = entry(KNOWN_BUGS[0].0);
+    let row = entry(ENC_OUTSIDE_RULE);
     let summary = check_row(&row);
     assert_eq!(summary.refused_as_sops, 1);
     assert_eq!(summary.matched, 1);
@@ -427,38 +447,33 @@ fn corpus_matches_sops() {
     let mut failed: Vec<String> = Vec::new();
     for entry in &entries {
         // Each row runs to the end so that one report lists every failing file.
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| check_row(entry)));
-        let known_bug = KNOWN_BUGS.iter().find(|(file, _)| *file == entry.file);
-        match (outcome, known_bug) {
-            (Ok(row), None) => summary.add(&row),
-            (Err(_), None) => failed.push(entry.file.clone()),
-            (Err(_), Some(_)) => summary.known_bugs += 1,
-            (Ok(_), Some((file, test))) => failed.push(format!(
-                "{file}: passes now; remove it from KNOWN_BUGS (its test is {test})"
-            )),
+        match panic::catch_unwind(AssertUnwindSafe(|| check_row(entry))) {
+            Ok(row) => summary.add(&row),
+            Err(_) => failed.push(entry.file.clone()),
         }
     }
-    assert!(failed.is_empty(), "failing corpus files (details above):\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "failing corpus files (details above):\n{}",
+        failed.join("\n")
+    );
     println!(
         "corpus: {} matched sops byte for byte, {} refused as sops did ({} of them readable with \
-         accept_missing_version), {} pgp files failed cleanly, {} post-quantum keys refused, \
-         {} known bugs",
+         accept_missing_version), {} pgp files failed cleanly, {} post-quantum keys refused",
         summary.matched,
         summary.refused_as_sops,
         summary.read_with_opt_in,
         summary.pgp,
         summary.post_quantum,
-        summary.known_bugs
     );
     assert_eq!(
         summary,
         Summary {
-            matched: 31,
-            refused_as_sops: 13,
+            matched: 32,
+            refused_as_sops: 14,
             read_with_opt_in: 7,
             pgp: 45,
             post_quantum: 1,
-            known_bugs: 1,
         }
     );
 }

@@ -73,6 +73,9 @@ pub enum DecryptError {
         #[source]
         source: ValueError,
     },
+    /// The file's crypt rule has a regex that does not compile.
+    #[error(transparent)]
+    InvalidRule(#[from] InvalidRuleRegexError),
     /// The IV stash could not be salted.
     #[error(transparent)]
     Random(#[from] RandomError),
@@ -464,46 +467,56 @@ fn encrypt_job(
     None
 }
 
-/// Decrypts every `ENC[AES256_GCM,...]` leaf of `tree` in place and returns the MAC computed
-/// over the plaintext; IVs are recorded in `stash` so that re-encryption keeps them.
+/// Decrypts the leaves of `tree` that the file's crypt `rule` says are encrypted, in place,
+/// and returns the MAC computed over the plaintext, as sops' `Tree.Decrypt` does.
 ///
-/// Values not in `ENC[...]` form stay as they are and count in the MAC unless `scope` is
-/// [`MacScope::OnlyEncrypted`]. A `type:comment` list element becomes a [`Value::Comment`]; a
-/// comment that fails to decrypt stays a plain comment.
+/// `rule == None` means every leaf is encrypted (the binary store). A leaf the rule leaves in
+/// clear is kept as it is, even if it looks like `ENC[...]`, and counts in the MAC unless `scope`
+/// is [`MacScope::OnlyEncrypted`]. A leaf the rule covers that is not in `ENC[...]` form (an
+/// empty string, a value written in clear by an older tool) is kept too. A `type:comment` list
+/// element becomes a [`Value::Comment`]; a comment that fails to decrypt stays a plain comment.
+/// With a `stash`, each value's IV is recorded so that re-encryption keeps unchanged values'
+/// ciphertext; a read-only caller passes `None` and saves that work.
 ///
 /// # Errors
 ///
 /// [`DecryptError::Value`] with the key path of the first value (in document order) that does not
-/// decrypt; [`DecryptError::Random`] if the stash cannot be salted.
+/// decrypt; [`DecryptError::InvalidRule`] for a rule whose regex does not compile;
+/// [`DecryptError::Random`] if the stash cannot be salted.
 pub fn decrypt_tree(
     tree: &mut Tree,
     key: &DataKey,
+    rule: Option<&CryptRule>,
     scope: MacScope,
-    stash: &mut IvStash,
+    mut stash: Option<&mut IvStash>,
 ) -> Result<MacHex, DecryptError> {
+    let compiled = rule.map(CryptRule::compile).transpose()?;
     let cipher = Cipher::new(key);
     let mut arena = Vec::new();
     let mut jobs = Vec::new();
     let mut leaf = 0usize;
-    walk_tree(tree, None, |slot, context| {
-        // An empty AAD range marks a leaf that is not in ENC form (a real AAD is never empty).
+    walk_tree(tree, compiled.as_ref(), |slot, context| {
+        // An empty AAD range marks a leaf that is not decrypted (a real AAD is never empty).
         let start = arena.len();
-        if slot.text().is_some_and(EncryptedValue::is_encrypted) {
+        if context.encrypt && slot.text().is_some_and(EncryptedValue::is_encrypted) {
             arena.extend_from_slice(context.aad);
         }
-        jobs.push(Job {
-            slot,
-            leaf,
-            aad: start..arena.len(),
-            iv: [0; IV_BYTES],
-            decrypted: None,
-        });
+        jobs.push((
+            Job {
+                slot,
+                leaf,
+                aad: start..arena.len(),
+                iv: [0; IV_BYTES],
+                decrypted: None,
+            },
+            context.encrypt,
+        ));
         leaf += 1;
     });
 
     jobs.par_iter_mut()
         .with_min_len(MIN_LEAVES_PER_TASK)
-        .for_each(|job| {
+        .for_each(|(job, _)| {
             if job.aad.is_empty() {
                 return;
             }
@@ -515,7 +528,7 @@ pub fn decrypt_tree(
     let mut hasher = MacHasher::new(scope);
     let mut plaintext = Zeroizing::new(Vec::new());
     let mut failed = None;
-    for job in &mut jobs {
+    for (job, encrypted) in &mut jobs {
         let aad = arena.get(job.aad.clone()).unwrap_or_default();
         match job.decrypted.take() {
             None => {
@@ -523,7 +536,7 @@ pub fn decrypt_tree(
                     && plaintext_bytes(value, &mut plaintext)
                         .is_some_and(|t| t != ValueType::Comment)
                 {
-                    hasher.add_leaf(&plaintext, false);
+                    hasher.add_leaf(&plaintext, *encrypted);
                 }
             }
             Some(Ok(Decrypted {
@@ -544,7 +557,7 @@ pub fn decrypt_tree(
                     // Another type under a map comment: keep the comment as it is.
                     (Slot::MapComment(_), _) => continue,
                 }
-                if let Some(iv) = iv {
+                if let (Some(stash), Some(iv)) = (stash.as_deref_mut(), iv) {
                     stash.record(aad, value_type, &plaintext, &iv)?;
                 }
             }
@@ -802,7 +815,8 @@ sops:
         let encrypted = build(value_encs);
         let mut tree = encrypted.clone();
         let mut stash = IvStash::new();
-        let mac = decrypt_tree(&mut tree, &key, MacScope::AllValues, &mut stash).unwrap();
+        let mac =
+            decrypt_tree(&mut tree, &key, None, MacScope::AllValues, Some(&mut stash)).unwrap();
         assert_eq!(tree, plain);
         assert_eq!(mac.expose_secret(), mac_hex);
         let cipher = Cipher::new(&key);
@@ -938,8 +952,14 @@ sops:
         );
         assert!(!is_enc(map_value(&tree, &["host_unencrypted"])));
         assert!(is_enc(map_value(&tree, &["db", "port"])));
-        let decrypted =
-            decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut IvStash::new()).unwrap();
+        let decrypted = decrypt_tree(
+            &mut tree,
+            &key(),
+            None,
+            MacScope::AllValues,
+            Some(&mut IvStash::new()),
+        )
+        .unwrap();
         assert!(decrypted.ct_eq(&mac));
         assert_eq!(tree, sample());
     }
@@ -963,8 +983,9 @@ sops:
         let back = decrypt_tree(
             &mut tree,
             &key(),
+            Some(&CryptRule::default()),
             MacScope::OnlyEncrypted,
-            &mut IvStash::new(),
+            Some(&mut IvStash::new()),
         )
         .unwrap();
         assert!(back.ct_eq(&only));
@@ -1102,8 +1123,9 @@ sops:
         decrypt_tree(
             &mut encrypted,
             &key(),
+            Some(&CryptRule::EncryptedCommentRegex("sops:enc".into())),
             MacScope::AllValues,
-            &mut IvStash::new(),
+            None,
         )
         .unwrap();
         assert_eq!(encrypted, tree);
@@ -1188,7 +1210,13 @@ sops:
         for field in ["data", "iv", "tag"] {
             let (mut tree, _) = encrypted_sample();
             edit_password(&mut tree, |enc| flip_field(enc, field));
-            let result = decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut IvStash::new());
+            let result = decrypt_tree(
+                &mut tree,
+                &key(),
+                None,
+                MacScope::AllValues,
+                Some(&mut IvStash::new()),
+            );
             assert!(
                 matches!(&result, Err(DecryptError::Value { key_path, source: ValueError::Authentication }) if key_path == r#"["db"]["password"]"#),
                 "{field}: {result:?}"
@@ -1198,7 +1226,13 @@ sops:
         let (mut tree, _) = encrypted_sample();
         edit_password(&mut tree, |enc| enc.replace("type:str", "type:nope"));
         assert!(matches!(
-            decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut IvStash::new()),
+            decrypt_tree(
+                &mut tree,
+                &key(),
+                None,
+                MacScope::AllValues,
+                Some(&mut IvStash::new())
+            ),
             Err(DecryptError::Value {
                 source: ValueError::Parse(ParseEncryptedValueError::UnknownType { .. }),
                 ..
@@ -1211,7 +1245,7 @@ sops:
             *value = password;
         }
         assert!(matches!(
-            decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut IvStash::new()),
+            decrypt_tree(&mut tree, &key(), None, MacScope::AllValues, Some(&mut IvStash::new())),
             Err(DecryptError::Value { key_path, source: ValueError::Authentication }) if key_path == r#"["host_unencrypted"]"#
         ));
         // Swapped list elements: same AAD, so values decrypt, but the MAC changes.
@@ -1223,22 +1257,34 @@ sops:
         {
             items.swap(0, 2);
         }
-        let swapped =
-            decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut IvStash::new()).unwrap();
+        let swapped = decrypt_tree(
+            &mut tree,
+            &key(),
+            None,
+            MacScope::AllValues,
+            Some(&mut IvStash::new()),
+        )
+        .unwrap();
         assert!(!swapped.ct_eq(&mac));
         // A wrong key fails at the first value.
         let (mut tree, _) = encrypted_sample();
         let wrong = DataKey::from_bytes(&[0x12; 32]).unwrap();
         assert!(matches!(
-            decrypt_tree(&mut tree, &wrong, MacScope::AllValues, &mut IvStash::new()),
+            decrypt_tree(&mut tree, &wrong, None, MacScope::AllValues, Some(&mut IvStash::new())),
             Err(DecryptError::Value { key_path, .. }) if key_path == r#"["db"]["password"]"#
         ));
         // An edited MAC.
         let (mut tree, mac) = encrypted_sample();
         let cipher = Cipher::new(&key());
         let stored = crate::sops::mac::encrypt_mac(&cipher, &mac, "2026-01-01T00:00:00Z").unwrap();
-        let computed =
-            decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut IvStash::new()).unwrap();
+        let computed = decrypt_tree(
+            &mut tree,
+            &key(),
+            None,
+            MacScope::AllValues,
+            Some(&mut IvStash::new()),
+        )
+        .unwrap();
         verify_mac(&cipher, &stored, "2026-01-01T00:00:00Z", &computed).unwrap();
         assert!(matches!(
             verify_mac(
@@ -1265,8 +1311,14 @@ sops:
             entry("plain", s("visible")),
         ]);
         let before = tree.clone();
-        let mac =
-            decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut IvStash::new()).unwrap();
+        let mac = decrypt_tree(
+            &mut tree,
+            &key(),
+            None,
+            MacScope::AllValues,
+            Some(&mut IvStash::new()),
+        )
+        .unwrap();
         assert_eq!(tree, before);
         let mut hasher = MacHasher::new(MacScope::AllValues);
         hasher.add_leaf(b"visible", false);
@@ -1278,7 +1330,14 @@ sops:
         let (encrypted, _) = encrypted_sample();
         let mut tree = encrypted.clone();
         let mut stash = IvStash::new();
-        decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut stash).unwrap();
+        decrypt_tree(
+            &mut tree,
+            &key(),
+            None,
+            MacScope::AllValues,
+            Some(&mut stash),
+        )
+        .unwrap();
         edit_password(&mut tree, |_| "changed".to_owned());
         encrypt_tree(
             &mut tree,
@@ -1305,7 +1364,8 @@ sops:
         let (encs, _) = scan(VEC_ENC_YAML);
         let mut tree = yaml_tree(&encs[..encs.len() - 1]);
         let mut stash = IvStash::new();
-        let mac = decrypt_tree(&mut tree, &key, MacScope::AllValues, &mut stash).unwrap();
+        let mac =
+            decrypt_tree(&mut tree, &key, None, MacScope::AllValues, Some(&mut stash)).unwrap();
         let shown =
             format!("{key:?} {tree:?} {mac:?} {stash:?} {:?}", Cipher::new(&key)).to_lowercase();
         for secret in [
@@ -1361,7 +1421,14 @@ sops:
         )
         .unwrap();
         let mut stash = IvStash::new();
-        let back = decrypt_tree(&mut tree, &key(), MacScope::AllValues, &mut stash).unwrap();
+        let back = decrypt_tree(
+            &mut tree,
+            &key(),
+            None,
+            MacScope::AllValues,
+            Some(&mut stash),
+        )
+        .unwrap();
         assert!(back.ct_eq(&mac));
         assert_eq!(tree, plain);
         assert_eq!(stash.len(), 20_000);

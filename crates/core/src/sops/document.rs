@@ -37,6 +37,9 @@ pub struct OpenOptions {
     pub ignore_mac: bool,
     /// Read files without a `version` (written by rops and other tools; sops refuses them).
     pub accept_missing_version: bool,
+    /// The document will only be read, not sealed again: skip recording each value's IV (a
+    /// later seal still works, but re-encrypts unchanged values with new IVs).
+    pub read_only: bool,
 }
 
 /// What a new document is encrypted with (sops' creation rule, resolved).
@@ -211,7 +214,12 @@ impl Document {
         let mut tree = split.tree;
         let mut stash = IvStash::new();
         let scope = MacScope::from_mac_only_encrypted(metadata.mac_only_encrypted);
-        let computed = crypt::decrypt_tree(&mut tree, &data_key, scope, &mut stash)?;
+        let rule = match format {
+            Format::Binary => None,
+            _ => Some(metadata.effective_crypt_rule()),
+        };
+        let keep_ivs = (!options.read_only).then_some(&mut stash);
+        let computed = crypt::decrypt_tree(&mut tree, &data_key, rule.as_ref(), scope, keep_ivs)?;
         if !options.ignore_mac {
             let cipher = Cipher::new(&data_key);
             mac::verify_mac(&cipher, &metadata.mac, &metadata.last_modified, &computed).map_err(
