@@ -210,7 +210,8 @@ pub(crate) struct SetArgs {
     /// Read the JSON value from stdin.
     #[arg(long, conflicts_with = "value")]
     pub(crate) value_stdin: bool,
-    /// Do not write the file when the value is already set.
+    /// Succeed quietly when the value is already set (the file is never rewritten then; without
+    /// this flag a note says so on stderr).
     #[arg(long)]
     pub(crate) idempotent: bool,
     #[command(flatten)]

@@ -13,13 +13,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use aesec::config::Config;
+use aesec::file::FileError;
 use aesec::keys::age::Identities;
 use aesec::keys::discovery::{self, Sources};
 use aesec::store::{EmitOptions, Format};
 use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, FormatArg, OutputArgs, TypeArgs};
-use crate::output::CliError;
+use crate::output::{CliError, KeySearch};
 
 /// Runs the parsed command; `Ok` carries the exit code (0, or 200 for an unchanged edit).
 pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -54,12 +55,38 @@ pub(crate) struct Context {
     pub(crate) cwd: PathBuf,
     /// `--config` or the `.sops.yaml` found by walking up from `cwd`.
     pub(crate) config_path: Option<PathBuf>,
+    /// A `.sops.yml` seen on the way up, which sops (and aesec) ignore.
+    pub(crate) ignored_config: Option<PathBuf>,
     /// `--identity` files.
     pub(crate) identity_files: Vec<PathBuf>,
-    /// `--json`.
-    pub(crate) json: bool,
     /// `--quiet`.
     pub(crate) quiet: bool,
+}
+
+/// The identities of a run and where they were looked for.
+pub(crate) struct Keys {
+    /// Every identity found.
+    pub(crate) identities: Identities,
+    /// Where they were looked for, for the exit-128 report.
+    pub(crate) search: KeySearch,
+}
+
+impl Keys {
+    /// Wraps a failure to open or change `file` so that the report can list the key sources.
+    pub(crate) fn error(
+        &self,
+        action: impl Into<String>,
+        file: &Path,
+        source: impl Into<FileError>,
+    ) -> anyhow::Error {
+        CliError::File {
+            action: action.into(),
+            file: file.display().to_string(),
+            search: self.search.clone(),
+            source: source.into(),
+        }
+        .into()
+    }
 }
 
 impl Context {
@@ -69,15 +96,18 @@ impl Context {
             Some(dir) => cwd.join(dir),
             None => cwd,
         };
-        let config_path = match &cli.config {
-            Some(path) => Some(cwd.join(path)),
-            None => aesec::config::find_config(&cwd).path,
+        let (config_path, ignored_config) = match &cli.config {
+            Some(path) => (Some(cwd.join(path)), None),
+            None => {
+                let lookup = aesec::config::find_config(&cwd);
+                (lookup.path, lookup.ignored)
+            }
         };
         Ok(Self {
             cwd,
             config_path,
-            identity_files: cli.identities.iter().map(|p| p.to_path_buf()).collect(),
-            json: cli.json,
+            ignored_config,
+            identity_files: cli.identities.clone(),
             quiet: cli.quiet,
         })
     }
@@ -95,6 +125,18 @@ impl Context {
         }
     }
 
+    /// Which `.sops.yaml` is in use, for messages.
+    pub(crate) fn describe_config(&self) -> String {
+        match (&self.config_path, &self.ignored_config) {
+            (Some(path), _) => format!("config '{}'", path.display()),
+            (None, Some(ignored)) => format!(
+                "no .sops.yaml found; '{}' is ignored, as sops ignores it",
+                ignored.display()
+            ),
+            (None, None) => format!("no .sops.yaml found in '{}' or above", self.cwd.display()),
+        }
+    }
+
     /// Output options from `.sops.yaml`'s `stores:` section.
     pub(crate) fn emit_options(&self) -> anyhow::Result<EmitOptions> {
         Ok(self
@@ -108,8 +150,8 @@ impl Context {
         self.cwd.join(path)
     }
 
-    /// The identities sops would find, plus `--identity` files.
-    pub(crate) fn identities(&self) -> anyhow::Result<Identities> {
+    /// The identities sops would find, plus `--identity` files, and where they were looked for.
+    pub(crate) fn keys(&self) -> Keys {
         let mut sources = Sources::new();
         for file in &self.identity_files {
             sources = sources.identity_file(self.path(file));
@@ -120,24 +162,39 @@ impl Context {
         if let Some(home) = var_os(crate::env::HOME) {
             sources = sources.home_dir(home);
         }
-        if let Ok(text) = std::env::var(crate::env::SOPS_AGE_KEY) {
+        if let Some(text) = var(crate::env::SOPS_AGE_KEY) {
             sources = sources.age_key(text.into());
         }
         if let Some(path) = var_os(crate::env::SOPS_AGE_KEY_FILE) {
             sources = sources.age_key_file(path);
         }
-        if let Ok(command) = std::env::var(crate::env::SOPS_AGE_KEY_CMD) {
+        if let Some(command) = var(crate::env::SOPS_AGE_KEY_CMD) {
             sources = sources.age_key_cmd(command);
         }
         if let Some(dir) = var_os(crate::env::XDG_CONFIG_HOME) {
             sources = sources.config_dir(dir);
         }
         let found = discovery::discover_all(&sources, &crate::commands::keys::TerminalPrompt);
-        for error in &found.errors {
-            tracing::warn!("skipping identity source: {error}");
+        let problems: Vec<String> = found
+            .errors
+            .iter()
+            .map(|e| crate::output::chain(e))
+            .collect();
+        for problem in &problems {
+            tracing::debug!("skipping identity source: {problem}");
         }
-        Ok(found.identities)
+        Keys {
+            identities: found.identities,
+            search: KeySearch {
+                looked: discovery::describe(&sources),
+                problems,
+            },
+        }
     }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 fn var_os(name: &str) -> Option<std::ffi::OsString> {
@@ -182,35 +239,38 @@ pub(crate) fn read_input(context: &Context, file: Option<&Path>) -> anyhow::Resu
     }
 }
 
-fn read_stdin() -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_stdin() -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::io::stdin()
         .read_to_end(&mut bytes)
-        .map_err(|source| CliError::Read {
-            path: "<stdin>".into(),
-            source,
-        })?;
+        .map_err(CliError::ReadStdin)?;
     Ok(bytes)
 }
 
-/// Where a result goes, as `-i`/`--output`/stdout say.
-pub(crate) fn write_output(
+/// Where a result goes, as `-i`/`--output`/stdout say (`None`: stdout). Checked before any
+/// work, so that `--in-place` with stdin fails at once.
+pub(crate) fn output_target(
     context: &Context,
     output: &OutputArgs,
     input: Option<&Path>,
+) -> anyhow::Result<Option<PathBuf>> {
+    if output.in_place {
+        return match input {
+            Some(path) if path != Path::new("-") => Ok(Some(context.path(path))),
+            _ => Err(CliError::Usage("--in-place cannot be used with stdin").into()),
+        };
+    }
+    Ok(output.output.as_ref().map(|path| context.path(path)))
+}
+
+/// Writes a result to the target chosen by [`output_target`].
+pub(crate) fn write_output(
+    target: Option<&Path>,
     bytes: &[u8],
-    mode: u32,
+    options: aesec::fs::WriteOptions,
 ) -> anyhow::Result<()> {
-    let target = if output.in_place {
-        match input {
-            Some(path) if path != Path::new("-") => Some(context.path(path)),
-            _ => return Err(CliError::Usage("--in-place cannot be used with stdin".into()).into()),
-        }
-    } else {
-        output.output.as_ref().map(|path| context.path(path))
-    };
     match target {
-        Some(path) => write_file(&path, bytes, aesec::fs::WriteOptions::keep_mode_or(mode)),
+        Some(path) => write_file(path, bytes, options),
         None => crate::output::stdout(bytes),
     }
 }

@@ -20,6 +20,10 @@ pub(crate) const SOPS_EDITOR: &str = "SOPS_EDITOR";
 pub(crate) const EDITOR: &str = "EDITOR";
 /// Base of the default identity file `sops/age/keys.txt`.
 pub(crate) const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Per-user runtime directory (usually RAM-backed); `edit` puts its plaintext copy there.
+pub(crate) const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// Search path for the default editors (`vim`, `nano`, `vi`).
+pub(crate) const PATH: &str = "PATH";
 /// Home directory (`~/.ssh/id_ed25519`, `~/.config`).
 pub(crate) const HOME: &str = "HOME";
 /// Passphrase of an encrypted OpenSSH key for `keys ssh-to-age --private-key`.

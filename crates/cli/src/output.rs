@@ -7,8 +7,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use aesec::config::ConfigError;
 use aesec::file::FileError;
 use aesec::fs::{FsError, Operation};
+use aesec::keys::ssh::SshToAgeError;
 use aesec::sops::{OpenError, PathError, SealError};
 use aesec::store::StoreError;
 
@@ -83,7 +85,9 @@ pub(crate) fn report_error(error: &anyhow::Error, json: bool) -> ExitCode {
     let search = error
         .chain()
         .find_map(|cause| match cause.downcast_ref::<CliError>() {
-            Some(CliError::File { search, .. }) if diagnosis.code == exit::COULD_NOT_RETRIEVE_KEY => {
+            Some(CliError::File { search, .. })
+                if diagnosis.code == exit::COULD_NOT_RETRIEVE_KEY =>
+            {
                 Some(search)
             }
             _ => None,
@@ -141,6 +145,9 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         if let Some(file) = cause.downcast_ref::<FileError>() {
             return file_diagnosis(file);
         }
+        if let Some(config) = cause.downcast_ref::<ConfigError>() {
+            return config_diagnosis(config);
+        }
         if let Some(open) = cause.downcast_ref::<OpenError>() {
             return open_diagnosis(open);
         }
@@ -152,6 +159,12 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         }
         if let Some(store) = cause.downcast_ref::<StoreError>() {
             return store_diagnosis(store, exit::COULD_NOT_READ_INPUT_FILE);
+        }
+        if let Some(SshToAgeError::PassphraseRequired) = cause.downcast_ref::<SshToAgeError>() {
+            return Diagnosis::new(
+                exit::GENERIC,
+                Some("give the passphrase with SSH_TO_AGE_PASSPHRASE=… or --stdin-pass"),
+            );
         }
         if let Some(fs) = cause.downcast_ref::<FsError>() {
             return fs_diagnosis(fs);
@@ -184,17 +197,25 @@ fn file_diagnosis(error: &FileError) -> Diagnosis {
         FileError::Seal(seal) => seal_diagnosis(seal),
         FileError::Path(path) => path_diagnosis(path),
         FileError::Store(store) => store_diagnosis(store, exit::COULD_NOT_WRITE_OUTPUT_FILE),
-        FileError::NoRecipients => Diagnosis::new(
-            exit::GENERIC,
-            Some(
-                "add a creation rule whose path_regex matches this file to .sops.yaml (or pass --config), or give recipients with --age age1…",
-            ),
-        ),
+        FileError::NoRecipients => Diagnosis::new(exit::GENERIC, Some(NO_RULE_HINT)),
+        FileError::Config(config) => config_diagnosis(config),
         FileError::ConflictingCryptRules => Diagnosis::new(exit::CONFLICTING_PARAMETERS, None),
         FileError::Json(_) => Diagnosis::new(
             exit::INVALID_SET_FORMAT,
             Some(r#"the value is JSON: a string needs its quotes, e.g. '"text"'"#),
         ),
+        _ => Diagnosis::new(exit::GENERIC, None),
+    }
+}
+
+/// The hint for a file no creation rule covers.
+const NO_RULE_HINT: &str = "add a creation rule whose path_regex matches this file to .sops.yaml (or pass --config), or give recipients with --age age1…";
+
+fn config_diagnosis(error: &ConfigError) -> Diagnosis {
+    match error {
+        ConfigError::NoMatchingRule { .. } | ConfigError::NoCreationRules { .. } => {
+            Diagnosis::new(exit::GENERIC, Some(NO_RULE_HINT))
+        }
         _ => Diagnosis::new(exit::GENERIC, None),
     }
 }
@@ -209,7 +230,9 @@ fn open_diagnosis(error: &OpenError) -> Diagnosis {
         ),
         OpenError::Value(_) => Diagnosis::new(
             exit::ERROR_DECRYPTING_TREE,
-            Some("a value was altered or moved to another key; restore the file from version control"),
+            Some(
+                "a value was altered or moved to another key; restore the file from version control",
+            ),
         ),
         OpenError::MacMismatch | OpenError::MacUndecryptable(_) => Diagnosis::new(
             exit::MAC_MISMATCH,

@@ -1,11 +1,18 @@
 //! `aesec decrypt`: print (or write) the plaintext of an encrypted file.
 
+use std::path::Path;
+
 use aesec::file::DecryptOptions;
+use aesec::fs::WriteOptions;
 use aesec::sops::AgeDecryptor;
-use anyhow::Context as _;
 
 use crate::cli::DecryptArgs;
-use crate::commands::{Context, input_format, output_format, read_input, write_output};
+use crate::commands::{
+    Context, input_format, output_format, output_target, read_input, write_output,
+};
+
+/// Plaintext written to a file is readable by its owner only.
+const PLAINTEXT_MODE: u32 = 0o600;
 
 pub(crate) fn run(context: &Context, args: &DecryptArgs) -> anyhow::Result<u8> {
     let name = args.filename_override.as_deref().or(args.file.as_deref());
@@ -14,17 +21,20 @@ pub(crate) fn run(context: &Context, args: &DecryptArgs) -> anyhow::Result<u8> {
     options.emit = context.emit_options()?;
     options.ignore_mac = args.ignore_mac;
     options.extract = args.extract.as_deref().map(str::parse).transpose()?;
+    let target = output_target(context, &args.output, args.file.as_deref())?;
     let encrypted = read_input(context, args.file.as_deref())?;
-    let identities = context.identities()?;
-    let shown = name.map_or_else(|| "<stdin>".to_owned(), |p| p.display().to_string());
-    let plaintext = aesec::file::decrypt(&encrypted, &[&AgeDecryptor::new(&identities)], &options)
-        .with_context(|| format!("cannot decrypt '{shown}'"))?;
+    let keys = context.keys();
+    let shown = name.unwrap_or(Path::new("<stdin>"));
+    let plaintext = aesec::file::decrypt(
+        &encrypted,
+        &[&AgeDecryptor::new(&keys.identities)],
+        &options,
+    )
+    .map_err(|error| keys.error("decrypt", shown, error))?;
     write_output(
-        context,
-        &args.output,
-        args.file.as_deref(),
+        target.as_deref(),
         &plaintext,
-        0o600,
+        WriteOptions::with_mode(PLAINTEXT_MODE),
     )?;
     Ok(0)
 }

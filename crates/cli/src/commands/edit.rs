@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aesec::file::RuleOverrides;
+use aesec::file::{FileError, RuleOverrides};
+use aesec::fs::WriteOptions;
 use aesec::sops::{AgeDecryptor, Document, OpenOptions};
 use anyhow::Context as _;
 
@@ -23,14 +24,14 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
     let existed = path.exists();
     let mut document = if existed {
         let encrypted = read_input(context, Some(&args.file))?;
-        let identities = context.identities()?;
+        let keys = context.keys();
         Document::open(
             &encrypted,
             format,
-            &[&AgeDecryptor::new(&identities)],
+            &[&AgeDecryptor::new(&keys.identities)],
             &OpenOptions::default(),
         )
-        .with_context(|| format!("cannot decrypt '{}'", args.file.display()))?
+        .map_err(|error| keys.error("edit", &args.file, FileError::Open(error)))?
     } else {
         let config = context.config()?;
         let (recipients, rules) = aesec::file::creation_recipients(
@@ -41,8 +42,9 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         )
         .with_context(|| {
             format!(
-                "cannot choose recipients for new file '{}'",
-                args.file.display()
+                "cannot choose recipients for new file '{}' ({})",
+                args.file.display(),
+                context.describe_config()
             )
         })?;
         let mut document =
@@ -56,15 +58,11 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         .file_name()
         .map_or_else(|| "secret".into(), |n| n.to_os_string());
     let scratch = dir.path().join(name);
-    write_file(
-        &scratch,
-        &plaintext,
-        aesec::fs::WriteOptions::with_mode(0o600),
-    )?;
+    write_file(&scratch, &plaintext, WriteOptions::with_mode(0o600))?;
     run_editor(&scratch)?;
     let edited = zeroize::Zeroizing::new(aesec::fs::read(&scratch)?);
     drop(dir);
-    if existed && *edited == *plaintext {
+    if *edited == *plaintext {
         if !context.quiet {
             eprintln!("file has not changed, exiting");
         }
@@ -74,22 +72,21 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         .replace_plaintext(&edited, format)
         .with_context(|| {
             format!(
-                "the edited {} is invalid; nothing was written",
+                "the edited '{}' is not valid {}; nothing was written",
+                args.file.display(),
                 format.name()
             )
         })?;
-    let encrypted = document.seal(&emit)?;
-    write_file(
-        &path,
-        &encrypted,
-        aesec::fs::WriteOptions::keep_mode_or(0o644),
-    )?;
+    let encrypted = document
+        .seal(&emit)
+        .with_context(|| format!("cannot encrypt '{}'", args.file.display()))?;
+    write_file(&path, &encrypted, WriteOptions::keep_mode_or(0o644))?;
     Ok(0)
 }
 
 /// A fresh 0700 directory, on a RAM-backed filesystem when one is writable.
 fn private_dir() -> anyhow::Result<tempfile::TempDir> {
-    let uid_dir = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let uid_dir = std::env::var_os(crate::env::XDG_RUNTIME_DIR).map(PathBuf::from);
     let candidates = uid_dir
         .into_iter()
         .chain(RAM_DIRS.iter().map(PathBuf::from));
@@ -134,13 +131,17 @@ fn run_editor(file: &Path) -> anyhow::Result<()> {
         .status()
         .map_err(|_| CliError::NoEditor(program.clone()))?;
     if !status.success() {
-        anyhow::bail!("the editor '{program}' exited with {status}; nothing was written");
+        return Err(CliError::EditorFailed {
+            program: program.clone(),
+            status,
+        }
+        .into());
     }
     Ok(())
 }
 
 fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
+    std::env::var_os(crate::env::PATH)
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .map(|dir| dir.join(program))

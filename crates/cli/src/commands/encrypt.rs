@@ -1,19 +1,28 @@
 //! `aesec encrypt`: encrypt a plaintext file for the recipients of its creation rule (or `--age`).
 
 use aesec::file::{EncryptOptions, RuleOverrides};
+use aesec::fs::WriteOptions;
 use anyhow::Context as _;
 
 use crate::cli::EncryptArgs;
-use crate::commands::{Context, input_format, output_format, read_input, write_output};
+use crate::commands::{
+    Context, input_format, output_format, output_target, read_input, write_output,
+};
+use crate::output::CliError;
+
+/// Mode of a new encrypted file (it is meant to be committed).
+const ENCRYPTED_MODE: u32 = 0o644;
 
 pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
     let name = args.filename_override.as_deref().or(args.file.as_deref());
     let Some(name) = name.filter(|name| name.as_os_str() != "-") else {
-        return Err(crate::output::CliError::Usage(
-            "encrypting stdin needs --filename-override NAME (for the format and the creation rule)".into(),
+        return Err(CliError::Usage(
+            "encrypting stdin needs --filename-override NAME (for the format and the creation rule)",
         )
         .into());
     };
+    let target = output_target(context, &args.output, args.file.as_deref())?;
+    let plaintext = zeroize::Zeroizing::new(read_input(context, args.file.as_deref())?);
     let input = input_format(&args.types, Some(name));
     let mut overrides = RuleOverrides::default();
     overrides.age = args.age.clone();
@@ -32,19 +41,22 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
         &context.cwd,
         &overrides,
     )
-    .with_context(|| format!("cannot choose recipients for '{}'", name.display()))?;
+    .with_context(|| {
+        format!(
+            "cannot choose recipients for '{}' ({})",
+            name.display(),
+            context.describe_config()
+        )
+    })?;
     let mut options = EncryptOptions::new(input, output_format(&args.types, input));
     options.emit = context.emit_options()?;
     options.rules = rules;
-    let plaintext = read_input(context, args.file.as_deref())?;
     let encrypted = aesec::file::encrypt(&plaintext, &recipients, &options)
         .with_context(|| format!("cannot encrypt '{}'", name.display()))?;
     write_output(
-        context,
-        &args.output,
-        args.file.as_deref(),
+        target.as_deref(),
         &encrypted,
-        0o644,
+        WriteOptions::keep_mode_or(ENCRYPTED_MODE),
     )?;
     Ok(0)
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use aesec::keys::ssh::{self, PassphrasePrompt, SshToAgeError};
 use aesec::secrecy::{ExposeSecret, SecretString};
+use anyhow::Context as _;
 
 use crate::cli::{KeysCommand, SshToAgeArgs};
 use crate::commands::{Context, read_input, write_file};
@@ -38,12 +39,16 @@ pub(crate) fn run(context: &Context, command: &KeysCommand) -> anyhow::Result<u8
 fn ssh_to_age(context: &Context, args: &SshToAgeArgs) -> anyhow::Result<u8> {
     let from_stdin = args.input == Path::new("-");
     if args.stdin_pass && from_stdin {
-        return Err(CliError::Usage(
-            "cannot read both private key and passphrase from stdin".into(),
-        )
-        .into());
+        return Err(
+            CliError::Usage("cannot read both private key and passphrase from stdin").into(),
+        );
     }
-    let input = read_input(context, Some(&args.input))?;
+    let input = zeroize::Zeroizing::new(read_input(context, Some(&args.input))?);
+    let shown = if from_stdin {
+        "<stdin>".to_owned()
+    } else {
+        args.input.display().to_string()
+    };
     let (output, mode) = if args.private_key {
         let passphrase = if args.stdin_pass {
             Some(read_passphrase_from_stdin()?)
@@ -55,13 +60,14 @@ fn ssh_to_age(context: &Context, args: &SshToAgeArgs) -> anyhow::Result<u8> {
         };
         let converted = match ssh::private_key_to_age(&input, passphrase.as_ref()) {
             Err(SshToAgeError::PassphraseRequired) if passphrase.is_none() => {
-                let prompted = TerminalPrompt
-                    .passphrase(&args.input.display().to_string())
-                    .ok_or(SshToAgeError::PassphraseRequired)?;
-                ssh::private_key_to_age(&input, Some(&prompted))?
+                match TerminalPrompt.passphrase(&shown) {
+                    Some(prompted) => ssh::private_key_to_age(&input, Some(&prompted)),
+                    None => Err(SshToAgeError::PassphraseRequired),
+                }
             }
-            other => other?,
-        };
+            other => other,
+        }
+        .with_context(|| format!("cannot convert the private key '{shown}'"))?;
         let mut text = converted.0.expose_secret().to_owned();
         text.push('\n');
         (zeroize::Zeroizing::new(text.into_bytes()), 0o600)
@@ -79,7 +85,10 @@ fn ssh_to_age(context: &Context, args: &SshToAgeArgs) -> anyhow::Result<u8> {
                         "skipped key: got {key_type} key type, but only ed25519 keys are supported"
                     );
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => {
+                    return Err(anyhow::Error::new(error)
+                        .context(format!("cannot convert a public key in '{shown}'")));
+                }
             }
         }
         (zeroize::Zeroizing::new(out.into_bytes()), 0o644)
@@ -100,10 +109,7 @@ fn read_passphrase_from_stdin() -> anyhow::Result<SecretString> {
     let mut text = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|source| CliError::Read {
-            path: "<stdin>".into(),
-            source,
-        })?;
+        .map_err(CliError::ReadStdin)?;
     Ok(SecretString::from(
         text.trim_end_matches(['\r', '\n']).to_owned(),
     ))

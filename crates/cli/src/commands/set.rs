@@ -1,52 +1,49 @@
 //! `aesec set` and `aesec unset`: change one value of an encrypted file in place, keeping the
 //! data key and the ciphertext of every other value.
 
-use std::io::Read;
-
-use aesec::sops::{AgeDecryptor, TreePath};
-use anyhow::Context as _;
+use aesec::file::FileError;
+use aesec::fs::WriteOptions;
+use aesec::sops::{AgeDecryptor, PathError, TreePath};
 
 use crate::cli::{SetArgs, UnsetArgs};
-use crate::commands::{Context, input_format, read_input, write_file};
-use crate::output::CliError;
+use crate::commands::{Context, input_format, read_input, read_stdin, write_file};
+
+/// Mode of the rewritten file when it has none to keep (it always exists here).
+const ENCRYPTED_MODE: u32 = 0o644;
 
 pub(crate) fn run_set(context: &Context, args: &SetArgs) -> anyhow::Result<u8> {
     let path: TreePath = args.index.parse()?;
-    let json = match (&args.value, &args.value_file, args.value_stdin) {
-        (Some(value), _, _) => value.clone().into_bytes(),
-        (None, Some(file), _) => aesec::fs::read(context.path(file))?,
-        (None, None, _) => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|source| CliError::Read {
-                    path: "<stdin>".into(),
-                    source,
-                })?;
-            bytes
-        }
-    };
-    let value = aesec::file::value_from_json(&json).context("the value is not valid JSON")?;
+    let json = zeroize::Zeroizing::new(match (&args.value, &args.value_file) {
+        (Some(value), _) => value.clone().into_bytes(),
+        (None, Some(file)) => aesec::fs::read(context.path(file))?,
+        (None, None) => read_stdin()?,
+    });
+    let value = aesec::file::value_from_json(&json)?;
     let format = input_format(&args.types, Some(&args.file));
     let encrypted = read_input(context, Some(&args.file))?;
-    let identities = context.identities()?;
+    let keys = context.keys();
     let changed = aesec::file::set(
         &encrypted,
         format,
-        &[&AgeDecryptor::new(&identities)],
+        &[&AgeDecryptor::new(&keys.identities)],
         &path,
         value,
         &context.emit_options()?,
     )
-    .with_context(|| format!("cannot set {path} in '{}'", args.file.display()))?;
+    .map_err(|error| keys.error(format!("set {path} in"), &args.file, error))?;
+    // An unchanged value is never rewritten (`aesec::file::set` returns `None`); sops rewrites
+    // it without `--idempotent`, which only bumps `lastmodified`. Without the flag, say so.
     match changed {
         Some(bytes) => write_file(
             &context.path(&args.file),
             &bytes,
-            aesec::fs::WriteOptions::keep_mode_or(0o644),
+            WriteOptions::keep_mode_or(ENCRYPTED_MODE),
         )?,
-        None if args.idempotent => {}
-        None => {}
+        None if args.idempotent || context.quiet => {}
+        None => eprintln!(
+            "{path} already has this value in '{}'; the file was not rewritten",
+            args.file.display()
+        ),
     }
     Ok(0)
 }
@@ -55,11 +52,11 @@ pub(crate) fn run_unset(context: &Context, args: &UnsetArgs) -> anyhow::Result<u
     let path: TreePath = args.index.parse()?;
     let format = input_format(&args.types, Some(&args.file));
     let encrypted = read_input(context, Some(&args.file))?;
-    let identities = context.identities()?;
+    let keys = context.keys();
     let result = aesec::file::unset(
         &encrypted,
         format,
-        &[&AgeDecryptor::new(&identities)],
+        &[&AgeDecryptor::new(&keys.identities)],
         &path,
         &context.emit_options()?,
     );
@@ -68,16 +65,11 @@ pub(crate) fn run_unset(context: &Context, args: &UnsetArgs) -> anyhow::Result<u
             write_file(
                 &context.path(&args.file),
                 &bytes,
-                aesec::fs::WriteOptions::keep_mode_or(0o644),
+                WriteOptions::keep_mode_or(ENCRYPTED_MODE),
             )?;
             Ok(0)
         }
-        Err(aesec::file::FileError::Path(aesec::sops::PathError::NotFound { .. }))
-            if args.idempotent =>
-        {
-            Ok(0)
-        }
-        Err(error) => Err(anyhow::Error::new(error)
-            .context(format!("cannot unset {path} in '{}'", args.file.display()))),
+        Err(FileError::Path(PathError::NotFound { .. })) if args.idempotent => Ok(0),
+        Err(error) => Err(keys.error(format!("unset {path} in"), &args.file, error)),
     }
 }
