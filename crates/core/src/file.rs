@@ -354,13 +354,24 @@ pub fn rotate(
     Ok(document.seal(emit)?)
 }
 
-/// Sets one value (`sops set`); `None` when the value was already there (nothing to write).
+/// Whether [`set`] rewrites a file whose value is already the one given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unchanged {
+    /// Seal it again anyway (new `lastmodified` and MAC), as `sops set` does.
+    Rewrite,
+    /// Leave it alone, as `sops set --idempotent` does.
+    Skip,
+}
+
+/// Sets one value (`sops set`) and returns the new file, or `None` when the value was already
+/// there and `unchanged` is [`Unchanged::Skip`]. Every other value keeps its ciphertext.
 pub fn set(
     encrypted: &[u8],
     format: Format,
     decryptors: &[&dyn KeyDecryptor],
     path: &TreePath,
     value: Value,
+    unchanged: Unchanged,
     emit: &EmitOptions,
 ) -> Result<Option<Vec<u8>>, FileError> {
     let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
@@ -372,7 +383,7 @@ pub fn set(
             }));
         }
     };
-    if !changed {
+    if !changed && unchanged == Unchanged::Skip {
         return Ok(None);
     }
     Ok(Some(document.seal(emit)?))

@@ -1,7 +1,7 @@
 //! `aesec set` and `aesec unset`: change one value of an encrypted file in place, keeping the
 //! data key and the ciphertext of every other value.
 
-use aesec::file::FileError;
+use aesec::file::{FileError, Unchanged};
 use aesec::fs::WriteOptions;
 use aesec::sops::{AgeDecryptor, PathError, TreePath};
 
@@ -28,22 +28,21 @@ pub(crate) fn run_set(context: &Context, args: &SetArgs) -> anyhow::Result<u8> {
         &[&AgeDecryptor::new(&keys.identities)],
         &path,
         value,
+        if args.idempotent {
+            Unchanged::Skip
+        } else {
+            Unchanged::Rewrite
+        },
         &context.emit_options()?,
     )
     .map_err(|error| keys.error(format!("set {path} in"), &args.file, error))?;
-    // An unchanged value is never rewritten (`aesec::file::set` returns `None`); sops rewrites
-    // it without `--idempotent`, which only bumps `lastmodified`. Without the flag, say so.
-    match changed {
-        Some(bytes) => write_file(
+    // `None`: --idempotent and the value was already there.
+    if let Some(bytes) = changed {
+        write_file(
             &context.path(&args.file),
             &bytes,
             WriteOptions::keep_mode_or(ENCRYPTED_MODE),
-        )?,
-        None if args.idempotent || context.quiet => {}
-        None => eprintln!(
-            "{path} already has this value in '{}'; the file was not rewritten",
-            args.file.display()
-        ),
+        )?;
     }
     Ok(0)
 }

@@ -130,10 +130,13 @@ impl TreePath {
         }
     }
 
-    fn not_container(&self, step: &PathStep, expected: &'static str) -> PathError {
+    /// The error for a value that is not the container that step `index` needs: it names the
+    /// path of that value (the steps before `index`).
+    fn not_container(&self, index: usize, expected: &'static str) -> PathError {
+        let prefix = Self(self.0.get(..index).unwrap_or_default().to_vec());
         PathError::NotAContainer {
             path: self.clone(),
-            step: step.to_string(),
+            step: prefix.to_string(),
             expected,
         }
     }
@@ -151,10 +154,10 @@ impl TreePath {
     pub fn get<'a>(&self, branch: &'a [Item]) -> Result<&'a Value, PathError> {
         let (first, rest) = self.0.split_first().ok_or(PathError::Empty)?;
         let PathStep::Key(key) = first else {
-            return Err(self.not_container(first, "list"));
+            return Err(self.not_container(0, "list"));
         };
         let mut current = entry(branch, key).ok_or_else(|| self.not_found(first))?;
-        for step in rest {
+        for (index, step) in rest.iter().enumerate() {
             current = match (step, current) {
                 (PathStep::Key(key), Value::Map(items)) => {
                     entry(items, key).ok_or_else(|| self.not_found(step))?
@@ -164,8 +167,8 @@ impl TreePath {
                     .filter(|v| !matches!(v, Value::Comment(_)))
                     .nth(*index)
                     .ok_or_else(|| self.not_found(step))?,
-                (PathStep::Key(_), _) => return Err(self.not_container(step, "map")),
-                (PathStep::Index(_), _) => return Err(self.not_container(step, "list")),
+                (PathStep::Key(_), _) => return Err(self.not_container(index + 1, "map")),
+                (PathStep::Index(_), _) => return Err(self.not_container(index + 1, "list")),
             };
         }
         Ok(current)
@@ -176,10 +179,10 @@ impl TreePath {
     pub fn set(&self, branch: &mut Branch, value: Value) -> Result<bool, PathError> {
         let (first, rest) = self.0.split_first().ok_or(PathError::Empty)?;
         let PathStep::Key(key) = first else {
-            return Err(self.not_container(first, "list"));
+            return Err(self.not_container(0, "list"));
         };
         let mut slot = entry_mut_or_insert(branch, key);
-        for step in rest {
+        for (index, step) in rest.iter().enumerate() {
             if matches!(slot, Value::Null) {
                 *slot = match step {
                     PathStep::Key(_) => Value::Map(Vec::new()),
@@ -189,8 +192,8 @@ impl TreePath {
             slot = match (step, slot) {
                 (PathStep::Key(key), Value::Map(items)) => entry_mut_or_insert(items, key),
                 (PathStep::Index(index), Value::List(values)) => list_slot(values, *index),
-                (PathStep::Key(_), _) => return Err(self.not_container(step, "map")),
-                (PathStep::Index(_), _) => return Err(self.not_container(step, "list")),
+                (PathStep::Key(_), _) => return Err(self.not_container(index + 1, "map")),
+                (PathStep::Index(_), _) => return Err(self.not_container(index + 1, "list")),
             };
         }
         let changed = *slot != value;
@@ -227,10 +230,10 @@ impl TreePath {
     fn get_mut<'a>(&self, branch: &'a mut Branch) -> Result<&'a mut Value, PathError> {
         let (first, rest) = self.0.split_first().ok_or(PathError::Empty)?;
         let PathStep::Key(key) = first else {
-            return Err(self.not_container(first, "list"));
+            return Err(self.not_container(0, "list"));
         };
         let mut current = entry_mut(branch, key).ok_or_else(|| self.not_found(first))?;
-        for step in rest {
+        for (index, step) in rest.iter().enumerate() {
             current = match (step, current) {
                 (PathStep::Key(key), Value::Map(items)) => {
                     entry_mut(items, key).ok_or_else(|| self.not_found(step))?
@@ -240,8 +243,8 @@ impl TreePath {
                     .filter(|v| !matches!(v, Value::Comment(_)))
                     .nth(*index)
                     .ok_or_else(|| self.not_found(step))?,
-                (PathStep::Key(_), _) => return Err(self.not_container(step, "map")),
-                (PathStep::Index(_), _) => return Err(self.not_container(step, "list")),
+                (PathStep::Key(_), _) => return Err(self.not_container(index + 1, "map")),
+                (PathStep::Index(_), _) => return Err(self.not_container(index + 1, "list")),
             };
         }
         Ok(current)
