@@ -1,5 +1,6 @@
 #!/bin/sh
-# Regenerates the expected outputs in this directory with the real sops binary.
+# Regenerates the expected outputs of one store's vector directory (json, dotenv or ini) with
+# the real sops binary.
 #
 # For every input NAME.EXT (NAME without a dot; golden.* files are copies of shared vectors):
 #   NAME.sops.EXT  what `sops decrypt` prints after `sops encrypt --age <recipient>` of NAME.EXT,
@@ -9,11 +10,12 @@
 # Inputs named fail_*.EXT must be rejected by `sops encrypt`; no output is written for them.
 # A JSON input named indentN_* is processed with `stores: {json: {indent: N}}`.
 #
-# Usage: SOPS=/path/to/sops KEY=/path/to/age.key ./regenerate.sh
+# Usage: ./regenerate-store.sh json|dotenv|ini   (SOPS and KEY may point elsewhere)
 set -eu
-SOPS=${SOPS:-/tmp/peervenv/bin/sops}
-KEY=${KEY:-/work/shared/vectors/vec.key}
-here=$(cd "$(dirname "$0")" && pwd)
+vectors=$(cd "$(dirname "$0")" && pwd)
+SOPS=${SOPS:-$vectors/../../../../.peers/venv/bin/sops}
+KEY=${KEY:-$vectors/sops/vec.key}
+here=$vectors/${1:?usage: regenerate-store.sh json|dotenv|ini}
 case $(basename "$here") in
 json) ext=json ;;
 dotenv) ext=env ;;
