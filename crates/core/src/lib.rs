@@ -82,6 +82,7 @@
 
 pub mod config;
 pub mod file;
+pub mod fleet;
 pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -344,6 +344,56 @@ impl Document {
         self.wrap_data_key(recipients)
     }
 
+    /// Writes the document's metadata (key groups and threshold as set by
+    /// [`Document::rewrap`]) into `original`, the encrypted bytes the document was opened from,
+    /// leaving every value, `lastmodified`, the MAC and `version` as they are: what sops
+    /// `updatekeys` writes.
+    pub fn seal_metadata_only(
+        &self,
+        original: &[u8],
+        options: &EmitOptions,
+    ) -> Result<Vec<u8>, SealError> {
+        let split = envelope::parse_encrypted(self.format, original)?;
+        Ok(envelope::emit_encrypted(
+            self.format,
+            split.tree,
+            &self.metadata,
+            options,
+        )?)
+    }
+
+    /// Checks `encrypted`, bytes this document was just sealed to, before they replace a file:
+    /// every value decrypts with this document's data key and the MAC matches. No master key
+    /// is unwrapped, so no identity is needed; returns the metadata read back.
+    pub fn verify_sealed(&self, encrypted: &[u8]) -> Result<Metadata, OpenError> {
+        let split = envelope::parse_encrypted(self.format, encrypted)?;
+        let raw = split.metadata.ok_or(OpenError::NotEncrypted)?;
+        let metadata = Metadata::from_branch(&raw.into_branch()?)?;
+        let mut tree = split.tree;
+        let scope = MacScope::from_mac_only_encrypted(metadata.mac_only_encrypted);
+        let rule = match self.format {
+            Format::Binary => None,
+            _ => Some(metadata.effective_crypt_rule()),
+        };
+        let computed = crypt::decrypt_tree(&mut tree, &self.data_key, rule.as_ref(), scope, None)?;
+        mac::verify_mac(
+            &Cipher::new(&self.data_key),
+            &metadata.mac,
+            &metadata.last_modified,
+            &computed,
+        )
+        .map_err(|error| match error {
+            MacError::Mismatch => OpenError::MacMismatch,
+            other => OpenError::MacUndecryptable(other),
+        })?;
+        Ok(metadata)
+    }
+
+    /// The data key (fleet operations compare it with what the wrapped entries give back).
+    pub(crate) fn data_key(&self) -> &DataKey {
+        &self.data_key
+    }
+
     fn wrap_data_key(&mut self, recipients: &Recipients) -> Result<(), SealError> {
         let (groups, threshold) = master_key::encrypt_data_key(
             &recipients.key_groups,

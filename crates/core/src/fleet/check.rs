@@ -1,0 +1,356 @@
+//! The keyless checks: [`check`], the CI gate comparing every file's metadata with
+//! `.sops.yaml`, and [`status`], the matrix of which member holds a key entry in which file.
+//!
+//! Nothing is decrypted: both read only the `sops` metadata, so CI runs them without keys. A
+//! recipient in a file that the rule does not name is reported as possible tampering (someone
+//! granted themselves access by editing metadata); a file that a rule with a `path_regex`
+//! governs but that is not sops-encrypted is reported as plaintext committed by mistake.
+
+use std::path::{Path, PathBuf};
+
+use super::plan::{desired_threshold, diff_groups, effective, spec_identifiers};
+use super::{Candidate, FleetError, metadata_groups, read_metadata, walk};
+use crate::config::{Config, ConfigError};
+use crate::store::Format;
+
+/// One problem [`check`] found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Finding {
+    /// The rule names a recipient the file is not encrypted to.
+    MissingRecipient {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based key group.
+        group: usize,
+        /// The recipient.
+        recipient: String,
+    },
+    /// The file is encrypted to a recipient its rule does not name (drift, or tampering).
+    ExtraRecipient {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based key group.
+        group: usize,
+        /// The recipient.
+        recipient: String,
+    },
+    /// The file has a different number of key groups than its rule.
+    GroupLayout {
+        /// The file.
+        path: PathBuf,
+        /// Groups in the rule.
+        expected: usize,
+        /// Groups in the file.
+        found: usize,
+    },
+    /// The number of groups needed to decrypt differs from the rule's `shamir_threshold`.
+    Threshold {
+        /// The file.
+        path: PathBuf,
+        /// Groups needed per the rule.
+        expected: usize,
+        /// Groups needed per the file.
+        found: usize,
+    },
+    /// A file governed by a rule is not sops-encrypted (plaintext committed by mistake?).
+    NotEncrypted {
+        /// The file.
+        path: PathBuf,
+        /// The 0-based creation rule that governs it.
+        rule: usize,
+    },
+    /// An encrypted file that no creation rule governs.
+    NoMatchingRule {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file could not be read or its metadata is malformed.
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why, as the error prints.
+        reason: String,
+    },
+}
+
+/// What [`check`] found (serializable for `--json`).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// How many sops files were compared with their rule.
+    pub files_checked: usize,
+    /// Every problem, in file order.
+    pub findings: Vec<Finding>,
+}
+
+impl CheckReport {
+    /// Whether nothing was found (the CLI exits 0).
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// Compares every sops file under `roots` (the config's directory when empty; files given
+/// directly are always checked) with `.sops.yaml`, without decrypting anything.
+///
+/// Plaintext files are reported only when a rule with a `path_regex` governs them (a
+/// catch-all rule would flag every README).
+///
+/// # Errors
+///
+/// [`FleetError::Walk`] when a directory cannot be listed.
+pub fn check(config: &Config, roots: &[PathBuf], cwd: &Path) -> Result<CheckReport, FleetError> {
+    let mut report = CheckReport::default();
+    for candidate in walk(config, roots, cwd)? {
+        let (path, given) = match candidate {
+            Candidate::Given(path) => (path, true),
+            Candidate::Walked(path) => (path, false),
+        };
+        check_file(config, &path, given, cwd, &mut report);
+    }
+    Ok(report)
+}
+
+fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mut CheckReport) {
+    let bytes = match crate::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            report.findings.push(Finding::Unreadable {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            });
+            return;
+        }
+    };
+    let format = Format::from_path(path);
+    let rule = config.rule_for(path, cwd);
+    if !crate::file::is_encrypted(&bytes, format) {
+        if let Ok(rule) = rule
+            && (given || rule.path_regex.is_some())
+        {
+            report.findings.push(Finding::NotEncrypted {
+                path: path.to_path_buf(),
+                rule: rule.index,
+            });
+        }
+        return;
+    }
+    report.files_checked += 1;
+    let metadata = match read_metadata(&bytes, format) {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            report.findings.push(Finding::Unreadable {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            });
+            return;
+        }
+    };
+    let rule = match rule {
+        Ok(rule) => rule,
+        Err(ConfigError::NoMatchingRule { .. } | ConfigError::NoCreationRules { .. }) => {
+            report.findings.push(Finding::NoMatchingRule {
+                path: path.to_path_buf(),
+            });
+            return;
+        }
+        Err(error) => {
+            report.findings.push(Finding::Unreadable {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            });
+            return;
+        }
+    };
+    let current = metadata_groups(&metadata);
+    let desired: Vec<Vec<String>> = rule.key_groups.iter().map(spec_identifiers).collect();
+    if current.len() != desired.len() {
+        report.findings.push(Finding::GroupLayout {
+            path: path.to_path_buf(),
+            expected: desired.len(),
+            found: current.len(),
+        });
+    }
+    for change in diff_groups(&current, &desired) {
+        for recipient in change.added {
+            report.findings.push(Finding::MissingRecipient {
+                path: path.to_path_buf(),
+                group: change.group,
+                recipient,
+            });
+        }
+        for recipient in change.removed {
+            report.findings.push(Finding::ExtraRecipient {
+                path: path.to_path_buf(),
+                group: change.group,
+                recipient,
+            });
+        }
+    }
+    let expected = effective(desired_threshold(rule), desired.len());
+    let found = effective(metadata.shamir_threshold, current.len());
+    if expected != found {
+        report.findings.push(Finding::Threshold {
+            path: path.to_path_buf(),
+            expected,
+            found,
+        });
+    }
+}
+
+/// A column of the [`StatusMatrix`]: one recipient, named when the caller knows the name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Member {
+    /// The member's name (a `.sops.yaml` anchor), when given.
+    pub name: Option<String>,
+    /// The recipient.
+    pub recipient: String,
+}
+
+/// One cell: whether a member holds a key entry in a file, and whether that agrees with the
+/// rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCell {
+    /// Neither the file nor its rule names the member.
+    None,
+    /// The file has an entry for the member, as its rule says.
+    Reads,
+    /// The rule names the member but the file has no entry (drift: run updatekeys).
+    Missing,
+    /// The file has an entry the rule does not name (drift or tampering).
+    Extra,
+}
+
+/// One row of the [`StatusMatrix`].
+#[derive(Clone, Debug, serde::Serialize)]
+#[non_exhaustive]
+pub struct StatusRow {
+    /// The file.
+    pub path: PathBuf,
+    /// One cell per member, in [`StatusMatrix::members`] order.
+    pub cells: Vec<StatusCell>,
+    /// Whether any cell is [`StatusCell::Missing`] or [`StatusCell::Extra`], or the file could
+    /// not be compared.
+    pub drift: bool,
+    /// Why the file could not be read or matched, if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Files × members: who holds a key entry in what (serializable for `--json`).
+///
+/// With several key groups a member's entry holds a Shamir share: [`StatusCell::Reads`] then
+/// means "takes part", not "can decrypt alone".
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct StatusMatrix {
+    /// The columns: the named members first, then every other recipient seen.
+    pub members: Vec<Member>,
+    /// One row per file.
+    pub rows: Vec<StatusRow>,
+}
+
+/// Builds the status matrix of `files` (as [`discover`](super::discover) returns them)
+/// against `config`. `names` labels recipients, as `(name, recipient)` pairs.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("aesec-doc-status-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// std::fs::write(dir.join(".sops.yaml"), "creation_rules:\n  - age: age1alice\n")?;
+/// let config = aesec::config::Config::load(dir.join(".sops.yaml"))?;
+/// let names = [("alice".to_owned(), "age1alice".to_owned())];
+/// let matrix = aesec::fleet::status(&config, &[], &dir, &names);
+/// assert_eq!(matrix.members[0].name.as_deref(), Some("alice"));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn status(
+    config: &Config,
+    files: &[PathBuf],
+    cwd: &Path,
+    names: &[(String, String)],
+) -> StatusMatrix {
+    let mut matrix = StatusMatrix {
+        members: names
+            .iter()
+            .map(|(name, recipient)| Member {
+                name: Some(name.clone()),
+                recipient: recipient.clone(),
+            })
+            .collect(),
+        rows: Vec::new(),
+    };
+    let mut sets = Vec::new();
+    for path in files {
+        let (has, wants, problem) = file_recipients(config, path, cwd);
+        for recipient in has.iter().chain(&wants) {
+            if !matrix.members.iter().any(|m| &m.recipient == recipient) {
+                matrix.members.push(Member {
+                    name: None,
+                    recipient: recipient.clone(),
+                });
+            }
+        }
+        sets.push((path.clone(), has, wants, problem));
+    }
+    for (path, has, wants, problem) in sets {
+        let cells: Vec<StatusCell> = matrix
+            .members
+            .iter()
+            .map(|member| {
+                match (
+                    has.contains(&member.recipient),
+                    wants.contains(&member.recipient),
+                ) {
+                    (true, true) => StatusCell::Reads,
+                    (true, false) => StatusCell::Extra,
+                    (false, true) => StatusCell::Missing,
+                    (false, false) => StatusCell::None,
+                }
+            })
+            .collect();
+        let drift = problem.is_some()
+            || cells
+                .iter()
+                .any(|c| matches!(c, StatusCell::Missing | StatusCell::Extra));
+        matrix.rows.push(StatusRow {
+            path,
+            cells,
+            drift,
+            problem,
+        });
+    }
+    matrix
+}
+
+/// The recipients a file has, those its rule wants, and why they could not be found.
+fn file_recipients(
+    config: &Config,
+    path: &Path,
+    cwd: &Path,
+) -> (Vec<String>, Vec<String>, Option<String>) {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let has = match crate::fs::read(&absolute)
+        .map_err(super::FleetFileError::from)
+        .and_then(|bytes| read_metadata(&bytes, Format::from_path(path)))
+    {
+        Ok(metadata) => metadata_groups(&metadata).concat(),
+        Err(error) => return (Vec::new(), Vec::new(), Some(error.to_string())),
+    };
+    match config.rule_for(path, cwd) {
+        Ok(rule) => (
+            has,
+            rule.key_groups.iter().flat_map(spec_identifiers).collect(),
+            None,
+        ),
+        Err(error) => (has, Vec::new(), Some(error.to_string())),
+    }
+}
