@@ -25,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod edit;
 mod rules;
 
 use std::path::{Component, Path, PathBuf};

@@ -1,0 +1,689 @@
+//! Where things are in a `.sops.yaml`: a span tree of the document and the sites the editor
+//! changes (`keys:` members, creation rules, key groups, `age:` fields).
+//!
+//! The tree is built from saphyr-parser events, whose spans are turned from character indices
+//! into byte offsets, so every node knows the exact bytes it came from. Nothing here rewrites
+//! text; [`super`] splices the original bytes at these offsets. Constructs that the editor
+//! cannot change safely are refused here, once, with the line they are on.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+use super::EditError;
+
+/// A node of the document with the bytes it spans (anchors included, for scalars).
+#[derive(Clone, Debug)]
+pub(super) struct Node {
+    /// First byte (of the anchor, for an anchored scalar; of `[`/`{` for flow collections).
+    pub(super) start: usize,
+    /// One past the last byte of the content (after `]`/`}` for flow collections; the end of
+    /// the last child for block collections).
+    pub(super) end: usize,
+    /// What the node is.
+    pub(super) kind: Kind,
+}
+
+/// The kinds of nodes.
+#[derive(Clone, Debug)]
+pub(super) enum Kind {
+    /// A scalar, with its anchor name if it has one.
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        anchor: Option<String>,
+    },
+    /// `*name`.
+    Alias(String),
+    /// A sequence.
+    Seq { flow: bool, items: Vec<Node> },
+    /// A mapping (keys are nodes too; they are scalars in any file we edit).
+    Map {
+        flow: bool,
+        entries: Vec<(Node, Node)>,
+    },
+}
+
+impl Node {
+    /// The scalar text, if the node is a scalar.
+    pub(super) fn scalar(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value of mapping key `key`, with its key node.
+    pub(super) fn get(&self, key: &str) -> Option<(&Self, &Self)> {
+        match &self.kind {
+            Kind::Map { entries, .. } => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.scalar() == Some(key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    fn is_flow(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. }
+        )
+    }
+
+    /// Whether the node is a scalar with no text at all (an omitted value).
+    pub(super) fn is_empty_scalar(&self) -> bool {
+        matches!(self.kind, Kind::Scalar { .. }) && self.start == self.end
+    }
+}
+
+/// Line arithmetic over the original text.
+#[derive(Clone, Debug)]
+pub(super) struct Lines {
+    /// Byte offset of the start of every line.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Lines {
+    pub(super) fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Self {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// The 1-based line of byte `at`.
+    pub(super) fn line(&self, at: usize) -> usize {
+        self.starts.partition_point(|start| *start <= at)
+    }
+
+    /// The first byte of the line holding `at`.
+    pub(super) fn start_of(&self, at: usize) -> usize {
+        let line = self.line(at);
+        self.starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The first byte after the line holding `at` (after its `\n`), or the text length.
+    pub(super) fn next_start(&self, at: usize) -> usize {
+        self.starts.get(self.line(at)).copied().unwrap_or(self.len)
+    }
+
+    /// The byte where line `line` (1-based) starts.
+    pub(super) fn start_of_line(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.checked_sub(1)?).copied()
+    }
+}
+
+/// A `keys:` entry that is a member: `- &name recipient # comment`.
+#[derive(Clone, Debug)]
+pub(super) struct MemberSite {
+    pub(super) name: String,
+    pub(super) recipient: String,
+    pub(super) comment: Option<String>,
+    pub(super) style: ScalarStyle,
+    pub(super) node: Node,
+}
+
+/// An `age:` field of a rule, key group or merged group.
+#[derive(Clone, Debug)]
+pub(super) struct AgeSite {
+    pub(super) key: Node,
+    pub(super) value: Node,
+}
+
+/// One key group of a rule (`key_groups[i]`).
+#[derive(Clone, Debug)]
+pub(super) struct GroupSite {
+    pub(super) node: Node,
+    pub(super) age: Option<AgeSite>,
+    /// `age:` fields of groups under `merge:`, recursively.
+    pub(super) merged: Vec<AgeSite>,
+}
+
+/// One creation rule.
+#[derive(Clone, Debug)]
+pub(super) struct RuleSite {
+    pub(super) node: Node,
+    /// The flat `age:` field (used when there are no key groups).
+    pub(super) flat: Option<AgeSite>,
+    /// The key groups, when `key_groups` is a non-empty list (sops then ignores flat fields).
+    pub(super) groups: Option<Vec<GroupSite>>,
+}
+
+impl RuleSite {
+    /// Every `age:` field that counts for the rule.
+    pub(super) fn age_sites(&self) -> Vec<&AgeSite> {
+        match &self.groups {
+            Some(groups) => groups
+                .iter()
+                .flat_map(|group| group.age.iter().chain(group.merged.iter()))
+                .collect(),
+            None => self.flat.iter().collect(),
+        }
+    }
+}
+
+/// The document as the editor sees it.
+#[derive(Clone, Debug)]
+pub(super) struct Layout {
+    pub(super) lines: Lines,
+    /// `"\r\n"` when the file uses CRLF line endings, `"\n"` otherwise.
+    pub(super) eol: &'static str,
+    /// The root mapping, if the document has content.
+    pub(super) root: Option<Node>,
+    /// The `keys:` entry (key node, value node).
+    pub(super) keys: Option<(Node, Node)>,
+    pub(super) members: Vec<MemberSite>,
+    /// The `creation_rules:` entry (key node, value node).
+    pub(super) rules_field: Option<(Node, Node)>,
+    pub(super) rules: Vec<RuleSite>,
+    /// Every alias in the document: name and start byte.
+    pub(super) aliases: Vec<(String, usize)>,
+    /// Every anchored scalar: name → value.
+    pub(super) anchors: HashMap<String, String>,
+}
+
+impl Layout {
+    /// Reads `text`, refusing what cannot be edited safely.
+    pub(super) fn new(text: &str) -> Result<Self, EditError> {
+        let lines = Lines::new(text);
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let (root, aliases, anchors) = {
+            let mut builder = Builder::new(text, &lines)?;
+            let root = builder.document()?;
+            (root, builder.aliases, builder.anchors)
+        };
+        let mut layout = Self {
+            lines,
+            eol,
+            root: None,
+            keys: None,
+            members: Vec::new(),
+            rules_field: None,
+            rules: Vec::new(),
+            aliases,
+            anchors,
+        };
+        let Some(root) = root else {
+            return Ok(layout);
+        };
+        match &root.kind {
+            Kind::Map { flow: false, .. } => {}
+            Kind::Map { flow: true, .. } => {
+                return Err(EditError::FlowMapping {
+                    what: "top-level mapping",
+                    line: layout.lines.line(root.start),
+                });
+            }
+            Kind::Scalar { .. } if root.is_empty_scalar() => return Ok(layout),
+            _ => {
+                return Err(EditError::FieldType {
+                    field: "the top level".to_owned(),
+                    line: layout.lines.line(root.start),
+                    expected: "a mapping",
+                });
+            }
+        }
+        if let Some((key, value)) = root.get("keys") {
+            layout.members = layout.read_members(text, value)?;
+            layout.keys = Some((key.clone(), value.clone()));
+        }
+        if let Some((key, value)) = root.get("creation_rules") {
+            layout.rules = layout.read_rules(value)?;
+            layout.rules_field = Some((key.clone(), value.clone()));
+        }
+        layout.root = Some(root);
+        Ok(layout)
+    }
+
+    fn read_members(&self, text: &str, value: &Node) -> Result<Vec<MemberSite>, EditError> {
+        let line = self.lines.line(value.start);
+        let items = match &value.kind {
+            Kind::Seq { flow: false, items } => items,
+            Kind::Seq { flow: true, items } if items.is_empty() => return Ok(Vec::new()),
+            Kind::Seq { flow: true, .. } => return Err(EditError::FlowKeys { line }),
+            Kind::Scalar { .. } if value.is_empty_scalar() => return Ok(Vec::new()),
+            _ => {
+                return Err(EditError::FieldType {
+                    field: "keys".to_owned(),
+                    line,
+                    expected: "a list",
+                });
+            }
+        };
+        let mut members = Vec::new();
+        for item in items {
+            let line = self.lines.line(item.start);
+            let Kind::Scalar {
+                value,
+                style,
+                anchor,
+            } = &item.kind
+            else {
+                return Err(EditError::UnsupportedMember { line });
+            };
+            let Some(name) = anchor else {
+                // A key without an anchor cannot be named by a rule; it is not a member.
+                continue;
+            };
+            if self.lines.line(item.end) != line
+                || matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            {
+                return Err(EditError::UnsupportedMember { line });
+            }
+            let before = text
+                .get(self.lines.start_of(item.start)..item.start)
+                .unwrap_or_default();
+            if before.trim() != "-" {
+                return Err(EditError::UnsupportedMember { line });
+            }
+            let rest = line_rest(text, &self.lines, item.end).trim();
+            let comment = match rest.strip_prefix('#') {
+                Some(comment) => Some(comment.trim().to_owned()),
+                None if rest.is_empty() => None,
+                None => return Err(EditError::UnsupportedMember { line }),
+            };
+            members.push(MemberSite {
+                name: name.clone(),
+                recipient: value.clone(),
+                comment,
+                style: *style,
+                node: item.clone(),
+            });
+        }
+        Ok(members)
+    }
+
+    fn read_rules(&self, value: &Node) -> Result<Vec<RuleSite>, EditError> {
+        let items = match &value.kind {
+            Kind::Seq { flow, items } if !flow || items.is_empty() => items,
+            Kind::Seq { .. } => {
+                return Err(EditError::FlowMapping {
+                    what: "creation_rules list",
+                    line: self.lines.line(value.start),
+                });
+            }
+            Kind::Scalar { .. } if value.is_empty_scalar() => return Ok(Vec::new()),
+            _ => {
+                return Err(EditError::FieldType {
+                    field: "creation_rules".to_owned(),
+                    line: self.lines.line(value.start),
+                    expected: "a list",
+                });
+            }
+        };
+        let mut rules = Vec::new();
+        for (index, rule) in items.iter().enumerate() {
+            self.block_map(rule, "creation rule", &format!("creation_rules[{index}]"))?;
+            let flat = rule.get("age").map(|(key, value)| AgeSite {
+                key: key.clone(),
+                value: value.clone(),
+            });
+            let groups = match rule.get("key_groups") {
+                Some((
+                    _,
+                    Node {
+                        kind: Kind::Seq { flow, items },
+                        start,
+                        ..
+                    },
+                )) if !items.is_empty() => {
+                    if *flow {
+                        return Err(EditError::FlowMapping {
+                            what: "key_groups list",
+                            line: self.lines.line(*start),
+                        });
+                    }
+                    let mut groups = Vec::new();
+                    for (group_index, group) in items.iter().enumerate() {
+                        let field = format!("creation_rules[{index}].key_groups[{group_index}]");
+                        groups.push(self.read_group(group, &field)?);
+                    }
+                    Some(groups)
+                }
+                _ => None,
+            };
+            rules.push(RuleSite {
+                node: rule.clone(),
+                flat,
+                groups,
+            });
+        }
+        Ok(rules)
+    }
+
+    fn read_group(&self, group: &Node, field: &str) -> Result<GroupSite, EditError> {
+        self.block_map(group, "key group", field)?;
+        let age = group.get("age").map(|(key, value)| AgeSite {
+            key: key.clone(),
+            value: value.clone(),
+        });
+        let mut merged = Vec::new();
+        if let Some((
+            _,
+            Node {
+                kind: Kind::Seq { items, .. },
+                ..
+            },
+        )) = group.get("merge")
+        {
+            for (i, inner) in items.iter().enumerate() {
+                let inner = self.read_group(inner, &format!("{field}.merge[{i}]"))?;
+                merged.extend(inner.age);
+                merged.extend(inner.merged);
+            }
+        }
+        Ok(GroupSite {
+            node: group.clone(),
+            age,
+            merged,
+        })
+    }
+
+    /// Checks that `node` is a block mapping.
+    fn block_map(&self, node: &Node, what: &'static str, field: &str) -> Result<(), EditError> {
+        let line = self.lines.line(node.start);
+        match &node.kind {
+            Kind::Map { flow: false, .. } => Ok(()),
+            Kind::Map { flow: true, .. } => Err(EditError::FlowMapping { what, line }),
+            _ => Err(EditError::FieldType {
+                field: field.to_owned(),
+                line,
+                expected: "a mapping",
+            }),
+        }
+    }
+}
+
+/// A recipient entry of an `age:` field.
+#[derive(Clone, Debug)]
+pub(super) enum Entry {
+    /// `*name`.
+    Alias(String),
+    /// A literal string, which may hold several comma-separated recipients.
+    Literal(String),
+}
+
+/// The entries of an `age:` value, or `None` when it is a block scalar or a collection of
+/// something else.
+pub(super) fn entries(value: &Node) -> Option<Vec<(Entry, &Node)>> {
+    match &value.kind {
+        Kind::Scalar { .. } if value.is_empty_scalar() => Some(Vec::new()),
+        Kind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+            ..
+        } => None,
+        Kind::Scalar { value: text, .. } => Some(vec![(Entry::Literal(text.clone()), value)]),
+        Kind::Alias(name) => Some(vec![(Entry::Alias(name.clone()), value)]),
+        Kind::Seq { items, .. } => items
+            .iter()
+            .map(|item| match &item.kind {
+                Kind::Alias(name) => Some((Entry::Alias(name.clone()), item)),
+                Kind::Scalar {
+                    style: ScalarStyle::Literal | ScalarStyle::Folded,
+                    ..
+                } => None,
+                Kind::Scalar { value, .. } => Some((Entry::Literal(value.clone()), item)),
+                _ => None,
+            })
+            .collect(),
+        Kind::Map { .. } => None,
+    }
+}
+
+/// The text from `at` to the end of its line (line ending excluded).
+pub(super) fn line_rest<'t>(text: &'t str, lines: &Lines, at: usize) -> &'t str {
+    let end = lines.next_start(at);
+    text.get(at..end)
+        .unwrap_or_default()
+        .trim_end_matches(['\n', '\r'])
+}
+
+/// Splits a comma string as sops does (trimmed, empty entries dropped).
+pub(super) fn split_commas(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The byte after the closing quote of the quoted scalar that starts at `start` (anchor
+/// included), searching no further than `limit`.
+fn quoted_end(text: &str, start: usize, limit: usize) -> usize {
+    let Some(region) = text.get(start..limit) else {
+        return limit;
+    };
+    let Some(open) = region.find(['\'', '"']) else {
+        return limit;
+    };
+    let quote = region.as_bytes().get(open).copied().unwrap_or(b'\'');
+    let bytes = region.as_bytes();
+    let mut i = open + 1;
+    while let Some(&byte) = bytes.get(i) {
+        if quote == b'"' && byte == b'\\' {
+            i += 2;
+            continue;
+        }
+        if byte == quote {
+            if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return start + i + 1;
+        }
+        i += 1;
+    }
+    limit
+}
+
+/// Builds the node tree from parser events.
+struct Builder<'t> {
+    text: &'t str,
+    lines: &'t Lines,
+    /// Events with byte spans.
+    events: Vec<(Event<'t>, usize, usize)>,
+    position: usize,
+    aliases: Vec<(String, usize)>,
+    anchors: HashMap<String, String>,
+}
+
+impl<'t> Builder<'t> {
+    fn new(text: &'t str, lines: &'t Lines) -> Result<Self, EditError> {
+        // saphyr's markers count characters; map them to bytes.
+        let mut char_to_byte: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        char_to_byte.push(text.len());
+        let byte = |index: usize| char_to_byte.get(index).copied().unwrap_or(text.len());
+        let mut parser = Parser::new_from_str(text);
+        let mut events = Vec::new();
+        while let Some(next) = parser.next_event() {
+            match next {
+                Ok((event, span)) => {
+                    events.push((event, byte(span.start.index()), byte(span.end.index())));
+                }
+                Err(error) => {
+                    return Err(EditError::Syntax {
+                        line: error.marker().line(),
+                        column: error.marker().col() + 1,
+                        message: error.info().to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            text,
+            lines,
+            events,
+            position: 0,
+            aliases: Vec::new(),
+            anchors: HashMap::new(),
+        })
+    }
+
+    /// The root node of the only document, if any.
+    fn document(&mut self) -> Result<Option<Node>, EditError> {
+        let mut documents = 0;
+        let mut root = None;
+        while let Some((event, start, _)) = self.events.get(self.position) {
+            let start = *start;
+            match event {
+                Event::DocumentStart(_) => {
+                    documents += 1;
+                    if documents > 1 {
+                        return Err(EditError::MultipleDocuments {
+                            line: self.lines.line(start),
+                        });
+                    }
+                    self.position += 1;
+                    if !matches!(
+                        self.events.get(self.position),
+                        Some((Event::DocumentEnd, ..))
+                    ) {
+                        root = Some(self.node()?);
+                    }
+                }
+                _ => self.position += 1,
+            }
+        }
+        Ok(root)
+    }
+
+    fn anchor_name(&self, at: usize, what: char) -> Option<String> {
+        let rest = self.text.get(at..)?.strip_prefix(what)?;
+        let name: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+            .collect();
+        (!name.is_empty()).then_some(name)
+    }
+
+    fn node(&mut self) -> Result<Node, EditError> {
+        let Some((event, start, end)) = self.events.get(self.position).cloned() else {
+            return Err(EditError::Syntax {
+                line: self.lines.line(self.text.len()),
+                column: 1,
+                message: "unexpected end of document".to_owned(),
+            });
+        };
+        self.position += 1;
+        let line = self.lines.line(start);
+        match event {
+            Event::Scalar(value, style, anchor_id, tag) => {
+                if tag.is_some() {
+                    return Err(EditError::Tag { line });
+                }
+                let anchor = if anchor_id == 0 {
+                    None
+                } else {
+                    let name = self
+                        .anchor_name(start, '&')
+                        .ok_or(EditError::Tag { line })?;
+                    if self.anchors.contains_key(&name) {
+                        return Err(EditError::DuplicateAnchor { name, line });
+                    }
+                    self.anchors.insert(name.clone(), value.to_string());
+                    Some(name)
+                };
+                // saphyr's span of a quoted scalar runs on over blanks and a comment after it.
+                let end = match style {
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        quoted_end(self.text, start, end)
+                    }
+                    _ => end,
+                };
+                Ok(Node {
+                    start,
+                    end,
+                    kind: Kind::Scalar {
+                        value: value.into_owned(),
+                        style,
+                        anchor,
+                    },
+                })
+            }
+            Event::Alias(_) => {
+                let name = self
+                    .anchor_name(start, '*')
+                    .ok_or(EditError::UnsupportedMember { line })?;
+                self.aliases.push((name.clone(), start));
+                Ok(Node {
+                    start,
+                    end,
+                    kind: Kind::Alias(name),
+                })
+            }
+            Event::SequenceStart(anchor_id, ref tag) | Event::MappingStart(anchor_id, ref tag) => {
+                if tag.is_some() {
+                    return Err(EditError::Tag { line });
+                }
+                if anchor_id != 0 {
+                    return Err(EditError::AnchorOnCollection { line });
+                }
+                let is_map = matches!(event, Event::MappingStart(..));
+                let flow = matches!(self.text.as_bytes().get(start), Some(b'[' | b'{'));
+                let mut children = Vec::new();
+                let close_end = loop {
+                    match self.events.get(self.position) {
+                        Some((Event::SequenceEnd | Event::MappingEnd, close_start, _)) => {
+                            // The span of `]`/`}` also runs on over a comment after it.
+                            let close_end = *close_start + 1;
+                            self.position += 1;
+                            break close_end;
+                        }
+                        Some(_) => children.push(self.node()?),
+                        None => {
+                            return Err(EditError::Syntax {
+                                line,
+                                column: 1,
+                                message: "unterminated collection".to_owned(),
+                            });
+                        }
+                    }
+                };
+                let end = if flow {
+                    close_end
+                } else {
+                    children.last().map_or(start, |last| last.end.max(start))
+                };
+                let kind = if is_map {
+                    let mut entries = Vec::new();
+                    let mut children = children.into_iter();
+                    while let (Some(key), Some(value)) = (children.next(), children.next()) {
+                        if key.is_flow() || !matches!(key.kind, Kind::Scalar { .. }) {
+                            return Err(EditError::FieldType {
+                                field: "a mapping key".to_owned(),
+                                line: self.lines.line(key.start),
+                                expected: "a scalar",
+                            });
+                        }
+                        entries.push((key, value));
+                    }
+                    Kind::Map { flow, entries }
+                } else {
+                    Kind::Seq {
+                        flow,
+                        items: children,
+                    }
+                };
+                Ok(Node { start, end, kind })
+            }
+            _ => Err(EditError::Syntax {
+                line,
+                column: 1,
+                message: "unexpected YAML event".to_owned(),
+            }),
+        }
+    }
+}
