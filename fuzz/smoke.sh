@@ -14,13 +14,19 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "installing cargo-fuzz"
     cargo install cargo-fuzz --locked
 fi
+# libfuzzer-sys compiles libFuzzer, which is C++: a machine with only gcc lacks g++.
+if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then
+    echo "installing g++ (libfuzzer-sys needs a C++ compiler)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++ >/dev/null
+fi
 
 ./seed.sh
 
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do
     echo "fuzzing $target for ${seconds}s"
-    if ! cargo fuzz run "$target" -- -max_total_time="$seconds" -jobs=1; then
+    if ! cargo fuzz run --locked "$target" -- -max_total_time="$seconds" -jobs=1; then
         echo "fuzz target '$target' failed: see fuzz/artifacts/$target/" >&2
         exit 1
     fi

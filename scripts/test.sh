@@ -42,7 +42,7 @@ fi
 
 stage "fuzz smoke (10 s per target)"
 if [[ -f fuzz/Cargo.toml ]]; then
-  bash scripts/fuzz-smoke.sh
+  bash fuzz/smoke.sh
 else
   echo "skipping: no fuzz/Cargo.toml yet"
 fi

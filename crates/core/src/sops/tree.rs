@@ -84,7 +84,11 @@ impl Text {
 
     /// The text with invalid UTF-8 replaced by U+FFFD.
     pub fn to_string_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.0)
+        // `from_utf8` validates faster than the lossy decoder; valid text is the common case.
+        match std::str::from_utf8(&self.0) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&self.0),
+        }
     }
 
     /// Whether there are no bytes.

@@ -381,6 +381,7 @@ enum Style {
 }
 
 /// `yaml_emitter_analyze_scalar` (block context, unicode output).
+#[derive(Debug, PartialEq, Eq)]
 struct Analysis {
     line_breaks: bool,
     block_plain_allowed: bool,
@@ -398,7 +399,20 @@ impl Analysis {
                 block_allowed: false,
             };
         }
-        let chars: Vec<char> = s.chars().collect();
+        if is_plain_safe_ascii(s) {
+            return Self {
+                line_breaks: false,
+                block_plain_allowed: true,
+                single_quoted_allowed: true,
+                block_allowed: true,
+            };
+        }
+        Self::scan(s)
+    }
+
+    /// libyaml's `yaml_emitter_analyze_scalar`, character by character.
+    fn scan(s: &str) -> Self {
+        let mut chars = s.chars().peekable();
         let mut block_indicators = s.starts_with("---") || s.starts_with("...");
         let (mut line_breaks, mut special, mut tabs) = (false, false, false);
         let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
@@ -406,10 +420,11 @@ impl Analysis {
         let (mut break_space, mut space_break) = (false, false);
         let (mut previous_space, mut previous_break) = (false, false);
         let mut preceded_by_whitespace = true;
-        for (i, &c) in chars.iter().enumerate() {
-            let next = chars.get(i + 1).copied();
+        let mut i = 0usize;
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied();
             let followed_by_whitespace = next.is_none_or(|n| n == ' ' || n == '\t');
-            let last = i + 1 == chars.len();
+            let last = next.is_none();
             if i == 0 {
                 match c {
                     '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\''
@@ -448,6 +463,7 @@ impl Analysis {
                 previous_break = false;
             }
             preceded_by_whitespace = matches!(c, ' ' | '\t' | '\0') || is_break(c);
+            i += 1;
         }
         let mut block_plain_allowed = true;
         let mut single_quoted_allowed = true;
@@ -481,6 +497,18 @@ impl Analysis {
     }
 }
 
+/// Whether `s` is ASCII text that [`Analysis::of`] would find free of every indicator, break,
+/// space and special character: an alphanumeric first byte, a last byte that is not `:`, and
+/// nothing but alphanumerics and `+/=,:[]_.` in between. Every `ENC[...]` value is such a
+/// string, so the emitter skips the character-by-character analysis for them.
+fn is_plain_safe_ascii(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || b"+/=,:[]_.".contains(b);
+    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(|&b| b != b':')
+        && bytes.iter().all(safe)
+}
+
 /// libyaml's `is_printable` on the character's UTF-8 form.
 fn is_printable(c: char) -> bool {
     let v = u32::from(c);
@@ -504,5 +532,32 @@ fn yaml_float(f: f64) -> String {
         "-.inf".to_owned()
     } else {
         format_g(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The ASCII fast path gives what the full analysis gives, for the strings it accepts.
+        #[test]
+        fn fast_path_agrees_with_the_full_analysis(s in "[A-Za-z0-9+/=,:\\[\\]_. #-]{1,40}") {
+            if is_plain_safe_ascii(&s) {
+                prop_assert_eq!(Analysis::of(&s), Analysis::scan(&s));
+            }
+        }
+    }
+
+    #[test]
+    fn enc_values_take_the_fast_path() {
+        let enc = "ENC[AES256_GCM,data:Ye7OymSO,iv:KS+1ZzaNmsaRpT57NYf3aIrAT00VVb29Xp21Z5YZLlg=,tag:fM3Er1MIBFW8KvnYKKgXyg==,type:str]";
+        assert!(is_plain_safe_ascii(enc));
+        assert_eq!(Analysis::of(enc), Analysis::scan(enc));
+        for unsafe_text in ["a:", ":a", "-a", "a b", "a#b", "#a", ""] {
+            assert!(!is_plain_safe_ascii(unsafe_text), "{unsafe_text}");
+        }
     }
 }
