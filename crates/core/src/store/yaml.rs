@@ -283,6 +283,79 @@ mod tests {
         ));
     }
 
+    /// go-yaml's line breaks NEL, LS and PS: what sops writes reads back as sops reads it.
+    #[test]
+    fn unicode_line_breaks_read_as_go_yaml_reads_them() {
+        let get = |input: &str| {
+            let tree = parse(input.as_bytes()).expect("parse");
+            crate::sops::tree::get(&tree.branches[0], "c")
+                .expect("c")
+                .clone()
+        };
+        for value in [
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "\u{2028}",
+            "x\ny\u{2028}z",
+            "a\u{2028}\u{2028}b",
+        ] {
+            let tree = Tree::single(vec![Item::Entry {
+                key: "c".into(),
+                value: Value::Str(value.into()),
+            }]);
+            let text = String::from_utf8(emit(&tree, 4).expect("emit")).expect("utf8");
+            assert_eq!(get(&text), Value::Str(value.into()), "{text:?}");
+        }
+        assert_eq!(
+            get("c: 'a\u{2028}    b'\n"),
+            Value::Str("a\u{2028}b".into())
+        );
+        assert_eq!(get("c: \"a\u{85}  b\"\n"), Value::Str("a b".into()));
+        assert_eq!(get("c: x\u{2028}  y\n"), Value::Str("x\u{2028}y".into()));
+        assert_eq!(get("c: 'a # b'\n"), Value::Str("a # b".into()));
+        // A break in a plain scalar at the top level ends it, as in go-yaml (sops refuses it).
+        assert!(matches!(
+            parse("c: a\u{2028}b\n".as_bytes()),
+            Err(StoreError::Syntax { .. })
+        ));
+    }
+
+    /// saphyr's span of a quoted scalar runs over a comment after it; the comment is kept.
+    #[test]
+    fn line_comment_after_quoted_scalar_is_kept() {
+        for input in ["b: \"s\" # x\n", "b: 's' # x\n", "b: &a 's'   # x\n"] {
+            assert_eq!(roundtrip(input.as_bytes()), b"# x\nb: s\n", "{input}");
+        }
+    }
+
+    /// Comments leading a map or list inside a list belong to it (sops encrypts them as
+    /// `#ENC[...]` comments, not list elements) and are written before its `- `, or after a
+    /// `- ` already on the line (outputs of sops 3.11).
+    #[test]
+    fn comments_leading_list_items_sit_where_sops_puts_them() {
+        let tree = parse(b"a:\n  - b: 1 # x\n").expect("parse");
+        let Some(Value::List(items)) = crate::sops::tree::get(&tree.branches[0], "a") else {
+            panic!("a list");
+        };
+        assert!(matches!(&items[0], Value::Map(map) if matches!(&map[0], Item::Comment(_))));
+        assert_eq!(
+            roundtrip(b"a:\n  - # x\n    b: 1\n"),
+            b"a:\n    # x\n    - b: 1\n"
+        );
+        assert_eq!(
+            roundtrip(b"a:\n  -\n    # x\n    - 1\n"),
+            b"a:\n    # x\n    - - 1\n"
+        );
+        assert_eq!(
+            roundtrip(b"a:\n  - - d: 1 # w\n"),
+            b"a:\n    - # w\n      - d: 1\n"
+        );
+        assert_eq!(
+            roundtrip(b"l:\n  - [] # c\n  - 1\n"),
+            b"l:\n    # c\n    - []\n    - 1\n"
+        );
+    }
+
     #[test]
     fn alias_bomb_is_refused() {
         let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");

@@ -62,6 +62,30 @@ fn has_values(items: &[Value]) -> bool {
     items.iter().any(|v| !matches!(v, Value::Comment(_)))
 }
 
+/// A list without the comments that go-yaml loses: sops makes a list's leading comments its
+/// head comment, and go-yaml drops it when the first item (a map or list with leading comments)
+/// has a head comment of its own (`x:\n  # p\n  - a: 1 # q\n` is written `x:\n    # q\n    - a: 1\n`).
+fn visible_items(items: &[Value]) -> &[Value] {
+    let first = items
+        .iter()
+        .position(|v| !matches!(v, Value::Comment(_)))
+        .unwrap_or(items.len());
+    let own_head = match items.get(first) {
+        Some(Value::Map(entries)) => {
+            has_entries(entries) && matches!(entries.first(), Some(Item::Comment(_)))
+        }
+        Some(Value::List(values)) => {
+            has_values(values) && matches!(values.first(), Some(Value::Comment(_)))
+        }
+        _ => false,
+    };
+    if own_head {
+        items.get(first..).unwrap_or_default()
+    } else {
+        items
+    }
+}
+
 impl Emitter {
     /// go-yaml's indentation step: the next multiple of the indent.
     fn deeper(&self, column: usize) -> usize {
@@ -149,6 +173,15 @@ impl Emitter {
                 self.out.push(' ');
                 self.scalar_or_empty(value, child, false);
                 self.end_line();
+                // The comments of an empty collection are its head comment, which go-yaml
+                // writes after the flow `[]`/`{}` on lines of their own.
+                if let Value::List(values) = value {
+                    for v in values {
+                        if let Value::Comment(text) = v {
+                            self.comment(text, column);
+                        }
+                    }
+                }
             }
         }
     }
@@ -174,7 +207,7 @@ impl Emitter {
     }
 
     fn list_items(&mut self, items: &[Value], column: usize, mut inline: bool) {
-        for item in items {
+        for item in visible_items(items) {
             if let Value::Comment(text) = item {
                 if inline {
                     self.out.push('#');
@@ -186,6 +219,35 @@ impl Emitter {
                 }
                 continue;
             }
+            // sops makes the leading comments of a map or list item the head comment of that
+            // node, which go-yaml writes before the `- ` (or after a `- ` already on the line).
+            let leading: Vec<&Text> = match item {
+                Value::Map(entries) if has_entries(entries) => entries
+                    .iter()
+                    .map_while(|i| match i {
+                        Item::Comment(text) => Some(text),
+                        Item::Entry { .. } => None,
+                    })
+                    .collect(),
+                Value::List(values) if has_values(values) => visible_items(values)
+                    .iter()
+                    .map_while(|v| match v {
+                        Value::Comment(text) => Some(text),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for text in &leading {
+                if inline {
+                    self.out.push('#');
+                    self.out.push_str(&text.to_string_lossy());
+                    self.out.push('\n');
+                    inline = false;
+                } else {
+                    self.comment(text, column);
+                }
+            }
             if !inline {
                 self.pad(column);
             }
@@ -194,10 +256,15 @@ impl Emitter {
             let child = column + 2;
             match item {
                 Value::Map(entries) if has_entries(entries) => {
-                    self.map_items(entries, child, true);
+                    self.map_items(
+                        entries.get(leading.len()..).unwrap_or_default(),
+                        child,
+                        true,
+                    );
                 }
                 Value::List(values) if has_values(values) => {
-                    self.list_items(values, child, true);
+                    let values = visible_items(values);
+                    self.list_items(values.get(leading.len()..).unwrap_or_default(), child, true);
                 }
                 _ => {
                     self.scalar_or_empty(item, child, false);
@@ -304,8 +371,11 @@ impl Emitter {
 
     fn double(&mut self, s: &str) {
         self.out.push('"');
+        // go-yaml's `is_bom` looks at the first bytes of the string, not at the current
+        // character: after a leading BOM every character is escaped (`"\uFEFF\x62"`).
+        let bom = s.starts_with('\u{feff}');
         for c in s.chars() {
-            if !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
+            if bom || !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
                 self.out.push('\\');
                 match c {
                     '\0' => self.out.push('0'),

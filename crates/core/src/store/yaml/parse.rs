@@ -4,9 +4,8 @@
 //! between two events is scanned for `#` comments, and each comment is given to the map or list
 //! that go-yaml v3 (as flattened by sops' `stores/yaml/store.go`) would attach it to:
 //! - a comment on the line of a scalar becomes its own item just before that entry (3.11 moves
-//!   line comments up); on the first line of a block collection it goes before the collection
-//!   in an enclosing list, or first into the collection otherwise; after a flow collection it
-//!   goes first into that collection;
+//!   line comments up), also on the first line of a map or list inside a list; after a flow
+//!   collection it goes first into that collection, or before it when it is a list item;
 //! - a comment on a line of its own goes to the innermost open (or just opening, or just
 //!   closing) collection whose indentation is not deeper than the comment's column.
 //!
@@ -27,10 +26,25 @@ const MAX_EXPANDED_NODES: usize = 1_000_000;
 /// Parses YAML into a tree, one branch per document.
 pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| StoreError::NotUtf8 { format: FORMAT })?;
-    let events = collect_events(text)?;
-    let chars: Vec<char> = text.chars().collect();
+    // go-yaml breaks lines at NEL, LS and PS too; saphyr reads them as `\n` (or as a blank
+    // inside a quoted scalar, read again later) so that the character count, and so every
+    // span, stays the same.
+    let has_unicode_breaks = text.contains(is_unicode_break);
+    let scanned = if has_unicode_breaks {
+        std::borrow::Cow::Owned(go_yaml_lines(text))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    let events = collect_events(&scanned)?;
+    let chars: Vec<char> = scanned.chars().collect();
+    let original: Vec<char> = if has_unicode_breaks {
+        text.chars().collect()
+    } else {
+        Vec::new()
+    };
     let mut builder = Builder {
         chars: &chars,
+        original: &original,
         newlines: chars
             .iter()
             .enumerate()
@@ -42,6 +56,7 @@ pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         anchors: HashMap::new(),
         branches: Vec::new(),
         pre_open: HashMap::new(),
+        pre_doc: Vec::new(),
         last: None,
         expanded: 0,
     };
@@ -115,7 +130,10 @@ enum Last {
 }
 
 struct Builder<'a, 'input> {
+    /// The input with NEL, LS and PS as `\n` (what saphyr read).
     chars: &'a [char],
+    /// The input as it is when it holds NEL, LS or PS (empty otherwise).
+    original: &'a [char],
     /// Character indices of every `\n`, to turn an index into a line.
     newlines: Vec<usize>,
     events: &'a [(Event<'input>, Span)],
@@ -124,6 +142,8 @@ struct Builder<'a, 'input> {
     branches: Vec<Branch>,
     /// Comments for a collection that is not open yet, by the index of its start event.
     pre_open: HashMap<usize, Vec<Text>>,
+    /// Comments before a document whose root is not a block collection.
+    pre_doc: Vec<Text>,
     last: Option<Last>,
     expanded: usize,
 }
@@ -138,7 +158,14 @@ impl Builder<'_, '_> {
                 self.scan_comments(cursor, start, index)?;
             }
             let inner_from = cursor.max(start);
-            cursor = cursor.max(span.end.index()).max(start);
+            // saphyr's span of a quoted scalar runs on over blanks and a comment after it.
+            let end = match event {
+                Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, ..) => {
+                    quoted_end(self.chars, start, span.end.index())
+                }
+                _ => span.end.index(),
+            };
+            cursor = cursor.max(end).max(start);
             self.event(index, event, span)?;
             if matches!(event, Event::MappingEnd | Event::SequenceEnd) && cursor > inner_from {
                 // A flow collection's end span runs over a comment that follows it.
@@ -154,7 +181,7 @@ impl Builder<'_, '_> {
             Event::DocumentStart(_) => {
                 self.frames.push(Frame {
                     kind: FrameKind::Doc {
-                        items: Vec::new(),
+                        items: self.pre_doc.drain(..).map(Item::Comment).collect(),
                         root: None,
                     },
                     indent: 0,
@@ -204,6 +231,8 @@ impl Builder<'_, '_> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
+                let unfolded = self.with_unicode_breaks(text, *style, span);
+                let text = unfolded.as_deref().unwrap_or(text);
                 let resolved = resolve_scalar(text, quoted, scalar_tag(tag.as_deref()));
                 let value = match resolved {
                     Resolved::Value(value) => value,
@@ -275,10 +304,46 @@ impl Builder<'_, '_> {
                 if frame.anchor > 0 {
                     self.anchors.insert(frame.anchor, value.clone());
                 }
-                self.value(value, span.end.line(), frame.flow)?;
+                // saphyr ends a block collection at the next token, maybe on a line that holds
+                // a comment after a `- `: no line comment follows a block collection's end.
+                let line = if frame.flow { span.end.line() } else { 0 };
+                self.value(value, line, frame.flow)?;
             }
         }
         Ok(())
+    }
+
+    /// The scalar at `span` read as go-yaml reads it when its text holds NEL, LS or PS, which
+    /// saphyr saw as `\n` or as a blank (see [`go_yaml_lines`]); `None` when the text holds
+    /// none, and for a folded block (left as saphyr read it).
+    fn with_unicode_breaks(&self, value: &str, style: ScalarStyle, span: &Span) -> Option<String> {
+        let (start, end) = (span.start.index(), span.end.index());
+        let raw = self.original.get(start..end.max(start))?;
+        if !raw.iter().copied().any(is_unicode_break) {
+            return None;
+        }
+        match style {
+            ScalarStyle::Plain => Some(fold_flow(raw, None)),
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                let open = raw.iter().position(|&c| c == '\'' || c == '"')?;
+                let quote = *raw.get(open)?;
+                Some(fold_flow(raw.get(open + 1..)?, Some(quote)))
+            }
+            ScalarStyle::Literal => {
+                // saphyr's value keeps the content's line breaks, in order, as `\n`.
+                let mut breaks = source_breaks(raw).into_iter();
+                Some(
+                    value
+                        .chars()
+                        .map(|c| match c {
+                            '\n' => breaks.next().unwrap_or('\n'),
+                            other => other,
+                        })
+                        .collect(),
+                )
+            }
+            ScalarStyle::Folded => None,
+        }
     }
 
     /// Whether a collection start is a flow one (`[` or `{` at its position).
@@ -428,6 +493,12 @@ impl Builder<'_, '_> {
                 let Some(frame) = self.frames.get_mut(depth) else {
                     return false;
                 };
+                // In a list, go-yaml's line comment on the flow item goes to the list, before it.
+                if let FrameKind::List { items } = &mut frame.kind {
+                    let at = items.len().saturating_sub(1);
+                    items.insert(at, Value::Comment(text.clone()));
+                    return true;
+                }
                 let target = match &mut frame.kind {
                     FrameKind::Map { items, .. } => match items.last_mut() {
                         Some(Item::Entry { value, .. }) => Some(value),
@@ -464,28 +535,18 @@ impl Builder<'_, '_> {
     /// `pending`: the value is not in its frame yet (the comment follows a key).
     fn place_value_line_comment(&mut self, text: Text, depth: usize, line: usize, pending: bool) {
         // Default: just before the entry or item that holds the value.
-        let mut target = (depth, if pending { Some(usize::MAX) } else { None });
-        let mut current = depth;
-        while let Some(frame) = self.frames.get(current) {
-            if frame.flow || frame.start_line != line || matches!(frame.kind, FrameKind::Doc { .. })
-            {
-                break;
-            }
-            let Some(parent) = current.checked_sub(1).and_then(|p| self.frames.get(p)) else {
-                break;
-            };
-            match parent.kind {
-                FrameKind::List { .. } => {
-                    target = (current - 1, Some(usize::MAX));
-                    current -= 1;
-                }
-                _ => {
-                    target = (current, Some(0));
-                    break;
-                }
-            }
-        }
-        let (depth, position) = target;
+        // On the first line of a block collection: first into that collection (go-yaml makes
+        // it a comment of the collection's first key or item, also inside a list).
+        let first_line = self.frames.get(depth).is_some_and(|frame| {
+            !frame.flow && frame.start_line == line && !matches!(frame.kind, FrameKind::Doc { .. })
+        });
+        let position = if first_line {
+            Some(0)
+        } else if pending {
+            Some(usize::MAX)
+        } else {
+            None
+        };
         let Some(frame) = self.frames.get_mut(depth) else {
             return;
         };
@@ -533,8 +594,10 @@ impl Builder<'_, '_> {
         }
         if self.frames.is_empty() {
             // Before any document: give it to the first collection that opens, if any.
-            if let Some(&(index, _)) = opens.first() {
-                self.pre_open.entry(index).or_default().push(text);
+            match opens.first() {
+                Some(&(index, _)) => self.pre_open.entry(index).or_default().push(text),
+                // A flow root (`# c\n{}`): the document's own comment.
+                None => self.pre_doc.push(text),
             }
             return;
         }
@@ -608,6 +671,230 @@ impl Builder<'_, '_> {
         }
         out
     }
+}
+
+/// `text` with NEL, LS and PS as `\n` outside quoted scalars and as a space inside them
+/// (go-yaml does not check the indentation of a quoted scalar's lines; saphyr does).
+fn go_yaml_lines(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut quoted: Vec<(usize, usize)> = Vec::new();
+    let mut parser = Parser::new_from_str(text);
+    while let Some(Ok((event, span))) = parser.next_event() {
+        if let Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, ..) = event {
+            let start = span.start.index();
+            quoted.push((start, quoted_end(&chars, start, span.end.index())));
+        }
+    }
+    let mut spans = quoted.into_iter().peekable();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            while spans.next_if(|&(_, end)| end <= i).is_some() {}
+            if !is_unicode_break(c) {
+                c
+            } else if spans.peek().is_some_and(|&(start, _)| start <= i) {
+                ' '
+            } else {
+                '\n'
+            }
+        })
+        .collect()
+}
+
+/// go-yaml's line breaks that saphyr does not know.
+fn is_unicode_break(c: char) -> bool {
+    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Any line break go-yaml reads.
+fn is_go_break(c: char) -> bool {
+    matches!(c, '\n' | '\r') || is_unicode_break(c)
+}
+
+/// The index after the closing quote of the quoted scalar whose span starts at `start` (an
+/// anchor or tag included), searching no further than `limit`.
+fn quoted_end(chars: &[char], start: usize, limit: usize) -> usize {
+    let Some(region) = chars.get(start..limit.max(start)) else {
+        return limit;
+    };
+    let Some(open) = region.iter().position(|&c| c == '\'' || c == '"') else {
+        return limit;
+    };
+    let quote = region.get(open).copied().unwrap_or('\'');
+    let mut i = open + 1;
+    while let Some(&c) = region.get(i) {
+        if quote == '"' && c == '\\' {
+            i += 2;
+            continue;
+        }
+        if c == quote {
+            if quote == '\'' && region.get(i + 1) == Some(&'\'') {
+                i += 2;
+                continue;
+            }
+            return start + i + 1;
+        }
+        i += 1;
+    }
+    limit
+}
+
+/// The line breaks in `raw` as go-yaml's `READ_LINE` keeps them: CR LF, CR, LF and NEL as
+/// `\n`, LS and PS as themselves.
+fn source_breaks(raw: &[char]) -> Vec<char> {
+    let mut breaks = Vec::new();
+    let mut chars = raw.iter().copied().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                breaks.push('\n');
+            }
+            '\n' | '\u{85}' => breaks.push('\n'),
+            '\u{2028}' | '\u{2029}' => breaks.push(c),
+            _ => {}
+        }
+    }
+    breaks
+}
+
+/// go-yaml's reading of a plain scalar (`quote == None`, `raw` its exact text) or of a quoted
+/// one (`raw` starts after the opening quote): blanks around a line break are dropped, a lone
+/// `\n` folds to a space, an LS or PS break is kept with the breaks that follow it
+/// (`yaml_parser_scan_flow_scalar`, `yaml_parser_scan_plain_scalar`).
+fn fold_flow(raw: &[char], quote: Option<char>) -> String {
+    let mut out = String::new();
+    let mut i = 0usize;
+    let at = |i: usize| raw.get(i).copied();
+    loop {
+        let mut leading_blanks = false;
+        // Non-blank characters.
+        while let Some(c) = at(i) {
+            if c == ' ' || c == '\t' || is_go_break(c) {
+                break;
+            }
+            match quote {
+                Some('\'') if c == '\'' && at(i + 1) == Some('\'') => {
+                    out.push('\'');
+                    i += 2;
+                }
+                Some(q) if c == q => return out,
+                Some('"') if c == '\\' => {
+                    let next = at(i + 1);
+                    if next.is_some_and(is_go_break) {
+                        i += 1;
+                        i += if at(i) == Some('\r') && at(i + 1) == Some('\n') {
+                            2
+                        } else {
+                            1
+                        };
+                        leading_blanks = true;
+                        break;
+                    }
+                    i += 2;
+                    match next.and_then(simple_escape) {
+                        Some(e) => out.push(e),
+                        None => {
+                            let width = match next {
+                                Some('x') => 2,
+                                Some('u') => 4,
+                                Some('U') => 8,
+                                _ => 0,
+                            };
+                            let digits: String =
+                                raw.get(i..i + width).unwrap_or_default().iter().collect();
+                            i += width;
+                            if let Some(c) = u32::from_str_radix(&digits, 16)
+                                .ok()
+                                .and_then(char::from_u32)
+                            {
+                                out.push(c);
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        let Some(_) = at(i) else {
+            return out;
+        };
+        // Blanks and breaks.
+        let mut whitespace = String::new();
+        let mut leading_break: Option<char> = None;
+        let mut trailing_breaks = String::new();
+        while let Some(c) = at(i) {
+            if c == ' ' || c == '\t' {
+                if !leading_blanks {
+                    whitespace.push(c);
+                }
+                i += 1;
+            } else if is_go_break(c) {
+                i += if c == '\r' && at(i + 1) == Some('\n') {
+                    2
+                } else {
+                    1
+                };
+                let read = if matches!(c, '\u{2028}' | '\u{2029}') {
+                    c
+                } else {
+                    '\n'
+                };
+                if leading_blanks {
+                    trailing_breaks.push(read);
+                } else {
+                    whitespace.clear();
+                    leading_break = Some(read);
+                    leading_blanks = true;
+                }
+            } else {
+                break;
+            }
+        }
+        if at(i).is_none() && quote.is_none() {
+            return out;
+        }
+        if leading_blanks {
+            match leading_break {
+                Some('\n') if trailing_breaks.is_empty() => out.push(' '),
+                Some('\n') => out.push_str(&trailing_breaks),
+                other => {
+                    out.extend(other);
+                    out.push_str(&trailing_breaks);
+                }
+            }
+        } else {
+            out.push_str(&whitespace);
+        }
+    }
+}
+
+/// A one-character double-quoted escape (`\n`, `\L`, ...).
+fn simple_escape(c: char) -> Option<char> {
+    Some(match c {
+        '0' => '\0',
+        'a' => '\u{7}',
+        'b' => '\u{8}',
+        't' | '\t' => '\t',
+        'n' => '\n',
+        'v' => '\u{b}',
+        'f' => '\u{c}',
+        'r' => '\r',
+        'e' => '\u{1b}',
+        ' ' => ' ',
+        '"' => '"',
+        '/' => '/',
+        '\\' => '\\',
+        'N' => '\u{85}',
+        '_' => '\u{a0}',
+        'L' => '\u{2028}',
+        'P' => '\u{2029}',
+        _ => return None,
+    })
 }
 
 fn push_comment(frame: &mut Frame, text: Text) {
