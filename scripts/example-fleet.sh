@@ -68,4 +68,31 @@ for host in oracle niobe trinity; do
     done
     echo "   $host: reads common.yaml and hosts/$host/, not the others"
 done
+
+echo "== enroll a new host from its SSH host key (morpheus, like trinity), update keys, decrypt as it"
+unset SOPS_AGE_SSH_PRIVATE_KEY_FILE
+export SOPS_AGE_KEY_FILE=$PWD/demo-keys/admin.agekey
+ssh-keygen -q -t ed25519 -N '' -C morpheus -f "$work/morpheus_ssh_host_ed25519_key"
+"$aesec" enroll morpheus --key "$work/morpheus_ssh_host_ed25519_key.pub" --like trinity -y
+morpheus=$("$aesec" keys ssh-to-age -i "$work/morpheus_ssh_host_ed25519_key.pub")
+grep -q "&morpheus $morpheus " .sops.yaml || fail "morpheus: $morpheus is not the anchor in .sops.yaml"
+"$aesec" enroll morpheus --key "$work/morpheus_ssh_host_ed25519_key.pub" --like trinity -y \
+    | grep -q "already enrolled" || fail "enrolling the same key again changed something"
+"$aesec" updatekeys -y --dry-run | grep -q "0 to re-wrap, 0 to rotate" \
+    || fail "enroll left files out of line with .sops.yaml"
+"$aesec" check > /dev/null || fail "aesec check after enroll"
+"$aesec" status
+unset SOPS_AGE_KEY_FILE
+export SOPS_AGE_SSH_PRIVATE_KEY_FILE=$work/morpheus_ssh_host_ed25519_key
+for file in common.yaml hosts/trinity/*; do
+    "$aesec" decrypt "$file" > /dev/null || fail "morpheus cannot read $file"
+    SOPS_AGE_SSH_PRIVATE_KEY_FILE= SOPS_AGE_KEY=$("$aesec" keys ssh-to-age --private-key \
+        -i "$work/morpheus_ssh_host_ed25519_key") "$SOPS" decrypt "$file" > /dev/null \
+        || fail "sops cannot read $file with morpheus' converted host key"
+done
+for file in hosts/oracle/* hosts/niobe/* monitoring.json; do
+    set +e; "$aesec" decrypt "$file" > /dev/null 2>&1; code=$?; set -e
+    [ "$code" = 128 ] || fail "morpheus could read $file (exit $code)"
+done
+echo "   morpheus: enrolled from its key, reads common.yaml and hosts/trinity/, not the others"
 echo "example fleet: all checks passed"

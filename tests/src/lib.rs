@@ -1082,3 +1082,96 @@ impl fmt::Debug for BaoDev {
             .finish_non_exhaustive()
     }
 }
+
+/// An age X25519 key pair made by Go `age-keygen`, its identity stored in a file of a
+/// [`TempHome`] (the secret never leaves that file; `Debug` shows only the public side).
+#[derive(Debug, Clone)]
+pub struct AgeKey {
+    /// The `age1…` recipient.
+    pub recipient: String,
+    /// The identity file (`AGE-SECRET-KEY-1…` with `age-keygen`'s comments), for
+    /// `SOPS_AGE_KEY_FILE`.
+    pub identity_file: PathBuf,
+}
+
+impl AgeKey {
+    /// Runs `age-keygen -o <home>/<name>.txt` and reads the recipient back with `age-keygen -y`.
+    pub fn generate(keygen: &Path, home: &TempHome, name: &str) -> Self {
+        let identity_file = home.join(format!("{name}.txt"));
+        home.cmd(keygen).arg("-o").arg(&identity_file).run();
+        let recipient = home
+            .cmd(keygen)
+            .arg("-y")
+            .arg(&identity_file)
+            .stdout()
+            .trim()
+            .to_owned();
+        assert!(
+            recipient.starts_with("age1"),
+            "age-keygen -y printed {recipient:?}"
+        );
+        Self {
+            recipient,
+            identity_file,
+        }
+    }
+
+    /// Writes one identity file holding the identities of all `keys` (for a test that needs
+    /// several keys at once, e.g. Shamir) and returns its path.
+    pub fn combine(home: &TempHome, name: &str, keys: &[&Self]) -> PathBuf {
+        let mut text = String::new();
+        for key in keys {
+            let identity = fs::read_to_string(&key.identity_file)
+                .unwrap_or_else(|err| panic!("reading {}: {err}", key.identity_file.display()));
+            text.push_str(&identity);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        home.write(format!("{name}.txt"), text)
+    }
+}
+
+/// The opening of every sops value ciphertext (`ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`).
+pub const ENC_PREFIX: &str = "ENC[AES256_GCM,";
+
+/// Replaces every `ENC[AES256_GCM,data:…,iv:…,tag:…,type:T]` in `text` by `ENC[T]`, so that two
+/// encryptions of one document (different keys and IVs) can be compared for shape: which values
+/// are encrypted, with which type, and everything around them byte for byte.
+pub fn mask_ciphertexts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(ENC_PREFIX) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let Some(end) = after.find(']') else {
+            out.push_str(after);
+            return out;
+        };
+        let inner = &after[..end];
+        let kind = inner
+            .rfind(",type:")
+            .map_or("?", |at| &inner[at + ",type:".len()..]);
+        out.push_str("ENC[");
+        out.push_str(kind);
+        out.push(']');
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every `ENC[AES256_GCM,…]` string in `text`, in order.
+pub fn ciphertexts(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(ENC_PREFIX) {
+        let after = &rest[start..];
+        let Some(end) = after.find(']') else {
+            break;
+        };
+        found.push(&after[..=end]);
+        rest = &after[end + 1..];
+    }
+    found
+}

@@ -55,8 +55,29 @@ pub(crate) enum Command {
     Unset(UnsetArgs),
     /// Tell whether a file is sops-encrypted: prints {"encrypted":true|false} (sops filestatus).
     Filestatus(FilestatusArgs),
-    /// Give files a new data key and re-encrypt every value (sops rotate).
+    /// Give files a new data key and re-encrypt every value (sops rotate), or, with
+    /// --older-than, every file whose data key is older than a limit (the CI rotation job).
+    #[command(long_about = ROTATE_ABOUT)]
     Rotate(RotateArgs),
+    /// Bring every sops file in line with .sops.yaml: add and remove recipients, rotating the
+    /// data key when one is removed (sops updatekeys, for the whole tree at once).
+    #[command(long_about = UPDATEKEYS_ABOUT)]
+    Updatekeys(UpdatekeysArgs),
+    /// Fail when any file's recipients differ from .sops.yaml or a file under a rule is not
+    /// encrypted (CI and pre-commit gate; needs no keys).
+    #[command(long_about = CHECK_ABOUT)]
+    Check(CheckArgs),
+    /// Show who can read what: the matrix of files × members, with drift marked (needs no
+    /// keys).
+    #[command(long_about = STATUS_ABOUT)]
+    Status(StatusArgs),
+    /// Enroll a host: record its SSH host key in .sops.yaml, grant it rules, re-encrypt its
+    /// files.
+    Enroll(crate::commands::enroll::EnrollArgs),
+    /// Remove a member from .sops.yaml and give the files it could read new data keys.
+    Remove(crate::commands::remove::RemoveArgs),
+    /// Write a host key made by `enroll --generate` for nixos-anywhere --extra-files.
+    Bootstrap(crate::commands::bootstrap::BootstrapArgs),
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -241,16 +262,127 @@ pub(crate) struct FilestatusArgs {
     pub(crate) types: TypeArgs,
 }
 
+/// `aesec rotate --help`.
+const ROTATE_ABOUT: &str = "\
+Give files a new data key and re-encrypt every value with it (sops rotate). The key is wrapped
+for each file's own recipients; a removed member holding an old copy cannot read what is
+encrypted afterwards.
+
+  aesec rotate -i FILE…            rotate these files in place (one file: stdout by default)
+  aesec rotate --older-than 90d    the CI rotation job: every sops file under .sops.yaml's
+                                   directory (or the PATHs given) whose lastmodified is older
+                                   than 90 days gets a new data key
+
+--older-than is non-interactive and commits nothing: run it on a schedule, then commit the
+changed files for review. Every due file is opened (MAC checked) before any is written; each
+write is atomic. Durations: a whole number and s, m, h, d or w. Exit codes: 0 done (also when
+nothing was due), 128 a due file cannot be opened with the identities found (nothing written),
+51 a MAC mismatch (nothing written), 3 a write failed (the other files were written), 1 other
+errors. --json prints the report: every file with its action and previous lastmodified.";
+
 /// `aesec rotate`.
 #[derive(Debug, Args)]
 pub(crate) struct RotateArgs {
-    /// The files to rotate.
-    #[arg(required = true)]
+    /// The files to rotate; with --older-than, files and directories (default: the whole tree
+    /// governed by .sops.yaml).
+    #[arg(required_unless_present = "older_than", value_name = "PATH")]
     pub(crate) files: Vec<PathBuf>,
+    /// Rotate every sops file whose data key (its lastmodified) is older than this, like
+    /// `90d`, `12h`, `2w` (units s, m, h, d, w); files are rewritten in place.
+    #[arg(long, value_name = "DURATION", value_parser = aesec::fleet::parse_duration,
+          conflicts_with_all = ["output", "input_type", "output_type"])]
+    pub(crate) older_than: Option<std::time::Duration>,
     #[command(flatten)]
     pub(crate) types: TypeArgs,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
+}
+
+/// `aesec updatekeys --help`.
+const UPDATEKEYS_ABOUT: &str = "\
+Bring sops files in line with the creation rules of .sops.yaml, as sops updatekeys does, for
+the whole tree at once.
+
+With no PATH, every sops file under the directory of .sops.yaml is considered; a directory
+means every sops file under it. The plan is printed in sops' layout (+++ added, --- removed
+recipients, per key group) and confirmed with `Is this okay? (y/n):` unless -y is given; the
+answer is read from standard input, and no answer (end of input) is an error, as in sops.
+
+Adding recipients only wraps the same data key for them: values, MAC and lastmodified stay
+byte-identical, so sops updatekeys afterwards finds nothing to do. Removing a recipient (or
+raising the number of key groups needed) gives the file a new data key and re-encrypts every
+value, so that the removed member cannot read later versions with a copy of the old key;
+--no-rotate keeps sops' behaviour (re-wrap only) and says loudly that revocation was skipped.
+
+Every file to change is decrypted and its MAC checked before anything is written; new
+contents are verified in memory; each file is then replaced atomically, so an interrupted run
+leaves every file either as it was or fully updated. Needs an identity that can decrypt every
+file that changes (see `aesec decrypt --help` for where identities are looked for).
+
+Exit codes: 0 done, nothing to do, a dry run, or the answer was n; 1 no confirmation, or a
+file cannot be planned (not encrypted, no creation rule); 128 a file to change cannot be
+opened with the identities found; 51 a MAC mismatch; 3 some writes failed; 61 no .sops.yaml.
+In the first failing cases nothing is written.";
+
+/// `aesec updatekeys`.
+#[derive(Debug, Args)]
+pub(crate) struct UpdatekeysArgs {
+    /// Files and directories to update (default: the whole tree governed by .sops.yaml).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Apply the plan without asking.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Print the plan and exit without writing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// DANGEROUS: when recipients are removed, keep the old data key (sops' behaviour): a
+    /// removed member with an old copy of a file can read every later version.
+    #[arg(long)]
+    pub(crate) no_rotate: bool,
+}
+
+/// `aesec check --help`.
+const CHECK_ABOUT: &str = "\
+Compare every sops file with .sops.yaml without decrypting anything, for CI and pre-commit.
+
+Reported: a recipient the rule names but the file lacks (run aesec updatekeys); a recipient
+the file has but the rule does not name (drift, or someone granted themselves access by
+editing metadata); a different number of key groups or Shamir threshold; a file that a rule
+with a path_regex governs but that is not encrypted (plaintext committed by mistake); an
+encrypted file no rule governs; a file whose metadata cannot be read.
+
+With no PATH, every file under the directory of .sops.yaml is checked; a directory means every
+file under it. Exit codes: 0 clean, 10 problems found (listed, or as JSON with --json), other
+codes when the check itself cannot run (61 no .sops.yaml, 2 a directory cannot be read).";
+
+/// `aesec check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Files and directories to check (default: the whole tree governed by .sops.yaml).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+/// `aesec status --help`.
+const STATUS_ABOUT: &str = "\
+Print the matrix of sops files × members: who holds a key entry in which file, compared with
+.sops.yaml, without decrypting anything.
+
+Members are the anchors of the `keys:` list of .sops.yaml (other recipients found in files or
+rules are shown by their key). Cells: `x` the file is encrypted to the member as its rule
+says, `.` neither file nor rule names the member, `-` missing (the rule names the member, the
+file lacks it: run aesec updatekeys), `+` extra (the file has an entry its rule does not name:
+drift or tampering). Rows with drift are marked `drift`. With several key groups an entry is a
+Shamir share: `x` then means \"takes part\", not \"can decrypt alone\". Exit code 0 unless the
+matrix cannot be built; use aesec check as the gate.";
+
+/// `aesec status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Files and directories to show (default: the whole tree governed by .sops.yaml).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 /// `aesec keys …`.

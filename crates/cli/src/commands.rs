@@ -1,13 +1,19 @@
 //! Dispatch to one file per subcommand, and the context they share: the working directory,
 //! the `.sops.yaml`, the identities found the way sops finds them, and output writing.
 
+pub(crate) mod bootstrap;
+mod check;
 mod decrypt;
 mod edit;
 mod encrypt;
+pub(crate) mod enroll;
 mod filestatus;
 mod keys;
+pub(crate) mod remove;
 mod rotate;
 mod set;
+mod status;
+mod updatekeys;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -33,6 +39,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Unset(args) => set::run_unset(&context, args),
         Command::Filestatus(args) => filestatus::run(&context, args),
         Command::Rotate(args) => rotate::run(&context, args),
+        Command::Updatekeys(args) => updatekeys::run(&context, args),
+        Command::Check(args) => check::run(&context, args),
+        Command::Status(args) => status::run(&context, args),
+        Command::Enroll(args) => enroll::run(&context, args),
+        Command::Remove(args) => remove::run(&context, args),
+        Command::Bootstrap(args) => bootstrap::run(&context, args),
         Command::Keys(command) => keys::run(&context, command),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -61,6 +73,8 @@ pub(crate) struct Context {
     pub(crate) identity_files: Vec<PathBuf>,
     /// `--quiet`.
     pub(crate) quiet: bool,
+    /// `--json`.
+    pub(crate) json: bool,
 }
 
 /// The identities of a run and where they were looked for.
@@ -109,6 +123,7 @@ impl Context {
             ignored_config,
             identity_files: cli.identities.clone(),
             quiet: cli.quiet,
+            json: cli.json,
         })
     }
 
@@ -123,6 +138,19 @@ impl Context {
                 })?))
             }
         }
+    }
+
+    /// The `.sops.yaml` the fleet commands work under; its absence is an error (exit 61).
+    pub(crate) fn fleet_config(&self) -> anyhow::Result<Config> {
+        self.config()?
+            .ok_or_else(|| CliError::NoConfig(self.describe_config()).into())
+    }
+
+    /// A path as shown to the user: relative to the working directory when it is inside it.
+    pub(crate) fn shown(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.cwd)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf())
     }
 
     /// Which `.sops.yaml` is in use, for messages.

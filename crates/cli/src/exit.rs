@@ -14,8 +14,12 @@ pub(crate) const CONFLICTING_PARAMETERS: u8 = 8;
 pub(crate) const ERROR_ENCRYPTING_TREE: u8 = 23;
 /// A value could not be decrypted (tampered value, value moved to another key).
 pub(crate) const ERROR_DECRYPTING_TREE: u8 = 25;
+/// `check` found problems (drift, extra recipients, plaintext under a rule).
+pub(crate) const CHECK_FINDINGS: u8 = 10;
 /// The MAC does not match the content.
 pub(crate) const MAC_MISMATCH: u8 = 51;
+/// No `.sops.yaml` was found (fleet commands need one).
+pub(crate) const CONFIG_FILE_NOT_FOUND: u8 = 61;
 /// Bad `--extract`/`set` path syntax.
 pub(crate) const INVALID_TREE_PATH_FORMAT: u8 = 91;
 /// An empty document.

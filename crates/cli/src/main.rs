@@ -5,6 +5,7 @@ mod commands;
 mod env;
 mod exit;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

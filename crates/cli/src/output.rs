@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use aesec::config::ConfigError;
 use aesec::file::FileError;
+use aesec::fleet::{FleetError, FleetFileError};
 use aesec::fs::{FsError, Operation};
 use aesec::keys::ssh::SshToAgeError;
 use aesec::sops::{OpenError, PathError, SealError};
@@ -53,6 +54,24 @@ pub(crate) enum CliError {
         #[source]
         source: FileError,
     },
+    /// No `.sops.yaml` was found; the text says where it was looked for.
+    #[error("{0}")]
+    NoConfig(String),
+    /// `updatekeys` was not confirmed (no terminal, end of input).
+    #[error("no confirmation read from standard input: nothing written")]
+    NotConfirmed(#[source] Option<std::io::Error>),
+    /// A fleet operation failed; carries where identities were looked for, shown when a file
+    /// cannot be opened for lack of a key.
+    #[error("cannot {action}")]
+    Fleet {
+        /// What was being done, e.g. `update keys`.
+        action: &'static str,
+        /// Where identities were looked for.
+        search: KeySearch,
+        /// Why.
+        #[source]
+        source: FleetError,
+    },
 }
 
 /// Where the identities of a run came from: shown with sops' exit code 128.
@@ -85,7 +104,7 @@ pub(crate) fn report_error(error: &anyhow::Error, json: bool) -> ExitCode {
     let search = error
         .chain()
         .find_map(|cause| match cause.downcast_ref::<CliError>() {
-            Some(CliError::File { search, .. })
+            Some(CliError::File { search, .. } | CliError::Fleet { search, .. })
                 if diagnosis.code == exit::COULD_NOT_RETRIEVE_KEY =>
             {
                 Some(search)
@@ -169,6 +188,9 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         if let Some(fs) = cause.downcast_ref::<FsError>() {
             return fs_diagnosis(fs);
         }
+        if let Some(fleet) = cause.downcast_ref::<FleetError>() {
+            return fleet_diagnosis(fleet);
+        }
         if let Some(cli) = cause.downcast_ref::<CliError>() {
             match cli {
                 CliError::NoSuchFile(_) => return Diagnosis::new(exit::NO_FILE_SPECIFIED, None),
@@ -183,8 +205,20 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
                     );
                 }
                 CliError::EditorFailed { .. } => return Diagnosis::new(exit::GENERIC, None),
+                CliError::NoConfig(_) => {
+                    return Diagnosis::new(
+                        exit::CONFIG_FILE_NOT_FOUND,
+                        Some("run inside the repository that holds .sops.yaml, or pass --config"),
+                    );
+                }
+                CliError::NotConfirmed(_) => {
+                    return Diagnosis::new(
+                        exit::GENERIC,
+                        Some("answer y on a terminal, or pass -y (--yes) to apply the plan"),
+                    );
+                }
                 // The typed cause is further down the chain.
-                CliError::File { .. } => {}
+                CliError::File { .. } | CliError::Fleet { .. } => {}
             }
         }
     }
@@ -300,6 +334,56 @@ fn fs_diagnosis(error: &FsError) -> Diagnosis {
     }
 }
 
+/// A fleet error: the code of the most telling per-file failure (no key wins, as it is the
+/// one the user can fix by pointing at an identity).
+fn fleet_diagnosis(error: &FleetError) -> Diagnosis {
+    let failures = match error {
+        FleetError::Walk { .. } => return Diagnosis::new(exit::COULD_NOT_READ_INPUT_FILE, None),
+        FleetError::Unsupported { .. } => {
+            return Diagnosis::new(
+                exit::GENERIC,
+                Some(
+                    "aesec re-wraps age keys only; update these files with sops updatekeys, or move them to age recipients",
+                ),
+            );
+        }
+        FleetError::Write { .. } => return Diagnosis::new(exit::COULD_NOT_WRITE_OUTPUT_FILE, None),
+        FleetError::Plan { failures } => {
+            return match failures.first().map(|failure| &failure.error) {
+                Some(FleetFileError::Config(config)) => config_diagnosis(config),
+                Some(FleetFileError::Fs(fs)) => fs_diagnosis(fs),
+                Some(FleetFileError::NotEncrypted) => Diagnosis::new(
+                    exit::GENERIC,
+                    Some(
+                        "encrypt the file first with `aesec encrypt`, or leave it out of the PATHs",
+                    ),
+                ),
+                _ => Diagnosis::new(exit::GENERIC, None),
+            };
+        }
+        FleetError::Open { failures } | FleetError::Seal { failures } => failures,
+        _ => return Diagnosis::new(exit::GENERIC, None),
+    };
+    let diagnoses: Vec<Diagnosis> = failures
+        .iter()
+        .map(|failure| match &failure.error {
+            FleetFileError::Open(open) => open_diagnosis(open),
+            FleetFileError::Seal(seal) => seal_diagnosis(seal),
+            FleetFileError::Fs(fs) => fs_diagnosis(fs),
+            FleetFileError::Store(store) => store_diagnosis(store, exit::GENERIC),
+            _ => Diagnosis::new(exit::GENERIC, None),
+        })
+        .collect();
+    let mut chosen = None;
+    for diagnosis in diagnoses {
+        if diagnosis.code == exit::COULD_NOT_RETRIEVE_KEY {
+            return diagnosis;
+        }
+        chosen.get_or_insert(diagnosis);
+    }
+    chosen.unwrap_or_else(|| Diagnosis::new(exit::GENERIC, None))
+}
+
 /// An error and its causes as one line, `a: b: c`, as `main` prints it.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -351,6 +435,40 @@ mod tests {
             source: FileError::Open(OpenError::MacMismatch),
         });
         assert_eq!(exit_code(&error), exit::MAC_MISMATCH);
+    }
+
+    #[test]
+    fn fleet_open_failures_prefer_the_missing_key_code() {
+        use aesec::fleet::FailedFile;
+        let failures = vec![
+            FailedFile {
+                path: "a.yaml".into(),
+                error: FleetFileError::Open(OpenError::MacMismatch),
+            },
+            FailedFile {
+                path: "b.yaml".into(),
+                error: FleetFileError::NotEncrypted,
+            },
+        ];
+        let error = anyhow::Error::new(CliError::Fleet {
+            action: "update keys",
+            search: KeySearch::default(),
+            source: FleetError::Open { failures },
+        });
+        assert_eq!(exit_code(&error), exit::MAC_MISMATCH);
+        let error = anyhow::Error::new(FleetError::Write {
+            written: Vec::new(),
+            failures: Vec::new(),
+        });
+        assert_eq!(exit_code(&error), exit::COULD_NOT_WRITE_OUTPUT_FILE);
+    }
+
+    #[test]
+    fn missing_config_and_confirmation_codes() {
+        let error = anyhow::Error::new(CliError::NoConfig("no .sops.yaml".into()));
+        assert_eq!(exit_code(&error), exit::CONFIG_FILE_NOT_FOUND);
+        let error = anyhow::Error::new(CliError::NotConfirmed(None));
+        assert_eq!(exit_code(&error), exit::GENERIC);
     }
 
     #[test]

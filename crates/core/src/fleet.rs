@@ -1,8 +1,8 @@
 //! The fleet engine: every sops file of a repository brought in line with `.sops.yaml` at once.
 //!
-//! [`discover`] finds the sops files under the config's directory; [`plan`] compares each
+//! [`discover`] finds the sops files under the config's directory; [`plan()`] compares each
 //! file's key groups with its creation rule without decrypting anything; [`update_keys`]
-//! applies a plan, [`rotate_older_than`] gives old files new data keys, [`check`] is the
+//! applies a plan, [`rotate_older_than`] gives old files new data keys, [`check()`] is the
 //! keyless CI gate and [`status`] the who-reads-what matrix.
 //!
 //! Every write follows one discipline (DESIGN §8): **open** every file to change (data key
@@ -15,12 +15,15 @@
 //! Unlike sops' `updatekeys`, a plan that removes a recipient (or raises the number of key
 //! groups needed) gives the file a fresh data key and re-encrypts every value
 //! (research/sops-format.md §12, §18.2): a removed host that kept the old data key cannot read
-//! later edits. Adding recipients only re-wraps the same data key and leaves values, MAC and
-//! `lastmodified` byte-identical, exactly as sops does, so `sops updatekeys -y` afterwards
-//! finds nothing to do.
+//! later edits. Adding recipients only wraps the same data key for the new ones and leaves
+//! values, MAC, `lastmodified` and (with one key group) the other recipients' entries
+//! byte-identical, so `sops updatekeys -y` afterwards finds nothing to do.
 
+mod bootstrap;
 mod check;
+mod enroll;
 mod plan;
+mod remove;
 mod rotate;
 mod updatekeys;
 
@@ -31,8 +34,16 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 
+pub use bootstrap::{
+    BootstrapError, BootstrapOptions, BootstrapOutcome, EXTRA_FILES_HOST_KEY, bootstrap,
+};
 pub use check::{CheckReport, Finding, Member, StatusCell, StatusMatrix, StatusRow, check, status};
+pub use enroll::{
+    DEFAULT_HOST_DIR, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest, GeneratedKey,
+    HOST_KEY_FILE_NAME, KEYSCAN_TIMEOUT_SECONDS, KeySource, Membership, RuleGrant, Targets, enroll,
+};
 pub use plan::{Action, FilePlan, GroupChange, Plan, PlanOptions, plan};
+pub use remove::{ReadableFile, RemoveError, RemoveOptions, RemoveOutcome, remove};
 pub use rotate::{ParseDurationError, parse_duration, rotate_older_than};
 pub use updatekeys::update_keys;
 
@@ -46,6 +57,9 @@ use crate::sops::{
     OpenOptions, Recipients, SealError, decrypt_data_key,
 };
 use crate::store::{EmitOptions, Format, StoreError, envelope};
+
+/// Threads writing files at once: writes wait on the disk (fsync), not the CPU.
+const WRITE_THREADS: usize = 32;
 
 /// Why one file could not be planned, opened, re-encrypted or written.
 #[derive(Debug, thiserror::Error)]
@@ -246,6 +260,10 @@ pub struct Report {
     pub rotated: usize,
     /// Time spent per phase.
     pub durations: Durations,
+    /// Temporary files left by an interrupted earlier run (`.<name>.<random>.tmp` beside a
+    /// file of the run), removed before writing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale_temps_removed: Vec<PathBuf>,
 }
 
 /// What happened to one file.
@@ -404,6 +422,7 @@ pub(crate) fn walk(
                     continue;
                 }
                 if entry.file_name() == CONFIG_FILE_NAME
+                    || temp_target(&entry.file_name()).is_some()
                     || config_file
                         .as_ref()
                         .is_some_and(|c| std::fs::canonicalize(&path).is_ok_and(|p| &p == c))
@@ -415,6 +434,63 @@ pub(crate) fn walk(
         }
     }
     Ok(out)
+}
+
+/// The file a temporary name of [`crate::fs::write_atomic`] stands for: `a.yaml` for
+/// `.a.yaml.0123456789abcdef.tmp` (16 lowercase hex digits), `None` for any other name.
+///
+/// A run killed between creating its temporary file and renaming it leaves one behind;
+/// discovery never treats such a file as a sops file, and [`update_keys`] and
+/// [`rotate_older_than`] remove the ones beside the files they work on.
+pub(crate) fn temp_target(name: &std::ffi::OsStr) -> Option<&str> {
+    const SUFFIX_HEX_DIGITS: usize = 16;
+    let rest = name.to_str()?.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, suffix) = rest.rsplit_once('.')?;
+    let is_suffix = suffix.len() == SUFFIX_HEX_DIGITS
+        && suffix
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (is_suffix && !target.is_empty()).then_some(target)
+}
+
+/// Removes the temporary files an interrupted run left beside `files` (see [`temp_target`])
+/// and returns their paths. Each directory is listed once; failures to list or remove are
+/// ignored (a leftover is harmless: discovery skips it).
+pub(crate) fn remove_stale_temps<'a>(files: impl IntoIterator<Item = &'a Path>) -> Vec<PathBuf> {
+    let mut by_dir: std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for file in files {
+        let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
+        by_dir
+            .entry(dir.to_path_buf())
+            .or_default()
+            .insert(name.to_owned());
+    }
+    let mut removed = Vec::new();
+    for (dir, names) in by_dir {
+        let listing = if dir.as_os_str().is_empty() {
+            std::fs::read_dir(".")
+        } else {
+            std::fs::read_dir(&dir)
+        };
+        let Ok(entries) = listing else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if temp_target(&name).is_some_and(|target| names.contains(target))
+                && entry.file_type().is_ok_and(|kind| kind.is_file())
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                removed.push(entry.path());
+            }
+        }
+    }
+    removed.sort();
+    removed
 }
 
 /// Reads a file's sops metadata without decrypting anything.
@@ -482,7 +558,8 @@ pub(crate) fn apply(
     label: &str,
 ) -> Result<Report, FleetError> {
     let started = Instant::now();
-    observer.start(jobs.len() as u64, label);
+    // Three units per file: opened, re-encrypted and verified, written.
+    observer.start(jobs.len() as u64 * 3, label);
     let result = run_phases(jobs, decryptors, options, observer, started);
     observer.finish();
     result
@@ -501,6 +578,7 @@ fn run_phases(
         .map(|job| {
             let bytes = crate::fs::read(&job.path)?;
             let document = Document::open(&bytes, job.format, decryptors, &OpenOptions::default())?;
+            observer.advance(1);
             Ok((bytes, document))
         })
         .collect();
@@ -515,7 +593,9 @@ fn run_phases(
         .par_iter()
         .zip(opened.into_par_iter())
         .map(|(job, (original, mut document))| {
-            seal_job(job, &original, &mut document, decryptors, &options.emit)
+            let content = seal_job(job, &original, &mut document, decryptors, &options.emit)?;
+            observer.advance(1);
+            Ok(content)
         })
         .collect();
     let (contents, failures) = partition(&jobs, sealed);
@@ -525,15 +605,25 @@ fn run_phases(
     let seal_done = Instant::now();
 
     // Phase 3: atomic writes, keeping each file's mode.
-    let written: Vec<Result<(), FleetFileError>> = jobs
-        .par_iter()
-        .zip(contents.par_iter())
-        .map(|(job, content)| {
-            crate::fs::write_atomic(&job.path, content, WriteOptions::keep_mode_or(0o600))?;
-            observer.advance(1);
-            Ok(())
-        })
-        .collect();
+    let write_all = || -> Vec<Result<(), FleetFileError>> {
+        jobs.par_iter()
+            .zip(contents.par_iter())
+            .map(|(job, content)| {
+                crate::fs::write_atomic(&job.path, content, WriteOptions::keep_mode_or(0o600))?;
+                observer.advance(1);
+                Ok(())
+            })
+            .collect()
+    };
+    // Each write waits for its fsyncs: with more threads than cores the file system commits
+    // many of them in one journal transaction. Without a pool, the global one does.
+    let written = match rayon::ThreadPoolBuilder::new()
+        .num_threads(WRITE_THREADS.min(jobs.len()).max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(write_all),
+        Err(_) => write_all(),
+    };
     let mut done = Vec::new();
     let mut failures = Vec::new();
     for (job, result) in jobs.iter().zip(written) {
@@ -622,11 +712,19 @@ fn seal_job(
 ) -> Result<Vec<u8>, FleetFileError> {
     let (content, expected) = match &job.change {
         Change::Rewrap(target) => {
-            document.rewrap(&target.recipients()?)?;
-            (
-                document.seal_metadata_only(original, emit)?,
-                target.groups.clone(),
-            )
+            let content = match reused_group(document, target)? {
+                Some(group) => {
+                    let mut metadata = document.metadata().clone();
+                    metadata.key_groups = vec![group];
+                    let split = envelope::parse_encrypted(job.format, original)?;
+                    envelope::emit_encrypted(job.format, split.tree, &metadata, emit)?
+                }
+                None => {
+                    document.rewrap(&target.recipients()?)?;
+                    document.seal_metadata_only(original, emit)?
+                }
+            };
+            (content, target.groups.clone())
         }
         Change::Rotate(target) => {
             let (recipients, expected) = match target {
@@ -657,6 +755,42 @@ fn seal_job(
         }
     }
     Ok(content)
+}
+
+/// The new key group of a re-wrap in the common case of one group and no threshold, before
+/// and after: the entries of recipients that stay are kept byte for byte (each already wraps
+/// this data key), and only recipients new to the file get a fresh wrap, in the rule's order.
+/// The diff then shows exactly the entries added and removed, and adding one host to a
+/// 500-file repository costs 500 wraps instead of one per recipient and file. sops re-wraps
+/// every entry; both give files sops reads the same way (it compares recipients only).
+///
+/// `None` (wrap everything) with several groups or a threshold: a group's entries hold a
+/// Shamir share, which is known only for the groups that were decrypted.
+fn reused_group(
+    document: &Document,
+    target: &Target,
+) -> Result<Option<crate::sops::KeyGroup>, FleetFileError> {
+    let metadata = document.metadata();
+    let ([current], [wanted]) = (metadata.key_groups.as_slice(), target.groups.as_slice()) else {
+        return Ok(None);
+    };
+    if target.threshold.is_some() || metadata.shamir_threshold.is_some() {
+        return Ok(None);
+    }
+    let mut group = Vec::with_capacity(wanted.len());
+    for text in wanted {
+        match current.iter().find(|entry| &entry.identifier() == text) {
+            Some(entry) => group.push(entry.clone()),
+            None => {
+                let recipient: Recipient = text.parse().map_err(FileError::from)?;
+                let entry = AgeMasterKey::new(recipient)
+                    .encrypt(document.data_key().expose_secret())
+                    .map_err(SealError::from)?;
+                group.push(entry);
+            }
+        }
+    }
+    Ok(Some(group))
 }
 
 /// Whether two group lists hold the same recipients per group (order within a group aside).
@@ -718,6 +852,50 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("b.json"), "{text}");
+    }
+
+    #[test]
+    fn temp_names_of_write_atomic_are_recognised() {
+        use std::ffi::OsStr;
+        assert_eq!(
+            temp_target(OsStr::new(".a.yaml.0123456789abcdef.tmp")),
+            Some("a.yaml")
+        );
+        assert_eq!(temp_target(OsStr::new("a.yaml")), None);
+        assert_eq!(temp_target(OsStr::new(".a.yaml.0123.tmp")), None);
+        assert_eq!(
+            temp_target(OsStr::new(".a.yaml.0123456789ABCDEF.tmp")),
+            None
+        );
+        assert_eq!(temp_target(OsStr::new("..0123456789abcdef.tmp")), None);
+    }
+
+    #[test]
+    fn stale_temps_beside_the_files_are_removed_and_others_kept() {
+        let dir = crate::fs::test_support::TempDir::new("stale-temps");
+        let file = dir.0.join("a.yaml");
+        std::fs::write(&file, "x").unwrap();
+        let stale = dir.0.join(".a.yaml.0123456789abcdef.tmp");
+        let other = dir.0.join(".b.yaml.0123456789abcdef.tmp");
+        std::fs::write(&stale, "x").unwrap();
+        std::fs::write(&other, "x").unwrap();
+        let removed = remove_stale_temps([file.as_path()]);
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0], stale);
+        assert!(!stale.exists());
+        assert!(other.exists());
+        assert!(file.exists());
+    }
+
+    #[test]
+    fn discovery_skips_temp_files() {
+        let dir = crate::fs::test_support::TempDir::new("discover-temps");
+        std::fs::write(dir.0.join(".sops.yaml"), "creation_rules: []\n").unwrap();
+        let envelope = "{\"data\": \"x\", \"sops\": {\"version\": \"3.11.0\", \"mac\": \"x\"}}";
+        std::fs::write(dir.0.join(".a.json.0123456789abcdef.tmp"), envelope).unwrap();
+        let config = crate::config::Config::load(dir.0.join(".sops.yaml")).unwrap();
+        let walked = walk(&config, &[], &dir.0).unwrap();
+        assert!(walked.is_empty());
     }
 
     #[test]

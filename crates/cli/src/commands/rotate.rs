@@ -1,17 +1,24 @@
 //! `aesec rotate`: give each file a new data key, wrapped for the file's own recipients, and
-//! re-encrypt every value with it.
+//! re-encrypt every value with it; with `--older-than`, the CI rotation job over the tree
+//! ([`aesec::fleet::rotate_older_than`]).
 
+use aesec::fleet::{self, Action, ApplyOptions};
 use aesec::fs::WriteOptions;
 use aesec::sops::AgeDecryptor;
 
 use crate::cli::RotateArgs;
+use crate::commands::updatekeys::{shown_report, summary};
 use crate::commands::{Context, input_format, output_target, read_input, write_output};
 use crate::output::CliError;
+use crate::progress::Bar;
 
 /// Mode of a rotated file written to a new path.
 const ENCRYPTED_MODE: u32 = 0o644;
 
 pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
+    if let Some(max_age) = args.older_than {
+        return run_older_than(context, &args.files, max_age);
+    }
     if args.files.len() > 1 && !args.output.in_place {
         return Err(CliError::Usage("rotating several files needs --in-place").into());
     }
@@ -33,6 +40,49 @@ pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
             &rotated,
             WriteOptions::keep_mode_or(ENCRYPTED_MODE),
         )?;
+    }
+    Ok(0)
+}
+
+/// `rotate --older-than`: every due file under the PATHs (default: the tree of `.sops.yaml`)
+/// gets a new data key; non-interactive, a JSON report with `--json`.
+fn run_older_than(
+    context: &Context,
+    paths: &[std::path::PathBuf],
+    max_age: std::time::Duration,
+) -> anyhow::Result<u8> {
+    let config = context.fleet_config()?;
+    let files = fleet::discover(&config, paths, &context.cwd)?;
+    let keys = context.keys();
+    let decryptor = AgeDecryptor::new(&keys.identities);
+    let bar = Bar::new(context.quiet || context.json);
+    let report = fleet::rotate_older_than(
+        &files,
+        max_age,
+        std::time::SystemTime::now(),
+        &[&decryptor],
+        &ApplyOptions::with_emit(config.stores),
+        &bar,
+    )
+    .map_err(|source| CliError::Fleet {
+        action: "rotate data keys",
+        search: keys.search.clone(),
+        source,
+    })?;
+    let report = shown_report(context, report);
+    if context.json {
+        crate::output::json(&report)?;
+    } else if !context.quiet {
+        let mut text = String::new();
+        for file in report.files.iter().filter(|f| f.action == Action::Rotate) {
+            text.push_str(&format!(
+                "{}: new data key (last modified {})\n",
+                file.path.display(),
+                file.last_modified.as_deref().unwrap_or("unknown")
+            ));
+        }
+        text.push_str(&summary(&report));
+        crate::output::stdout(text.as_bytes())?;
     }
     Ok(0)
 }

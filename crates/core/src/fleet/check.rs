@@ -93,7 +93,8 @@ impl CheckReport {
 }
 
 /// Compares every sops file under `roots` (the config's directory when empty; files given
-/// directly are always checked) with `.sops.yaml`, without decrypting anything.
+/// directly are always checked) with `.sops.yaml`, without decrypting anything. Files are
+/// checked in path order.
 ///
 /// Plaintext files are reported only when a rule with a `path_regex` governs them (a
 /// catch-all rule would flag every README).
@@ -103,11 +104,16 @@ impl CheckReport {
 /// [`FleetError::Walk`] when a directory cannot be listed.
 pub fn check(config: &Config, roots: &[PathBuf], cwd: &Path) -> Result<CheckReport, FleetError> {
     let mut report = CheckReport::default();
-    for candidate in walk(config, roots, cwd)? {
-        let (path, given) = match candidate {
+    let mut candidates: Vec<(PathBuf, bool)> = walk(config, roots, cwd)?
+        .into_iter()
+        .map(|candidate| match candidate {
             Candidate::Given(path) => (path, true),
             Candidate::Walked(path) => (path, false),
-        };
+        })
+        .collect();
+    candidates.sort();
+    candidates.dedup_by(|a, b| a.0 == b.0);
+    for (path, given) in candidates {
         check_file(config, &path, given, cwd, &mut report);
     }
     Ok(report)

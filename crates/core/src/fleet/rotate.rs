@@ -94,7 +94,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, ParseDurationError> {
 /// left alone and reported as [`Action::Nothing`].
 ///
 /// `now` is a parameter so that callers (and tests) decide the clock. Every file to rotate is
-/// opened first; nothing is written unless all open and re-encrypt.
+/// opened first; nothing is written unless all open and re-encrypt. Temporary files a killed
+/// earlier run left beside the files to rotate are removed first.
 ///
 /// # Errors
 ///
@@ -133,7 +134,9 @@ pub fn rotate_older_than(
     if !failures.is_empty() {
         return Err(FleetError::Plan { failures });
     }
+    let stale = super::remove_stale_temps(jobs.iter().map(|job| job.path.as_path()));
     let mut report = apply(jobs, decryptors, options, observer, "rotating data keys")?;
+    report.stale_temps_removed = stale;
     for (path, last_modified) in fresh {
         report.record(path, Action::Nothing, Some(last_modified));
     }

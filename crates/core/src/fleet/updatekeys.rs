@@ -10,7 +10,12 @@ use crate::sops::KeyDecryptor;
 ///
 /// Every changing file is opened with `decryptors` (MAC checked) before anything is written,
 /// every new content is made and verified in memory, then each file is replaced atomically.
-/// `observer` sees one unit per file written.
+/// `observer` sees three units per changing file (opened, re-encrypted, written). Temporary
+/// files that a killed earlier run left beside the plan's files are removed first
+/// ([`Report::stale_temps_removed`]).
+///
+/// Runs on the same files must not overlap: a second run removes the first one's temporary
+/// files, so the first fails to write them (each file stays old or new).
 ///
 /// ```
 /// use aesec::config::Config;
@@ -71,6 +76,7 @@ pub fn update_keys(
             file.path.display()
         ));
     }
+    let stale = super::remove_stale_temps(plan.files.iter().map(|file| file.path.as_path()));
     let jobs: Vec<Job> = plan
         .changed()
         .map(|file| Job {
@@ -84,6 +90,7 @@ pub fn update_keys(
         })
         .collect();
     let mut report = apply(jobs, decryptors, options, observer, "updating keys")?;
+    report.stale_temps_removed = stale;
     for file in plan.files.iter().filter(|f| f.action == Action::Nothing) {
         report.record(
             file.path.clone(),

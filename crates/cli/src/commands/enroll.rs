@@ -1,0 +1,268 @@
+//! `aesec enroll NAME`: record a member's key in `.sops.yaml`, grant it rules, re-encrypt the
+//! files it now reads ([`aesec::fleet::enroll`]).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use aesec::fleet::{
+    self, EnrollOptions, EnrollOutcome, EnrollRequest, KeySource, Membership, Targets,
+};
+use aesec::sops::AgeDecryptor;
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::commands::updatekeys::summary;
+use crate::commands::{Context, read_input};
+use crate::output::CliError;
+use crate::progress::Bar;
+
+/// The default SSH port of `--keyscan HOST`.
+const SSH_PORT: u16 = 22;
+
+/// `aesec enroll --help`.
+const ENROLL_ABOUT: &str = "\
+Enroll a host (or any member): take its key from exactly one source, record it as an anchor in \
+.sops.yaml (the comment keeps the SSH key, the date and the source), add its alias to the rules \
+it should read, and re-encrypt the files of those rules for it.
+
+Key sources:
+  --keyscan HOST[:PORT]   ask the running host's sshd (ssh-keyscan -t ed25519)
+  --key FILE|-            a .pub / known_hosts line, or an age1… recipient
+  --generate              make the host key now, for a host not installed yet: the private key
+                          is stored encrypted to the admins (members named admin_…); write it
+                          for nixos-anywhere with `aesec bootstrap NAME --out DIR`
+
+Targets: --to PATH (the rule governing PATH), --like OTHER (every rule naming OTHER), or by \
+default the per-host rule ^DIR/NAME/ (created when missing, with the admins).
+
+Enrolling the same key again changes nothing. A different key for a known name is refused \
+(both fingerprints shown) unless --replace: a changed host key is an alarm. Adding a recipient \
+only re-wraps each file's data key; with --replace the old key is removed and the files get new \
+data keys.";
+
+/// Arguments of `aesec enroll`.
+#[derive(Debug, Args)]
+#[command(long_about = ENROLL_ABOUT)]
+pub(crate) struct EnrollArgs {
+    /// The member's name: its anchor in .sops.yaml, usually the host name.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+
+    /// With --generate: where to store the encrypted private key (default
+    /// DIR/NAME/ssh_host_ed25519_key beside the per-host rules).
+    #[arg(long, value_name = "PATH", requires = "generate")]
+    pub(crate) key_path: Option<PathBuf>,
+
+    /// Grant the rule that governs PATH (repeatable).
+    #[arg(long = "to", value_name = "PATH", conflicts_with = "like")]
+    pub(crate) to: Vec<PathBuf>,
+
+    /// Grant every rule that names member OTHER.
+    #[arg(long, value_name = "OTHER")]
+    pub(crate) like: Option<String>,
+
+    /// Accept a different key for a member that exists.
+    #[arg(long)]
+    pub(crate) replace: bool,
+
+    /// Only edit .sops.yaml; run `aesec updatekeys` later.
+    #[arg(long)]
+    pub(crate) no_updatekeys: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+
+    /// The ssh-keyscan program for --keyscan.
+    #[arg(long, value_name = "PATH", default_value = "ssh-keyscan")]
+    pub(crate) keyscan_program: PathBuf,
+}
+
+/// Exactly one key source.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct SourceArgs {
+    /// Ask the host's sshd for its ed25519 host key.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub(crate) keyscan: Option<String>,
+
+    /// Read the key from FILE (`-`: stdin): a .pub or known_hosts line, or an age recipient.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: Option<PathBuf>,
+
+    /// Generate the host key now (for a host not installed yet).
+    #[arg(long)]
+    pub(crate) generate: bool,
+}
+
+pub(crate) fn run(context: &Context, args: &EnrollArgs) -> anyhow::Result<u8> {
+    let config = context.fleet_config()?;
+    let source = if let Some(target) = &args.source.keyscan {
+        let (host, port) = split_host_port(target)?;
+        KeySource::keyscan(args.keyscan_program.clone(), host, port)
+    } else if let Some(file) = &args.source.key {
+        let bytes = read_input(context, Some(file))?;
+        let text = String::from_utf8(bytes).context("the key is not UTF-8 text")?;
+        let origin = if file.as_os_str() == "-" {
+            "stdin".to_owned()
+        } else {
+            format!("key {}", file.display())
+        };
+        KeySource::key(text, origin)
+    } else {
+        KeySource::generate(args.key_path.clone())
+    };
+    let targets = match (&args.like, args.to.as_slice()) {
+        (Some(other), _) => Targets::Like(other.clone()),
+        (None, []) => Targets::Default,
+        (None, paths) => Targets::Paths(paths.iter().map(|p| context.path(p)).collect()),
+    };
+    if !args.yes {
+        let what = match &targets {
+            Targets::Like(other) => format!("the rules naming '{other}'"),
+            Targets::Paths(paths) => format!("the rules governing {} path(s)", paths.len()),
+            _ => "its per-host rule".to_owned(),
+        };
+        writeln!(
+            std::io::stderr().lock(),
+            "enroll '{}' into {} and re-encrypt the affected files",
+            args.name,
+            what
+        )?;
+        if !confirm()? {
+            crate::output::stdout(b"nothing written\n")?;
+            return Ok(0);
+        }
+    }
+    let mut options = EnrollOptions::default();
+    options.replace = args.replace;
+    options.no_updatekeys = args.no_updatekeys;
+    let request = EnrollRequest::new(args.name.clone(), source, targets);
+    let keys = context.keys();
+    let decryptor = AgeDecryptor::new(&keys.identities);
+    let bar = Bar::new(context.quiet || context.json);
+    let outcome = fleet::enroll(&config.path, &request, &[&decryptor], &options, &bar)
+        .with_context(|| format!("cannot enroll '{}'", args.name))?;
+    if context.json {
+        crate::output::json(&outcome)?;
+    } else if !context.quiet {
+        crate::output::stdout(render(context, &outcome).as_bytes())?;
+    }
+    Ok(0)
+}
+
+/// The human report.
+fn render(context: &Context, outcome: &EnrollOutcome) -> String {
+    let mut text = match &outcome.membership {
+        Membership::Unchanged => format!(
+            "'{}' is already enrolled with this key ({})\n",
+            outcome.name, outcome.fingerprint
+        ),
+        Membership::Replaced {
+            old_fingerprint, ..
+        } => format!(
+            "replaced the key of '{}': was {old_fingerprint}, now {} ({})\n",
+            outcome.name, outcome.fingerprint, outcome.recipient
+        ),
+        _ => format!(
+            "enrolled '{}': {} ({})\n",
+            outcome.name, outcome.recipient, outcome.fingerprint
+        ),
+    };
+    for rule in &outcome.rules {
+        text.push_str(&format!(
+            "  rule {}: {}{}\n",
+            rule.rule,
+            rule.path_regex.as_deref().unwrap_or("(no path_regex)"),
+            if rule.created { " (created)" } else { "" }
+        ));
+    }
+    if !outcome.config_changed {
+        text.push_str(".sops.yaml unchanged\n");
+    }
+    if let Some(generated) = &outcome.generated {
+        text.push_str(&format!(
+            "host key stored in '{}' (encrypted to the admins), public key in '{}'\n\
+             next: aesec bootstrap {} --out DIR && nixos-anywhere --extra-files DIR …\n",
+            context.shown(&generated.private_key_path).display(),
+            context.shown(&generated.public_key_path).display(),
+            outcome.name
+        ));
+    }
+    match &outcome.updatekeys {
+        Some(report) => text.push_str(&summary(report)),
+        None => text.push_str("files not updated (--no-updatekeys): run `aesec updatekeys`\n"),
+    }
+    text
+}
+
+/// `HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address.
+fn split_host_port(text: &str) -> anyhow::Result<(String, u16)> {
+    let bad = || CliError::Usage("--keyscan takes HOST or HOST:PORT");
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, tail) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match tail.strip_prefix(':') {
+            Some(port) => port.parse().map_err(|_| bad())?,
+            None if tail.is_empty() => SSH_PORT,
+            None => return Err(bad().into()),
+        };
+        return Ok((host.to_owned(), port));
+    }
+    match text.split_once(':') {
+        Some((host, port)) if !port.contains(':') => {
+            if host.is_empty() {
+                return Err(bad().into());
+            }
+            Ok((host.to_owned(), port.parse().map_err(|_| bad())?))
+        }
+        _ if text.is_empty() => Err(bad().into()),
+        _ => Ok((text.to_owned(), SSH_PORT)),
+    }
+}
+
+/// Asks `Is this okay? (y/n)` on stderr and reads the answer from stdin.
+pub(crate) fn confirm() -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        {
+            let mut stderr = std::io::stderr().lock();
+            write!(stderr, "Is this okay? (y/n):")?;
+            stderr.flush()?;
+        }
+        let mut line = String::new();
+        let read = input
+            .read_line(&mut line)
+            .map_err(|error| CliError::NotConfirmed(Some(error)))?;
+        if read == 0 {
+            writeln!(std::io::stderr().lock())?;
+            return Err(CliError::NotConfirmed(None).into());
+        }
+        match line.trim() {
+            "y" | "Y" => return Ok(true),
+            "n" | "N" => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port() {
+        assert_eq!(split_host_port("trinity").unwrap(), ("trinity".into(), 22));
+        assert_eq!(
+            split_host_port("127.0.0.1:2222").unwrap(),
+            ("127.0.0.1".into(), 2222)
+        );
+        assert_eq!(split_host_port("[::1]:2200").unwrap(), ("::1".into(), 2200));
+        assert_eq!(split_host_port("::1").unwrap(), ("::1".into(), 22));
+        assert!(split_host_port("host:port").is_err());
+        assert!(split_host_port("").is_err());
+    }
+}

@@ -1,0 +1,146 @@
+//! `aesec updatekeys`: show the plan that brings every file in line with `.sops.yaml`, ask,
+//! then apply it with a progress bar ([`aesec::fleet::plan`], [`aesec::fleet::update_keys`]).
+
+use std::io::{BufRead, Write};
+
+use aesec::fleet::{self, ApplyOptions, Plan, PlanOptions, Report};
+use aesec::sops::AgeDecryptor;
+
+use crate::cli::UpdatekeysArgs;
+use crate::commands::Context;
+use crate::output::CliError;
+use crate::progress::Bar;
+
+pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8> {
+    let config = context.fleet_config()?;
+    let files = fleet::discover(&config, &args.paths, &context.cwd)?;
+    let mut options = PlanOptions::default();
+    options.no_rotate = args.no_rotate;
+    let plan = fleet::plan(&config, &files, &context.cwd, &options)?;
+    let shown = shown_plan(context, &plan);
+    let skipped = plan.changed().filter(|f| f.revocation_skipped).count();
+
+    if !(context.json || context.quiet && args.yes) {
+        crate::output::stdout(shown.to_string().as_bytes())?;
+    }
+    if skipped > 0 {
+        warn_no_rotate(skipped)?;
+    }
+    if args.dry_run {
+        if context.json {
+            crate::output::json(&serde_json::json!({ "plan": shown, "report": null }))?;
+        }
+        return Ok(0);
+    }
+    if !plan.is_empty() && !args.yes {
+        if context.json {
+            // The JSON goes to stdout at the end; the person answering reads the plan here.
+            write!(std::io::stderr().lock(), "{shown}")?;
+        }
+        if !confirm()? {
+            if context.json {
+                crate::output::json(&serde_json::json!({ "plan": shown, "report": null }))?;
+            } else if !context.quiet {
+                crate::output::stdout(b"nothing written\n")?;
+            }
+            return Ok(0);
+        }
+    }
+
+    let keys = context.keys();
+    let decryptor = AgeDecryptor::new(&keys.identities);
+    let bar = Bar::new(context.quiet || context.json);
+    let report = fleet::update_keys(
+        &plan,
+        &[&decryptor],
+        &ApplyOptions::with_emit(config.stores),
+        &bar,
+    )
+    .map_err(|source| CliError::Fleet {
+        action: "update keys",
+        search: keys.search.clone(),
+        source,
+    })?;
+    let report = shown_report(context, report);
+    if context.json {
+        crate::output::json(&serde_json::json!({ "plan": shown, "report": report }))?;
+    } else if !context.quiet {
+        crate::output::stdout(summary(&report).as_bytes())?;
+    }
+    Ok(0)
+}
+
+/// The plan with paths relative to the working directory, for printing.
+fn shown_plan(context: &Context, plan: &Plan) -> Plan {
+    let mut shown = plan.clone();
+    for file in &mut shown.files {
+        file.path = context.shown(&file.path);
+    }
+    shown
+}
+
+/// The report with paths relative to the working directory, for printing.
+pub(crate) fn shown_report(context: &Context, mut report: Report) -> Report {
+    for file in &mut report.files {
+        file.path = context.shown(&file.path);
+    }
+    for path in &mut report.stale_temps_removed {
+        *path = context.shown(path);
+    }
+    report
+}
+
+/// The one-line outcome of a run, plus a note on temporary files removed.
+pub(crate) fn summary(report: &Report) -> String {
+    let unchanged = report.files.len() - report.changed;
+    let mut text = format!(
+        "{} file(s) written: {} re-wrapped (same data key), {} rotated (new data key); {unchanged} unchanged ({} ms)\n",
+        report.changed, report.rewrapped, report.rotated, report.durations.total_ms
+    );
+    for path in &report.stale_temps_removed {
+        text.push_str(&format!(
+            "removed '{}', left by an interrupted run\n",
+            path.display()
+        ));
+    }
+    text
+}
+
+/// The loud warning of `--no-rotate` when it actually skips a revocation.
+fn warn_no_rotate(files: usize) -> anyhow::Result<()> {
+    writeln!(
+        std::io::stderr().lock(),
+        "\n!!! WARNING: --no-rotate: {files} file(s) lose recipients but KEEP THEIR DATA KEY.\n\
+         !!! A removed member who kept an old copy of such a file (a checkout, git history) can\n\
+         !!! read every later version of it. Give them new data keys with `aesec rotate -i FILE`\n\
+         !!! or run `aesec updatekeys` without --no-rotate.\n"
+    )?;
+    Ok(())
+}
+
+/// Asks `Is this okay? (y/n):` on stderr and reads the answer from stdin, as sops does: `y`
+/// applies, `n` declines, anything else asks again; end of input is an error.
+fn confirm() -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        {
+            let mut stderr = std::io::stderr().lock();
+            write!(stderr, "Is this okay? (y/n):")?;
+            stderr.flush()?;
+        }
+        let mut line = String::new();
+        let read = input
+            .read_line(&mut line)
+            .map_err(|error| CliError::NotConfirmed(Some(error)))?;
+        if read == 0 {
+            writeln!(std::io::stderr().lock())?;
+            return Err(CliError::NotConfirmed(None).into());
+        }
+        match line.trim() {
+            "y" | "Y" => return Ok(true),
+            "n" | "N" => return Ok(false),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Fleet membership end to end against real peers: `aesec enroll --keyscan` against a real
+//! `sshd` on 127.0.0.1, then real `sops decrypt` as the host (its private host key converted to
+//! an age identity, as sops-nix does); key changes refused; `remove` rotating data keys;
+//! `enroll --generate` + `bootstrap`; `--like` and `--to` targeting.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use aesec_tests::{
+    AgeKey, Cmd, Sshd, TempHome, age_keygen, require_peer, sops, ssh_keygen, ssh_keyscan,
+};
+
+/// A repository with an admin (`admin_alice`), a host `db`, and three files.
+struct Repo {
+    home: TempHome,
+    sops: PathBuf,
+    admin: AgeKey,
+    db: AgeKey,
+}
+
+impl Repo {
+    fn new() -> Option<Self> {
+        let sops = sops()?;
+        let keygen = age_keygen()?;
+        let home = TempHome::new();
+        let admin = AgeKey::generate(&keygen, &home, "admin");
+        let db = AgeKey::generate(&keygen, &home, "db");
+        home.write(
+            "repo/.sops.yaml",
+            format!(
+                "# the test fleet\n\
+                 keys:\n  - &admin_alice {} # admin\n  - &db {} # db host\n\
+                 creation_rules:\n\
+                 \x20 - path_regex: ^hosts/db/\n    key_groups:\n      - age: [*admin_alice, *db]\n\
+                 \x20 - path_regex: ^shared\\.yaml$\n    key_groups:\n      - age: [*admin_alice, *db]\n\
+                 \x20 - path_regex: ^hosts/\n    key_groups:\n      - age: [*admin_alice]\n",
+                admin.recipient, db.recipient
+            ),
+        );
+        let repo = Self {
+            home,
+            sops,
+            admin,
+            db,
+        };
+        for (file, text) in [
+            ("hosts/db/app.yaml", "db_password: s3cret\n"),
+            (
+                "hosts/trinity/app.yaml",
+                "api_token: t0ken\nnested:\n    key: value\n",
+            ),
+            ("shared.yaml", "smtp_password: shared\n"),
+        ] {
+            repo.home.write(format!("repo/{file}"), text);
+            repo.aesec().args(["encrypt", "-i", file]).run();
+        }
+        Some(repo)
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.home.join("repo")
+    }
+
+    /// `aesec` in the repository, as the admin.
+    fn aesec(&self) -> Cmd {
+        let mut cmd = self.home.aesec();
+        cmd.current_dir(self.dir())
+            .env("SOPS_AGE_KEY_FILE", &self.admin.identity_file);
+        cmd
+    }
+
+    /// Real sops in the repository with `SOPS_AGE_KEY` = `identity` only.
+    fn sops_as(&self, identity: &str, file: &str) -> std::process::Output {
+        let mut cmd = self.home.cmd(&self.sops);
+        cmd.current_dir(self.dir())
+            .env("SOPS_AGE_KEY", identity)
+            .args(["decrypt", file]);
+        cmd.output()
+    }
+
+    fn identity_of(key: &AgeKey) -> String {
+        std::fs::read_to_string(&key.identity_file)
+            .unwrap_or_else(|err| panic!("reading {}: {err}", key.identity_file.display()))
+    }
+
+    /// An OpenSSH host key made by ssh-keygen: (private key path, public line).
+    fn ssh_host_key(&self, keygen: &Path, name: &str) -> (PathBuf, String) {
+        let path = self.home.join(format!("{name}_host_key"));
+        self.home
+            .cmd(keygen)
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(&path)
+            .run();
+        let public = self
+            .home
+            .read(format!("{name}_host_key.pub"))
+            .trim()
+            .to_owned();
+        (path, public)
+    }
+
+    /// The age identity of an SSH private key (`aesec keys ssh-to-age --private-key`).
+    fn converted_identity(&self, private_key: &Path) -> String {
+        self.home
+            .aesec()
+            .args(["keys", "ssh-to-age", "--private-key", "-i"])
+            .arg(private_key)
+            .stdout()
+            .trim()
+            .to_owned()
+    }
+
+    /// The age recipient of an SSH public key line (`aesec keys ssh-to-age`).
+    fn converted_recipient(&self, public: &str) -> String {
+        self.home
+            .aesec()
+            .args(["keys", "ssh-to-age"])
+            .stdin(format!("{public}\n"))
+            .stdout()
+            .trim()
+            .to_owned()
+    }
+
+    /// `ssh-keygen -lf` of a public key line: its `SHA256:` fingerprint.
+    fn fingerprint(&self, keygen: &Path, public: &str) -> String {
+        let path = self.home.write("fp.pub", format!("{public}\n"));
+        let line = self.home.cmd(keygen).arg("-lf").arg(&path).stdout();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap_or_else(|| panic!("ssh-keygen -lf printed {line:?}"))
+            .to_owned()
+    }
+
+    fn config(&self) -> String {
+        self.home.read("repo/.sops.yaml")
+    }
+
+    fn bytes(&self, file: &str) -> Vec<u8> {
+        std::fs::read(self.dir().join(file)).unwrap_or_else(|err| panic!("reading {file}: {err}"))
+    }
+}
+
+fn assert_code(output: &std::process::Output, code: i32, what: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{what}\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The `ENC[…]` strings of a sops file.
+fn ciphertexts(text: &str) -> Vec<String> {
+    text.split("ENC[")
+        .skip(1)
+        .filter_map(|rest| rest.split(']').next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn enroll_by_keyscan_grants_the_host_exactly_its_files() {
+    let repo = require_peer!(Repo::new());
+    let keyscan = require_peer!(ssh_keyscan());
+    let sshd = require_peer!(Sshd::start());
+    let target = format!("127.0.0.1:{}", sshd.port());
+    let out = repo
+        .aesec()
+        .args([
+            "enroll",
+            "trinity",
+            "--keyscan",
+            &target,
+            "-y",
+            "--keyscan-program",
+        ])
+        .arg(&keyscan)
+        .stdout();
+    assert!(out.contains("enrolled 'trinity'"), "{out}");
+
+    // The recorded recipient is the ssh-to-age conversion of the sshd's host key.
+    let recipient = repo.converted_recipient(sshd.host_public_key());
+    let config = repo.config();
+    let anchor = config
+        .lines()
+        .find(|line| line.contains("&trinity "))
+        .unwrap_or_else(|| panic!("no anchor\n{config}"));
+    assert!(
+        anchor.contains(&format!("&trinity {recipient} ")),
+        "{anchor}"
+    );
+    let blob = sshd.host_public_key().split_whitespace().nth(1).unwrap();
+    assert!(anchor.contains(blob), "{anchor}");
+    assert!(anchor.contains(&format!("keyscan {target})")), "{anchor}");
+    assert!(config.starts_with("# the test fleet\n"), "{config}");
+    assert!(config.contains("path_regex: ^hosts/trinity/"), "{config}");
+
+    // Real sops, as the host (its private host key converted to an age identity).
+    let identity = repo.converted_identity(&sshd.host_key_path());
+    let output = repo.sops_as(&identity, "hosts/trinity/app.yaml");
+    assert_code(&output, 0, "the host reads its own file");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("api_token: t0ken"));
+    for other in ["hosts/db/app.yaml", "shared.yaml"] {
+        assert_code(&repo.sops_as(&identity, other), 128, other);
+    }
+    // The admin still reads everything; aesec check is clean.
+    let admin = Repo::identity_of(&repo.admin);
+    assert_code(&repo.sops_as(&admin, "hosts/trinity/app.yaml"), 0, "admin");
+    repo.aesec().arg("check").run();
+
+    // Enrolling the same key again is a no-op: no byte changes.
+    let before = (repo.config(), repo.bytes("hosts/trinity/app.yaml"));
+    let out = repo
+        .aesec()
+        .args([
+            "enroll",
+            "trinity",
+            "--keyscan",
+            &target,
+            "-y",
+            "--keyscan-program",
+        ])
+        .arg(&keyscan)
+        .stdout();
+    assert!(out.contains("already enrolled"), "{out}");
+    assert_eq!(
+        before,
+        (repo.config(), repo.bytes("hosts/trinity/app.yaml"))
+    );
+}
+
+#[test]
+fn a_changed_key_is_refused_without_replace() {
+    let repo = require_peer!(Repo::new());
+    let keygen = require_peer!(ssh_keygen());
+    let (_, first) = repo.ssh_host_key(&keygen, "first");
+    let (second_key, second) = repo.ssh_host_key(&keygen, "second");
+    repo.home.write("first.pub", format!("{first}\n"));
+    repo.home.write("second.pub", format!("{second}\n"));
+    let first_pub = repo.home.join("first.pub");
+    let second_pub = repo.home.join("second.pub");
+    repo.aesec()
+        .args(["enroll", "trinity", "-y", "--key"])
+        .arg(&first_pub)
+        .run();
+    let before = (repo.config(), repo.bytes("hosts/trinity/app.yaml"));
+
+    let output = repo
+        .aesec()
+        .args(["enroll", "trinity", "-y", "--key"])
+        .arg(&second_pub)
+        .run_failure();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&repo.fingerprint(&keygen, &first)),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&repo.fingerprint(&keygen, &second)),
+        "{stderr}"
+    );
+    assert_eq!(
+        before,
+        (repo.config(), repo.bytes("hosts/trinity/app.yaml"))
+    );
+
+    // Same key again: nothing changes.
+    repo.aesec()
+        .args(["enroll", "trinity", "-y", "--key"])
+        .arg(&first_pub)
+        .run();
+    assert_eq!(
+        before,
+        (repo.config(), repo.bytes("hosts/trinity/app.yaml"))
+    );
+
+    // --replace: the new key reads, the old one is removed (new data key).
+    repo.aesec()
+        .args(["enroll", "trinity", "-y", "--replace", "--key"])
+        .arg(&second_pub)
+        .run();
+    let identity = repo.converted_identity(&second_key);
+    assert_code(
+        &repo.sops_as(&identity, "hosts/trinity/app.yaml"),
+        0,
+        "new key",
+    );
+    assert_ne!(
+        ciphertexts(&String::from_utf8_lossy(&before.1)),
+        ciphertexts(&String::from_utf8_lossy(
+            &repo.bytes("hosts/trinity/app.yaml")
+        ))
+    );
+}
+
+#[test]
+fn remove_rotates_data_keys_and_keeps_the_last_admin() {
+    let repo = require_peer!(Repo::new());
+    let keygen = require_peer!(ssh_keygen());
+    let (key, public) = repo.ssh_host_key(&keygen, "trinity");
+    repo.home.write("trinity.pub", format!("{public}\n"));
+    repo.aesec()
+        .args(["enroll", "trinity", "-y", "--like", "db", "--key"])
+        .arg(repo.home.join("trinity.pub"))
+        .run();
+    let identity = repo.converted_identity(&key);
+    assert_code(
+        &repo.sops_as(&identity, "shared.yaml"),
+        0,
+        "trinity before removal",
+    );
+    let before = String::from_utf8(repo.bytes("shared.yaml")).unwrap();
+
+    let out = repo.aesec().args(["remove", "trinity", "-y"]).stdout();
+    assert!(out.contains("[\"smtp_password\"]"), "{out}");
+    assert!(out.contains("shared.yaml"), "{out}");
+    assert!(!repo.config().contains("trinity"), "{}", repo.config());
+
+    let after = String::from_utf8(repo.bytes("shared.yaml")).unwrap();
+    // The data key changed: every value is encrypted anew.
+    let (old, new) = (ciphertexts(&before), ciphertexts(&after));
+    assert_eq!(old.len(), new.len());
+    assert!(
+        old.iter().zip(&new).all(|(a, b)| a != b),
+        "{before}\n{after}"
+    );
+    // The removed host's identity opens nothing; the remaining keys do, with real sops.
+    for file in ["shared.yaml", "hosts/db/app.yaml"] {
+        assert_code(&repo.sops_as(&identity, file), 128, file);
+        assert_code(&repo.sops_as(&Repo::identity_of(&repo.db), file), 0, file);
+        assert_code(
+            &repo.sops_as(&Repo::identity_of(&repo.admin), file),
+            0,
+            file,
+        );
+    }
+
+    let output = repo
+        .aesec()
+        .args(["remove", "admin_alice", "-y"])
+        .run_failure();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("last admin"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn generate_then_bootstrap_writes_the_nixos_anywhere_tree() {
+    let repo = require_peer!(Repo::new());
+    let keygen = require_peer!(ssh_keygen());
+    repo.aesec()
+        .args(["enroll", "morpheus", "--generate", "-y"])
+        .run();
+    let stored = "hosts/morpheus/ssh_host_ed25519_key";
+    let public = repo.home.read(format!("repo/{stored}.pub"));
+    let recipient = repo.converted_recipient(public.trim());
+    assert!(
+        repo.config().contains(&format!("&morpheus {recipient} ")),
+        "{}",
+        repo.config()
+    );
+
+    // Stored encrypted to the admins only.
+    let metadata: serde_json::Value = serde_json::from_slice(&repo.bytes(stored)).unwrap();
+    let entries = metadata["sops"]["age"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{metadata}");
+    assert_eq!(entries[0]["recipient"], repo.admin.recipient.as_str());
+    let admin = Repo::identity_of(&repo.admin);
+    assert_code(
+        &repo.sops_as(&admin, stored),
+        0,
+        "admin reads the stored key",
+    );
+    assert_code(
+        &repo.sops_as(&Repo::identity_of(&repo.db), stored),
+        128,
+        "db",
+    );
+
+    let out_dir = repo.home.join("extra-files");
+    repo.aesec()
+        .args(["bootstrap", "morpheus", "--out"])
+        .arg(&out_dir)
+        .run();
+    let private = out_dir.join("etc/ssh/ssh_host_ed25519_key");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&private), 0o600);
+    assert_eq!(
+        mode(&out_dir.join("etc/ssh/ssh_host_ed25519_key.pub")),
+        0o644
+    );
+    // ssh-keygen reads the private key and derives the public key in the anchor.
+    let derived = repo
+        .home
+        .cmd(&keygen)
+        .arg("-y")
+        .arg("-f")
+        .arg(&private)
+        .stdout();
+    let words = |s: &str| s.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&derived), words(&public));
+    // Nothing is out of line, and the host itself cannot read the stored copy.
+    repo.aesec().args(["updatekeys", "-y"]).run();
+    let identity = repo.converted_identity(&private);
+    assert_code(
+        &repo.sops_as(&identity, stored),
+        128,
+        "the host key is for admins only",
+    );
+}
+
+#[test]
+fn like_and_to_choose_the_rules() {
+    let repo = require_peer!(Repo::new());
+    let keygen = require_peer!(ssh_keygen());
+    let (web_key, web) = repo.ssh_host_key(&keygen, "web");
+    let (mail_key, mail) = repo.ssh_host_key(&keygen, "mail");
+    repo.home.write("web.pub", format!("{web}\n"));
+    repo.aesec()
+        .args(["enroll", "web", "-y", "--to", "shared.yaml", "--key"])
+        .arg(repo.home.join("web.pub"))
+        .run();
+    let web_identity = repo.converted_identity(&web_key);
+    assert_code(
+        &repo.sops_as(&web_identity, "shared.yaml"),
+        0,
+        "web: shared",
+    );
+    assert_code(
+        &repo.sops_as(&web_identity, "hosts/db/app.yaml"),
+        128,
+        "web: db",
+    );
+
+    repo.aesec()
+        .args(["enroll", "mail", "-y", "--like", "db", "--key", "-"])
+        .stdin(format!("{mail}\n"))
+        .run();
+    let mail_identity = repo.converted_identity(&mail_key);
+    for file in ["shared.yaml", "hosts/db/app.yaml"] {
+        assert_code(&repo.sops_as(&mail_identity, file), 0, file);
+    }
+    assert_code(
+        &repo.sops_as(&mail_identity, "hosts/trinity/app.yaml"),
+        128,
+        "mail: trinity",
+    );
+    // Real sops agrees that every file is in line with .sops.yaml.
+    for file in ["shared.yaml", "hosts/db/app.yaml"] {
+        let mut cmd = repo.home.cmd(&repo.sops);
+        cmd.current_dir(repo.dir())
+            .env("SOPS_AGE_KEY_FILE", &repo.admin.identity_file)
+            .args(["updatekeys", "-y", file]);
+        let before = repo.bytes(file);
+        cmd.run();
+        assert_eq!(before, repo.bytes(file), "sops updatekeys changed {file}");
+    }
+}
