@@ -601,6 +601,12 @@ fn check_finds_extra_recipients_and_plaintext() {
     let repo = Repo::new("check");
     let config = repo.config(RULES_BEFORE);
     std::fs::write(repo.dir.0.join("README.md"), "not a secret\n").unwrap();
+    // A host's public key beside its encrypted private key is public material.
+    std::fs::write(
+        repo.dir.0.join("hosts/a/ssh_host_ed25519_key.pub"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOHz+U0YtjINc54dZiJNclfmEFifF7RXCFlNlTbuZBji host\n",
+    )
+    .unwrap();
     let report = fleet::check(&config, &[], &repo.dir.0).unwrap();
     assert!(report.is_clean(), "{:?}", report.findings);
     assert_eq!(report.files_checked, 20);

@@ -119,6 +119,18 @@ pub fn check(config: &Config, roots: &[PathBuf], cwd: &Path) -> Result<CheckRepo
     Ok(report)
 }
 
+/// Whether a plaintext file holds only SSH ed25519 public keys (a host's `ssh_host_ed25519_key.pub`
+/// beside its encrypted private key, as `enroll --generate` stores it): public material is
+/// not a plaintext secret.
+fn is_public_key_file(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    // Only keys that really convert count: a looser match could let a secret slip through.
+    let results = crate::keys::ssh::public_keys_to_age(text);
+    !results.is_empty() && results.iter().all(Result::is_ok)
+}
+
 fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mut CheckReport) {
     let bytes = match crate::fs::read(path) {
         Ok(bytes) => bytes,
@@ -135,6 +147,7 @@ fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mu
     if !crate::file::is_encrypted(&bytes, format) {
         if let Ok(rule) = rule
             && (given || rule.path_regex.is_some())
+            && !is_public_key_file(&bytes)
         {
             report.findings.push(Finding::NotEncrypted {
                 path: path.to_path_buf(),
