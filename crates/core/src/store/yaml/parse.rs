@@ -36,20 +36,28 @@ pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         std::borrow::Cow::Borrowed(text)
     };
     let events = collect_events(&scanned)?;
-    let chars: Vec<char> = scanned.chars().collect();
+    // saphyr's spans count characters: ASCII text (every encrypted file) is indexed in place,
+    // anything else is decoded once.
+    let decoded: Vec<char> = if scanned.is_ascii() {
+        Vec::new()
+    } else {
+        scanned.chars().collect()
+    };
+    let chars = if scanned.is_ascii() {
+        CharText::Ascii(scanned.as_bytes())
+    } else {
+        CharText::Decoded(&decoded)
+    };
     let original: Vec<char> = if has_unicode_breaks {
         text.chars().collect()
     } else {
         Vec::new()
     };
     let mut builder = Builder {
-        chars: &chars,
+        chars,
         original: &original,
-        newlines: chars
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c == '\n')
-            .map(|(i, _)| i)
+        newlines: (0..chars.len())
+            .filter(|&i| chars.at(i) == Some('\n'))
             .collect(),
         events: &events,
         frames: Vec::new(),
@@ -130,8 +138,8 @@ enum Last {
 }
 
 struct Builder<'a, 'input> {
-    /// The input with NEL, LS and PS as `\n` (what saphyr read).
-    chars: &'a [char],
+    /// The input with NEL, LS and PS as `\n` (what saphyr read), indexed by character.
+    chars: CharText<'a>,
     /// The input as it is when it holds NEL, LS or PS (empty otherwise).
     original: &'a [char],
     /// Character indices of every `\n`, to turn an index into a line.
@@ -348,7 +356,7 @@ impl Builder<'_, '_> {
 
     /// Whether a collection start is a flow one (`[` or `{` at its position).
     fn is_flow_start(&self, span: &Span) -> bool {
-        matches!(self.chars.get(span.start.index()), Some('[' | '{'))
+        matches!(self.chars.at(span.start.index()), Some('[' | '{'))
     }
 
     fn expecting_key(&self) -> bool {
@@ -417,37 +425,23 @@ impl Builder<'_, '_> {
     fn scan_comments(&mut self, from: usize, to: usize, next: usize) -> Result<(), StoreError> {
         let mut i = from;
         while i < to {
-            let c = self.chars.get(i).copied().unwrap_or('\n');
+            let c = self.chars.at(i).unwrap_or('\n');
             let after_blank = i == 0
                 || matches!(
-                    self.chars.get(i - 1),
+                    self.chars.at(i - 1),
                     Some(' ' | '\t' | '\n' | '\r' | '\u{feff}')
                 );
             if c == '#' && after_blank {
                 let start = i + 1;
                 let mut end = start;
-                while end < to && !matches!(self.chars.get(end), Some('\n' | '\r') | None) {
+                while end < to && !matches!(self.chars.at(end), Some('\n' | '\r') | None) {
                     end += 1;
                 }
-                let text: String = self
-                    .chars
-                    .get(start..end)
-                    .unwrap_or_default()
-                    .iter()
-                    .collect();
-                let line_start = self
-                    .chars
-                    .get(..i)
-                    .unwrap_or_default()
-                    .iter()
-                    .rposition(|&c| c == '\n');
+                let text: String = (start..end).filter_map(|j| self.chars.at(j)).collect();
+                let line_start = (0..i).rev().find(|&j| self.chars.at(j) == Some('\n'));
                 let column = line_start.map_or(i, |p| i - p - 1);
-                let own_line = self
-                    .chars
-                    .get(line_start.map_or(0, |p| p + 1)..i)
-                    .unwrap_or_default()
-                    .iter()
-                    .all(|c| matches!(c, ' ' | '\t' | '\u{feff}'));
+                let own_line = (line_start.map_or(0, |p| p + 1)..i)
+                    .all(|j| matches!(self.chars.at(j), Some(' ' | '\t' | '\u{feff}')));
                 // saphyr's lines are 1-based; the newlines before `i` give the line.
                 let line = self.newlines.partition_point(|&p| p < i) + 1;
                 self.place_comment(Text::from(text), line, column, own_line, next);
@@ -682,7 +676,10 @@ fn go_yaml_lines(text: &str) -> String {
     while let Some(Ok((event, span))) = parser.next_event() {
         if let Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, ..) = event {
             let start = span.start.index();
-            quoted.push((start, quoted_end(&chars, start, span.end.index())));
+            quoted.push((
+                start,
+                quoted_end(CharText::Decoded(&chars), start, span.end.index()),
+            ));
         }
     }
     let mut spans = quoted.into_iter().peekable();
@@ -714,30 +711,56 @@ fn is_go_break(c: char) -> bool {
 
 /// The index after the closing quote of the quoted scalar whose span starts at `start` (an
 /// anchor or tag included), searching no further than `limit`.
-fn quoted_end(chars: &[char], start: usize, limit: usize) -> usize {
-    let Some(region) = chars.get(start..limit.max(start)) else {
+fn quoted_end(chars: CharText<'_>, start: usize, limit: usize) -> usize {
+    let limit = limit.min(chars.len()).max(start);
+    let Some(open) = (start..limit).find(|&j| matches!(chars.at(j), Some('\'' | '"'))) else {
         return limit;
     };
-    let Some(open) = region.iter().position(|&c| c == '\'' || c == '"') else {
-        return limit;
-    };
-    let quote = region.get(open).copied().unwrap_or('\'');
+    let quote = chars.at(open).unwrap_or('\'');
     let mut i = open + 1;
-    while let Some(&c) = region.get(i) {
+    while let Some(c) = (i < limit).then(|| chars.at(i)).flatten() {
         if quote == '"' && c == '\\' {
             i += 2;
             continue;
         }
         if c == quote {
-            if quote == '\'' && region.get(i + 1) == Some(&'\'') {
+            if quote == '\'' && chars.at(i + 1) == Some('\'') && i + 1 < limit {
                 i += 2;
                 continue;
             }
-            return start + i + 1;
+            return i + 1;
         }
         i += 1;
     }
     limit
+}
+
+/// Text indexed by character position, as saphyr's spans count: ASCII text is indexed as
+/// bytes in place, other text decoded once.
+#[derive(Clone, Copy)]
+enum CharText<'a> {
+    /// ASCII: one byte, one character.
+    Ascii(&'a [u8]),
+    /// Decoded characters.
+    Decoded(&'a [char]),
+}
+
+impl CharText<'_> {
+    /// The character at `index`.
+    fn at(self, index: usize) -> Option<char> {
+        match self {
+            Self::Ascii(bytes) => bytes.get(index).map(|&b| char::from(b)),
+            Self::Decoded(chars) => chars.get(index).copied(),
+        }
+    }
+
+    /// The number of characters.
+    fn len(self) -> usize {
+        match self {
+            Self::Ascii(bytes) => bytes.len(),
+            Self::Decoded(chars) => chars.len(),
+        }
+    }
 }
 
 /// The line breaks in `raw` as go-yaml's `READ_LINE` keeps them: CR LF, CR, LF and NEL as
