@@ -4,7 +4,7 @@
 //! names the file and, for value failures, the key path), then for the common failures a blank
 //! line and a `hint:`. With `--json` the same facts are printed as one JSON object on stderr.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use aesec::config::ConfigError;
@@ -409,6 +409,33 @@ pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut text = serde_json::to_vec(value)?;
     text.push(b'\n');
     stdout(&text)
+}
+
+/// Asks `Is this okay? (y/n):` on stderr and reads the answer from stdin, as sops does: `y`
+/// applies, `n` declines, anything else asks again; end of input is an error.
+pub(crate) fn confirm() -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        {
+            let mut stderr = std::io::stderr().lock();
+            write!(stderr, "Is this okay? (y/n):")?;
+            stderr.flush()?;
+        }
+        let mut line = String::new();
+        let read = input
+            .read_line(&mut line)
+            .map_err(|error| CliError::NotConfirmed(Some(error)))?;
+        if read == 0 {
+            writeln!(std::io::stderr().lock())?;
+            return Err(CliError::NotConfirmed(None).into());
+        }
+        match line.trim() {
+            "y" | "Y" => return Ok(true),
+            "n" | "N" => return Ok(false),
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

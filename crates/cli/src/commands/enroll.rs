@@ -1,7 +1,7 @@
 //! `aesec enroll NAME`: record a member's key in `.sops.yaml`, grant it rules, re-encrypt the
 //! files it now reads ([`aesec::fleet::enroll`]).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use aesec::fleet::{
@@ -132,7 +132,7 @@ pub(crate) fn run(context: &Context, args: &EnrollArgs) -> anyhow::Result<u8> {
             args.name,
             what
         )?;
-        if !confirm()? {
+        if !crate::output::confirm()? {
             crate::output::stdout(b"nothing written\n")?;
             return Ok(0);
         }
@@ -220,32 +220,6 @@ fn split_host_port(text: &str) -> anyhow::Result<(String, u16)> {
         }
         _ if text.is_empty() => Err(bad().into()),
         _ => Ok((text.to_owned(), SSH_PORT)),
-    }
-}
-
-/// Asks `Is this okay? (y/n)` on stderr and reads the answer from stdin.
-pub(crate) fn confirm() -> anyhow::Result<bool> {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    loop {
-        {
-            let mut stderr = std::io::stderr().lock();
-            write!(stderr, "Is this okay? (y/n):")?;
-            stderr.flush()?;
-        }
-        let mut line = String::new();
-        let read = input
-            .read_line(&mut line)
-            .map_err(|error| CliError::NotConfirmed(Some(error)))?;
-        if read == 0 {
-            writeln!(std::io::stderr().lock())?;
-            return Err(CliError::NotConfirmed(None).into());
-        }
-        match line.trim() {
-            "y" | "Y" => return Ok(true),
-            "n" | "N" => return Ok(false),
-            _ => {}
-        }
     }
 }
 

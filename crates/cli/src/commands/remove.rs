@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::commands::Context;
-use crate::commands::enroll::confirm;
 use crate::commands::updatekeys::summary;
 use crate::progress::Bar;
 
@@ -43,7 +42,7 @@ pub(crate) fn run(context: &Context, args: &RemoveArgs) -> anyhow::Result<u8> {
             args.name,
             context.describe_config()
         )?;
-        if !confirm()? {
+        if !crate::output::confirm()? {
             crate::output::stdout(b"nothing written\n")?;
             return Ok(0);
         }

@@ -1,7 +1,7 @@
 //! `aesec updatekeys`: show the plan that brings every file in line with `.sops.yaml`, ask,
 //! then apply it with a progress bar ([`aesec::fleet::plan`], [`aesec::fleet::update_keys`]).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use aesec::fleet::{self, ApplyOptions, Plan, PlanOptions, Report};
 use aesec::sops::AgeDecryptor;
@@ -37,7 +37,7 @@ pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8
             // The JSON goes to stdout at the end; the person answering reads the plan here.
             write!(std::io::stderr().lock(), "{shown}")?;
         }
-        if !confirm()? {
+        if !crate::output::confirm()? {
             if context.json {
                 crate::output::json(&serde_json::json!({ "plan": shown, "report": null }))?;
             } else if !context.quiet {
@@ -116,31 +116,4 @@ fn warn_no_rotate(files: usize) -> anyhow::Result<()> {
          !!! or run `aesec updatekeys` without --no-rotate.\n"
     )?;
     Ok(())
-}
-
-/// Asks `Is this okay? (y/n):` on stderr and reads the answer from stdin, as sops does: `y`
-/// applies, `n` declines, anything else asks again; end of input is an error.
-fn confirm() -> anyhow::Result<bool> {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    loop {
-        {
-            let mut stderr = std::io::stderr().lock();
-            write!(stderr, "Is this okay? (y/n):")?;
-            stderr.flush()?;
-        }
-        let mut line = String::new();
-        let read = input
-            .read_line(&mut line)
-            .map_err(|error| CliError::NotConfirmed(Some(error)))?;
-        if read == 0 {
-            writeln!(std::io::stderr().lock())?;
-            return Err(CliError::NotConfirmed(None).into());
-        }
-        match line.trim() {
-            "y" | "Y" => return Ok(true),
-            "n" | "N" => return Ok(false),
-            _ => {}
-        }
-    }
 }
