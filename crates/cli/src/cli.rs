@@ -7,9 +7,26 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// From a new host to its first decryption, shown after the command list.
+const ENROLLMENT_STORY: &str = "\
+A new host, from enrollment to its first decryption:
+  aesec enroll trinity --generate            make its SSH host key now, grant it its files
+  aesec bootstrap trinity --out extra        extra/etc/ssh/ssh_host_ed25519_key for nixos-anywhere
+  aesec enroll trinity --keyscan trinity:22  (a running host: take the key from its sshd)
+  SOPS_AGE_SSH_PRIVATE_KEY_FILE=/etc/ssh/ssh_host_ed25519_key aesec decrypt secrets/trinity/x.yaml
+  aesec remove trinity                       revoke: new data keys for every file it could read
+Keep the tree in line with .sops.yaml: aesec status, aesec updatekeys, aesec check (CI).";
+
 /// sops-compatible secrets and key lifecycle for NixOS fleets.
 #[derive(Debug, Parser)]
-#[command(name = "aesec", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "aesec",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = ENROLLMENT_STORY
+)]
 pub(crate) struct Cli {
     /// Use this `.sops.yaml` instead of searching upward from the working directory.
     #[arg(long, global = true, env = crate::env::SOPS_CONFIG, value_name = "PATH")]
