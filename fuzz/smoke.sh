@@ -26,7 +26,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do
     echo "fuzzing $target for ${seconds}s"
-    if ! cargo fuzz run --locked "$target" -- -max_total_time="$seconds" -jobs=1; then
+    if ! cargo fuzz run "$target" -- -max_total_time="$seconds" -jobs=1; then
         echo "fuzz target '$target' failed: see fuzz/artifacts/$target/" >&2
         exit 1
     fi
