@@ -317,8 +317,10 @@ impl Emitter {
     /// A string scalar in the style go-yaml picks; `key` is the simple-key context.
     fn string(&mut self, bytes: &[u8], scalar_indent: usize, key: bool) {
         // `from_utf8` validates faster than the lossy decoder; valid text is the common case.
-        let s = std::str::from_utf8(bytes)
-            .map_or_else(|_| String::from_utf8_lossy(bytes), std::borrow::Cow::Borrowed);
+        let s = std::str::from_utf8(bytes).map_or_else(
+            |_| String::from_utf8_lossy(bytes),
+            std::borrow::Cow::Borrowed,
+        );
         let analysis = Analysis::of(&s);
         let style = if s.contains('\n') {
             if analysis.block_allowed && !key {
