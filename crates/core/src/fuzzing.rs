@@ -150,8 +150,9 @@ fn known_unparsable(format: Format, tree: &Tree, emitted: &[u8]) -> bool {
     // is written `"""…"`, read as an unclosed `"""` quote: sops 3.11 writes `c = """ rl  "`
     // for `"" rl  ` and fails on it with "missing closing key quote". A key holding a backtick
     // and `=` is quoted with backticks and cannot be read back either, and a key starting with
-    // `[` is written unquoted and read back as a section (sops 3.11 fails on its own output in
-    // both cases).
+    // `[` is written unquoted and read back as a section, and go-ini's auto-increment keys
+    // (`- = v`, named `#1`, `#2`, …) are written `#1 = v` and read back as comments (sops 3.11
+    // fails on its own output in all three cases).
     if format == Format::Ini {
         return tree.branches.iter().flatten().any(|item| match item {
             Item::Entry {
@@ -160,7 +161,7 @@ fn known_unparsable(format: Format, tree: &Tree, emitted: &[u8]) -> bool {
             } => section.iter().any(|entry| match entry {
                 Item::Entry { key, value } => {
                     (key.contains('`') && key.contains(['=', ':']))
-                        || key.starts_with('[')
+                        || key.starts_with(['[', '#', ';'])
                         || matches!(value, Value::Str(text)
                             if text.as_bytes().windows(3).any(|w| w == b"\"\"\"")
                                 || text.as_str().is_some_and(ini_opens_triple_quote))
@@ -475,6 +476,8 @@ mod tests {
         );
         // A key starting with `[`, written unquoted as go-ini does.
         store_round_trip(Format::Ini, b"[s]\na = = rs \\\n  1\n\"[\" =2\n");
+        // An auto-increment key, written `#1 = 02` as go-ini does.
+        store_round_trip(Format::Ini, b"[s]\n- =02\n");
     }
 
     /// The open target's finding: a JSON file with U+2028 opened as YAML (JSON is YAML) seals
