@@ -166,6 +166,7 @@ fn known_unparsable(format: Format, tree: &Tree, emitted: &[u8]) -> bool {
                         || key.starts_with(['[', '#', ';'])
                         || matches!(value, Value::Str(text)
                             if text.as_bytes().contains(&b'\n')
+                                || text.as_bytes().windows(3).any(|w| w == b"\"\"\"")
                                 || text.as_str().is_some_and(ini_opens_triple_quote))
                 }
                 Item::Comment(_) => false,
@@ -478,6 +479,8 @@ mod tests {
         );
         // A key starting with `[`, written unquoted as go-ini does.
         store_round_trip(Format::Ini, b"[s]\na = = rs \\\n  1\n\"[\" =2\n");
+        // A value that is itself `"""`, written unquoted as go-ini does.
+        store_round_trip(Format::Ini, b"~c1=\"\"\"");
         // An auto-increment key, written `#1 = 02` as go-ini does.
         store_round_trip(Format::Ini, b"[s]\n- =02\n");
     }
