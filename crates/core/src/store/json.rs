@@ -543,6 +543,9 @@ fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
 pub(crate) mod vectors {
     use std::path::PathBuf;
 
+    use crate::Tree;
+    use crate::store::StoreError;
+
     /// One input of a store's vector directory.
     pub(crate) struct Case {
         /// The file name without extension.
@@ -609,6 +612,40 @@ pub(crate) mod vectors {
     /// Shows bytes for an assertion message.
     pub(crate) fn show(bytes: &[u8]) -> String {
         String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// Checks every sops snapshot of a flat store: `emit(parse(input))` equals what sops
+    /// printed, sops' output is a fixed point, and every `fail_*` input is refused as
+    /// `refused` says. Returns how many snapshots matched.
+    pub(crate) fn check_snapshots(
+        store: &str,
+        ext: &str,
+        parse: impl Fn(&[u8]) -> Result<Tree, StoreError>,
+        emit: impl Fn(&Tree) -> Result<Vec<u8>, StoreError>,
+        refused: impl Fn(&StoreError) -> bool,
+    ) -> usize {
+        let mut checked = 0;
+        for case in cases(store, ext) {
+            let result = parse(&case.input);
+            let Some(expected) = case.expected else {
+                assert!(
+                    result.as_ref().is_err_and(&refused),
+                    "{}: {result:?}",
+                    case.name
+                );
+                continue;
+            };
+            let ours = emit(&result.unwrap_or_else(|e| panic!("{}: {e}", case.name))).unwrap();
+            assert_eq!(show(&ours), show(&expected), "{}", case.name);
+            assert_eq!(
+                emit(&parse(&expected).unwrap()).unwrap(),
+                expected,
+                "{}",
+                case.name
+            );
+            checked += 1;
+        }
+        checked
     }
 }
 
