@@ -13,7 +13,6 @@
 
 mod line;
 mod private;
-mod tdes;
 
 use std::fmt;
 use std::io::BufReader;

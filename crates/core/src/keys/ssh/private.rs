@@ -2,16 +2,14 @@
 //! `ssh-keygen -Z` can write.
 //!
 //! `ssh-key` 0.6 parses the `openssh-key-v1` container and decrypts bcrypt-pbkdf keys under
-//! aes{128,192,256}-{cbc,ctr}, aes{128,256}-gcm@openssh.com and chacha20-poly1305@openssh.com.
-//! For `3des-cbc` it only derives the key and IV; the decryption is done by [`super::tdes`], and
-//! the plaintext is handed back to `ssh-key` as an unencrypted container so that both paths end
-//! in the same checks (check integers, public half, padding).
+//! aes{128,192,256}-{cbc,ctr}, aes{128,256}-gcm@openssh.com, chacha20-poly1305@openssh.com and,
+//! with its `tdes` feature (RustCrypto's `des`), 3des-cbc: every cipher `ssh-keygen -Z` writes.
+//! No cipher is implemented here.
 
 use age::secrecy::{ExposeSecret, SecretString};
-use ssh_key::{Cipher, PrivateKey};
-use zeroize::Zeroizing;
+use ssh_key::PrivateKey;
 
-use super::{SshToAgeError, tdes};
+use super::SshToAgeError;
 
 const OPENSSH_BEGIN: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
 
@@ -68,11 +66,8 @@ pub(super) fn decrypt(
         return Ok(key);
     }
     let passphrase = passphrase.ok_or(SshToAgeError::PassphraseRequired)?;
-    let passphrase = passphrase.expose_secret().as_bytes();
-    if key.cipher() == Cipher::TDesCbc {
-        return decrypt_tdes(&key, passphrase);
-    }
-    key.decrypt(passphrase).map_err(map_decrypt_error)
+    key.decrypt(passphrase.expose_secret().as_bytes())
+        .map_err(map_decrypt_error)
 }
 
 fn map_decrypt_error(error: ssh_key::Error) -> SshToAgeError {
@@ -82,51 +77,4 @@ fn map_decrypt_error(error: ssh_key::Error) -> SshToAgeError {
             reason: other.to_string(),
         },
     }
-}
-
-/// Appends an SSH wire-format string.
-fn put_string(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), SshToAgeError> {
-    let length = u32::try_from(bytes.len()).map_err(|_| SshToAgeError::MalformedPrivateKey {
-        reason: "private key section too long".to_owned(),
-    })?;
-    out.extend_from_slice(&length.to_be_bytes());
-    out.extend_from_slice(bytes);
-    Ok(())
-}
-
-fn decrypt_tdes(key: &PrivateKey, passphrase: &[u8]) -> Result<PrivateKey, SshToAgeError> {
-    let malformed = |reason: &str| SshToAgeError::MalformedPrivateKey {
-        reason: reason.to_owned(),
-    };
-    let (cipher_key, iv) = key
-        .kdf()
-        .derive_key_and_iv(Cipher::TDesCbc, passphrase)
-        .map_err(map_decrypt_error)?;
-    let ciphertext = key
-        .key_data()
-        .encrypted()
-        .ok_or_else(|| malformed("encrypted key without ciphertext"))?;
-    let mut plaintext = Zeroizing::new(ciphertext.to_vec());
-    tdes::decrypt_cbc(&cipher_key, &iv, &mut plaintext)
-        .map_err(|_| malformed("3des-cbc ciphertext is not whole 8-byte blocks"))?;
-    // The two check integers match only when the passphrase was right.
-    match (plaintext.get(0..4), plaintext.get(4..8)) {
-        (Some(a), Some(b)) if a == b => {}
-        _ => return Err(SshToAgeError::WrongPassphrase),
-    }
-    // Rebuild an unencrypted `openssh-key-v1` container (cipher and KDF "none"; its block size
-    // is 8, the same as 3DES, so the padding stays valid) and let ssh-key check the rest.
-    let public = key
-        .public_key()
-        .to_bytes()
-        .map_err(|e| malformed(&e.to_string()))?;
-    let mut container = Zeroizing::new(Vec::with_capacity(plaintext.len() + public.len() + 64));
-    container.extend_from_slice(b"openssh-key-v1\0");
-    put_string(&mut container, b"none")?;
-    put_string(&mut container, b"none")?;
-    put_string(&mut container, b"")?;
-    container.extend_from_slice(&1u32.to_be_bytes());
-    put_string(&mut container, &public)?;
-    put_string(&mut container, &plaintext)?;
-    PrivateKey::from_bytes(&container).map_err(map_decrypt_error)
 }
