@@ -6,6 +6,10 @@
 //! secret gets its own random polynomial of degree `threshold - 1`. Share `i` (0-based) is the
 //! `secret.len()` y-bytes followed by one x byte, and x is `i + 1` (sops no longer uses Vault's
 //! random x permutation; [`combine`] accepts either). Combining is Lagrange interpolation at 0.
+//!
+//! Written here on purpose, not taken from a crate: the Shamir crates on crates.io use other
+//! fields, share layouts or x coordinates, and none reads and writes sops' shares byte for byte.
+//! This is compatibility code; the tests pin it against shares made by the real sops 3.11.
 
 use zeroize::Zeroizing;
 

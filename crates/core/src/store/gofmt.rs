@@ -5,6 +5,9 @@
 //! `FormatFloat(f, 'g', -1, 64)` in YAML output, and `encoding/json`'s rule in JSON output.
 //! All three use the shortest digits that round-trip, which Rust's `{}` and `{:e}` also give;
 //! only the layout differs.
+//!
+//! Compatibility code written here on purpose: no crate reproduces Go's three layouts byte for
+//! byte, and sops' output (and its MAC, which hashes these bytes) depends on them.
 
 /// `strconv.FormatFloat(f, 'f', -1, 64)`: never an exponent; `+Inf`, `-Inf`, `NaN`.
 pub(crate) fn format_f(f: f64) -> String {
