@@ -470,13 +470,19 @@ fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut files = std::collections::BTreeMap::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
+        let entries = std::fs::read_dir(&current)
+            .unwrap_or_else(|err| panic!("listing {}: {err}", current.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|err| panic!("listing {}: {err}", current.display()))
+                .path();
             if path.is_dir() {
                 pending.push(path);
             } else {
-                let bytes = std::fs::read(&path).unwrap();
-                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+                let bytes = std::fs::read(&path)
+                    .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+                let relative = path.strip_prefix(dir).expect("a path under the directory");
+                files.insert(relative.to_path_buf(), bytes);
             }
         }
     }
@@ -561,7 +567,10 @@ fn a_pinned_fingerprint_mismatch_writes_nothing() {
     let actual = repo.fingerprint(&scan.keygen, scan.sshd.host_public_key());
     assert_ne!(pinned, actual);
     let before = snapshot(&repo.dir());
-    for extra in [vec!["-y", "--fingerprint", &pinned], vec!["--fingerprint", &pinned]] {
+    for extra in [
+        vec!["-y", "--fingerprint", &pinned],
+        vec!["--fingerprint", &pinned],
+    ] {
         let output = scan.enroll(&repo, &extra).stdin("y\n").run_failure();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(&pinned), "{stderr}");
@@ -613,7 +622,12 @@ fn known_hosts_vouch_for_an_unattended_keyscan() {
     accepted(&|repo| flag(scan.known_hosts(repo, "hashed", true)));
     accepted(&|repo| {
         let path = scan.known_hosts(repo, "by_keygen", false);
-        repo.home.cmd(&scan.keygen).arg("-H").arg("-f").arg(&path).run();
+        repo.home
+            .cmd(&scan.keygen)
+            .arg("-H")
+            .arg("-f")
+            .arg(&path)
+            .run();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("|1|"), "{text}");
         flag(path)

@@ -660,9 +660,11 @@ mod tests {
             }
         ));
         assert_eq!(fs::read(&victim).unwrap(), b"old");
-        let error =
-            write_atomic(&dir.0, b"secret", WriteOptions::private(0o600)).unwrap_err();
-        assert!(matches!(error, FsError::Unsafe { .. } | FsError::NotAFile { .. }));
+        let error = write_atomic(&dir.0, b"secret", WriteOptions::private(0o600)).unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Unsafe { .. } | FsError::NotAFile { .. }
+        ));
         let sub = dir.0.join("sub");
         fs::create_dir(&sub).unwrap();
         let error = write_atomic(&sub, b"secret", WriteOptions::private(0o600)).unwrap_err();

@@ -149,10 +149,7 @@ fn private_dir() -> anyhow::Result<tempfile::TempDir> {
 /// Whether `dir` is on tmpfs or ramfs.
 fn is_ram_backed(dir: &Path) -> bool {
     rustix::fs::statfs(dir).is_ok_and(|stat| {
-        #[expect(
-            clippy::useless_conversion,
-            reason = "the field's integer type differs between targets"
-        )]
+        // The field's integer type differs between targets.
         let kind = u64::try_from(stat.f_type).unwrap_or_default();
         RAM_FILESYSTEMS.contains(&kind)
     })

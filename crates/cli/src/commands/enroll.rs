@@ -213,7 +213,7 @@ fn known_hosts(context: &Context, args: &EnrollArgs) -> anyhow::Result<Option<Kn
             Some(home) => PathBuf::from(home).join(".ssh/known_hosts"),
             None => return Ok(None),
         },
-        };
+    };
     if args.known_hosts.is_none() && !path.is_file() {
         return Ok(None);
     }

@@ -225,9 +225,7 @@ pub enum EnrollError {
         scanned: String,
     },
     /// `known_hosts` lists other keys for the host (the key changed, or someone is in between).
-    #[error(
-        "the host key of {host}:{port} is {scanned}, but '{origin}' lists {known} for it"
-    )]
+    #[error("the host key of {host}:{port} is {scanned}, but '{origin}' lists {known} for it")]
     KnownHostsMismatch {
         /// The host.
         host: String,

@@ -432,10 +432,7 @@ fn bootstrap_refuses_links_and_foreign_owners_at_the_key_path() {
     let planted = out.join(crate::fleet::EXTRA_FILES_HOST_KEY);
     std::fs::write(&planted, b"planted\n").unwrap();
     std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
-    assert_eq!(
-        refused(run(&out)),
-        UnsafeReason::FileOwnedBy { uid: 65534 }
-    );
+    assert_eq!(refused(run(&out)), UnsafeReason::FileOwnedBy { uid: 65534 });
     assert_eq!(std::fs::read(&planted).unwrap(), b"planted\n");
     let out = repo.dir.0.join("out-foreign-dir");
     std::fs::create_dir_all(&out).unwrap();

@@ -386,7 +386,11 @@ mod tests {
 
     #[test]
     fn hashed_names_match_with_the_port_form() {
-        let text = format!("{} {KEY}\n{} {KEY}\n", hashed("trinity"), hashed("[db]:2222"));
+        let text = format!(
+            "{} {KEY}\n{} {KEY}\n",
+            hashed("trinity"),
+            hashed("[db]:2222")
+        );
         assert_eq!(listing(&text, "trinity", 22, KEY), Listing::Match(1));
         assert_eq!(listing(&text, "db", 2222, KEY), Listing::Match(2));
         assert_eq!(listing(&text, "db", 22, KEY), Listing::Absent);
