@@ -163,7 +163,9 @@ fn enroll_by_keyscan_grants_the_host_exactly_its_files() {
     let repo = require_peer!(Repo::new());
     let keyscan = require_peer!(ssh_keyscan());
     let sshd = require_peer!(Sshd::start());
+    let keygen = require_peer!(ssh_keygen());
     let target = format!("127.0.0.1:{}", sshd.port());
+    let pin = repo.fingerprint(&keygen, sshd.host_public_key());
     let out = repo
         .aesec()
         .args([
@@ -172,6 +174,8 @@ fn enroll_by_keyscan_grants_the_host_exactly_its_files() {
             "--keyscan",
             &target,
             "-y",
+            "--fingerprint",
+            &pin,
             "--keyscan-program",
         ])
         .arg(&keyscan)
@@ -218,6 +222,8 @@ fn enroll_by_keyscan_grants_the_host_exactly_its_files() {
             "--keyscan",
             &target,
             "-y",
+            "--fingerprint",
+            &pin,
             "--keyscan-program",
         ])
         .arg(&keyscan)
@@ -456,5 +462,207 @@ fn like_and_to_choose_the_rules() {
         let before = repo.bytes(file);
         cmd.run();
         assert_eq!(before, repo.bytes(file), "sops updatekeys changed {file}");
+    }
+}
+
+/// Every file under `dir` (relative path → bytes), to show that nothing was written.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current)
+            .unwrap_or_else(|err| panic!("listing {}: {err}", current.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|err| panic!("listing {}: {err}", current.display()))
+                .path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let bytes = std::fs::read(&path)
+                    .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+                let relative = path.strip_prefix(dir).expect("a path under the directory");
+                files.insert(relative.to_path_buf(), bytes);
+            }
+        }
+    }
+    files
+}
+
+/// A running sshd, the programs, and `aesec enroll trinity --keyscan 127.0.0.1:PORT` for it.
+struct Scan {
+    sshd: Sshd,
+    keyscan: PathBuf,
+    keygen: PathBuf,
+}
+
+impl Scan {
+    fn start() -> Option<Self> {
+        Some(Self {
+            keyscan: ssh_keyscan()?,
+            keygen: ssh_keygen()?,
+            sshd: Sshd::start()?,
+        })
+    }
+
+    fn target(&self) -> String {
+        format!("127.0.0.1:{}", self.sshd.port())
+    }
+
+    /// `aesec enroll trinity --keyscan TARGET` plus `extra`.
+    fn enroll(&self, repo: &Repo, extra: &[&str]) -> Cmd {
+        let mut cmd = repo.aesec();
+        cmd.args(["enroll", "trinity", "--keyscan", &self.target()])
+            .args(extra)
+            .arg("--keyscan-program")
+            .arg(&self.keyscan);
+        cmd
+    }
+
+    /// Real `ssh-keyscan` output for the server (`-H`: hashed names), as a known_hosts file.
+    fn known_hosts(&self, repo: &Repo, name: &str, hashed: bool) -> PathBuf {
+        let mut cmd = repo.home.cmd(&self.keyscan);
+        cmd.args(["-t", "ed25519", "-p", &self.sshd.port().to_string()]);
+        if hashed {
+            cmd.arg("-H");
+        }
+        let text = cmd.arg("127.0.0.1").stdout();
+        assert!(text.contains("ssh-ed25519"), "{text}");
+        repo.home.write(name, text)
+    }
+}
+
+/// Issue 6 item 3: the prompt shows the scanned key's fingerprint (as `ssh-keygen -lf` prints
+/// it) and recipient before anything is written; "n" leaves every file as it was.
+#[test]
+fn keyscan_prompt_shows_the_fingerprint_before_writing() {
+    let repo = require_peer!(Repo::new());
+    let scan = require_peer!(Scan::start());
+    let fingerprint = repo.fingerprint(&scan.keygen, scan.sshd.host_public_key());
+    let recipient = repo.converted_recipient(scan.sshd.host_public_key());
+    let before = snapshot(&repo.dir());
+
+    let output = scan.enroll(&repo, &[]).stdin("n\n").run();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&fingerprint), "{stderr}");
+    assert!(stderr.contains(&recipient), "{stderr}");
+    assert!(stderr.contains("NOT verified"), "{stderr}");
+    let prompt = stderr.find("Is this okay?").expect("a prompt");
+    assert!(stderr.find(&fingerprint).unwrap() < prompt, "{stderr}");
+    assert_eq!(before, snapshot(&repo.dir()), "declined, yet files changed");
+
+    let out = scan.enroll(&repo, &[]).stdin("y\n").stdout();
+    assert!(out.contains(&fingerprint), "{out}");
+    assert!(repo.config().contains(&format!("&trinity {recipient} ")));
+}
+
+/// Issue 6 item 3: a pinned fingerprint that the host does not have refuses, names both
+/// fingerprints, and writes nothing (with -y and when asked).
+#[test]
+fn a_pinned_fingerprint_mismatch_writes_nothing() {
+    let repo = require_peer!(Repo::new());
+    let scan = require_peer!(Scan::start());
+    let (_, other) = repo.ssh_host_key(&scan.keygen, "impostor");
+    let pinned = repo.fingerprint(&scan.keygen, &other);
+    let actual = repo.fingerprint(&scan.keygen, scan.sshd.host_public_key());
+    assert_ne!(pinned, actual);
+    let before = snapshot(&repo.dir());
+    for extra in [
+        vec!["-y", "--fingerprint", &pinned],
+        vec!["--fingerprint", &pinned],
+    ] {
+        let output = scan.enroll(&repo, &extra).stdin("y\n").run_failure();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&pinned), "{stderr}");
+        assert!(stderr.contains(&actual), "{stderr}");
+        assert!(!stderr.contains("Is this okay?"), "{stderr}");
+        assert_eq!(before, snapshot(&repo.dir()), "{extra:?}");
+    }
+}
+
+/// Issue 6 item 3: `-y` with `--keyscan` and nothing to vouch for the key is refused.
+#[test]
+fn unattended_keyscan_without_pin_or_known_hosts_is_refused() {
+    let repo = require_peer!(Repo::new());
+    let scan = require_peer!(Scan::start());
+    let before = snapshot(&repo.dir());
+    let output = scan.enroll(&repo, &["-y"]).run_failure();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nothing vouches"), "{stderr}");
+    assert_eq!(before, snapshot(&repo.dir()));
+    // A known_hosts file without the host does not vouch either.
+    let unrelated = repo.home.write(
+        "unrelated_known_hosts",
+        format!("elsewhere {}\n", scan.sshd.host_public_key()),
+    );
+    let unrelated = unrelated.display().to_string();
+    let output = scan
+        .enroll(&repo, &["-y", "--known-hosts", &unrelated])
+        .run_failure();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing vouches"));
+    assert_eq!(before, snapshot(&repo.dir()));
+}
+
+/// Issue 6 item 3: `-y` with a matching known_hosts entry is accepted: plain and hashed lines
+/// from real `ssh-keyscan` (`-H`), a file hashed by real `ssh-keygen -H`, and the default
+/// `~/.ssh/known_hosts`; `@revoked` and a different key for the host are refused.
+#[test]
+fn known_hosts_vouch_for_an_unattended_keyscan() {
+    let scan = require_peer!(Scan::start());
+    let accepted = |setup: &dyn Fn(&Repo) -> Vec<String>| {
+        let repo = require_peer!(Repo::new());
+        let mut extra = vec!["-y".to_owned()];
+        extra.extend(setup(&repo));
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let out = scan.enroll(&repo, &extra).stdout();
+        assert!(out.contains("enrolled 'trinity'"), "{out}");
+    };
+    let flag = |path: PathBuf| vec!["--known-hosts".to_owned(), path.display().to_string()];
+    accepted(&|repo| flag(scan.known_hosts(repo, "plain", false)));
+    accepted(&|repo| flag(scan.known_hosts(repo, "hashed", true)));
+    accepted(&|repo| {
+        let path = scan.known_hosts(repo, "by_keygen", false);
+        repo.home
+            .cmd(&scan.keygen)
+            .arg("-H")
+            .arg("-f")
+            .arg(&path)
+            .run();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("|1|"), "{text}");
+        flag(path)
+    });
+    accepted(&|repo| {
+        let path = scan.known_hosts(repo, "default", true);
+        std::fs::create_dir_all(repo.home.join(".ssh")).unwrap();
+        std::fs::rename(path, repo.home.join(".ssh/known_hosts")).unwrap();
+        Vec::new()
+    });
+
+    // Refusals: the key is revoked, or the host is listed with another key.
+    let repo = require_peer!(Repo::new());
+    let before = snapshot(&repo.dir());
+    let plain = std::fs::read_to_string(scan.known_hosts(&repo, "plain", false)).unwrap();
+    let (_, other) = repo.ssh_host_key(&scan.keygen, "impostor");
+    let host = plain.split_whitespace().next().unwrap().to_owned();
+    for (name, text, expected) in [
+        (
+            "revoked",
+            format!("{plain}@revoked * {}\n", scan.sshd.host_public_key()),
+            "@revoked".to_owned(),
+        ),
+        (
+            "changed",
+            format!("{host} {other}\n"),
+            repo.fingerprint(&scan.keygen, &other),
+        ),
+    ] {
+        let path = repo.home.write(name, text).display().to_string();
+        let output = scan
+            .enroll(&repo, &["-y", "--known-hosts", &path])
+            .run_failure();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&expected), "{name}: {stderr}");
+        assert_eq!(before, snapshot(&repo.dir()), "{name}");
     }
 }

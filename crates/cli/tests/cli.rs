@@ -6,6 +6,7 @@
 mod harness;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use harness::{Run, Sandbox, vector};
 
@@ -791,6 +792,126 @@ fn edit_removes_its_private_directory() {
     sandbox.run(&["edit", "s.yaml"]).code(1);
     let edited = std::path::PathBuf::from(std::fs::read_to_string(&log).unwrap());
     assert!(!edited.parent().unwrap().exists());
+}
+
+/// `stat -f -c %T DIR`: the file system type as coreutils names it (`tmpfs`, `ext2/ext3`, …).
+fn filesystem_type(dir: &Path) -> String {
+    let output = std::process::Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(dir)
+        .output()
+        .expect("stat runs");
+    assert!(output.status.success(), "stat -f {}", dir.display());
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Issue 6 item 7: while the editor runs, the private directory is 0700 and the file 0600
+/// (a umask of 022 made the directory 0755 before).
+#[test]
+fn edit_private_directory_is_0700_and_its_file_0600() {
+    let mut sandbox = Sandbox::new();
+    sandbox.encrypted("s.yaml", YAML);
+    let log = sandbox.home.join("modes");
+    let editor = sandbox.script(
+        "modes.sh",
+        &format!(
+            "umask 022; stat -c '%a' \"$(dirname \"$1\")\" \"$1\" > '{}'",
+            log.display()
+        ),
+    );
+    sandbox.env("EDITOR", editor.to_str().unwrap());
+    sandbox.run(&["edit", "s.yaml"]).code(200);
+    let modes = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(modes, "700\n600\n");
+}
+
+/// Issue 6 item 7: SIGHUP, SIGTERM or SIGINT to aesec while the editor runs leaves no private
+/// directory (with the plaintext) behind.
+#[test]
+fn edit_removes_its_private_directory_on_signals() {
+    let mut sandbox = Sandbox::new();
+    sandbox.encrypted("s.yaml", YAML);
+    for signal in ["HUP", "TERM", "INT"] {
+        let ready = sandbox.home.join(format!("ready-{signal}"));
+        let editor_pid = sandbox.home.join(format!("editor-{signal}"));
+        // The editor records the file, then waits (as `sleep`, whose pid it records).
+        let editor = sandbox.script(
+            &format!("wait-{signal}.sh"),
+            &format!(
+                "echo $$ > '{pid}'; printf '%s' \"$1\" > '{ready}.tmp'; mv '{ready}.tmp' '{ready}'; exec sleep 60",
+                pid = editor_pid.display(),
+                ready = ready.display()
+            ),
+        );
+        sandbox.env("EDITOR", editor.to_str().unwrap());
+        let mut child = sandbox
+            .std_command()
+            .args(["edit", "s.yaml"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("aesec starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !ready.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the editor did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let scratch = std::path::PathBuf::from(std::fs::read_to_string(&ready).unwrap());
+        assert!(scratch.exists(), "{}", scratch.display());
+        let kill = |pid: &str, signal: &str| {
+            std::process::Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(pid)
+                .status()
+                .expect("kill runs")
+        };
+        assert!(kill(&child.id().to_string(), signal).success());
+        let status = child.wait().expect("aesec ends");
+        let editor = std::fs::read_to_string(&editor_pid).unwrap();
+        // The editor is not aesec's to stop; the test does.
+        kill(editor.trim(), "KILL");
+        assert!(!status.success(), "SIG{signal}: {status}");
+        let private_dir = scratch.parent().unwrap();
+        assert!(
+            !private_dir.exists(),
+            "SIG{signal} left {} behind",
+            private_dir.display()
+        );
+    }
+}
+
+/// Issue 6 item 7: a warning when the private directory is not on a RAM-backed file system;
+/// `stat -f` says which directories are.
+#[test]
+fn edit_warns_when_the_plaintext_goes_to_disk() {
+    let mut sandbox = Sandbox::new();
+    sandbox.encrypted("s.yaml", YAML);
+    sandbox.env("EDITOR", "true");
+    let shm = tempfile::Builder::new()
+        .prefix("aesec-cli-test-")
+        .tempdir_in("/dev/shm")
+        .expect("a directory in /dev/shm");
+    let runtime = sandbox.runtime.clone();
+    for dir in [runtime.as_path(), shm.path()] {
+        sandbox.env("XDG_RUNTIME_DIR", dir.to_str().unwrap());
+        let on_disk = !matches!(filesystem_type(dir).as_str(), "tmpfs" | "ramfs");
+        let run = sandbox.run(&["edit", "s.yaml"]).code(200);
+        assert_eq!(
+            run.stderr.contains("warning: no RAM-backed directory"),
+            on_disk,
+            "{}: {}",
+            dir.display(),
+            run.stderr
+        );
+    }
+    assert!(
+        !matches!(filesystem_type(&runtime).as_str(), "tmpfs" | "ramfs"),
+        "the sandbox's runtime directory is expected on disk, to see the warning"
+    );
 }
 
 #[test]

@@ -39,8 +39,9 @@ pub use bootstrap::{
 };
 pub use check::{CheckReport, Finding, Member, StatusCell, StatusMatrix, StatusRow, check, status};
 pub use enroll::{
-    DEFAULT_HOST_DIR, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest, GeneratedKey,
-    HOST_KEY_FILE_NAME, KEYSCAN_TIMEOUT_SECONDS, KeySource, Membership, RuleGrant, Targets, enroll,
+    ConfirmHostKey, DEFAULT_HOST_DIR, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest,
+    GeneratedKey, HOST_KEY_FILE_NAME, KEYSCAN_TIMEOUT_SECONDS, KeySource, KeyscanTrust, KnownHosts,
+    Membership, RuleGrant, ScannedKey, Targets, Verified, enroll,
 };
 pub use plan::{Action, FilePlan, GroupChange, Plan, PlanOptions, plan};
 pub use remove::{ReadableFile, RemoveError, RemoveOptions, RemoveOutcome, remove};

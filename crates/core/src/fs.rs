@@ -10,7 +10,7 @@
 use std::fmt;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// How many temporary names are tried before giving up (each is random; a clash is unlikely).
@@ -26,6 +26,21 @@ pub enum Mode {
     KeepOr(u32),
 }
 
+/// What [`write_atomic`] accepts at the target path before replacing it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Existing {
+    /// Anything the rename can replace; a symlink is followed, and the file it points to is
+    /// replaced (the link kept). For files the user edits in place.
+    #[default]
+    FollowSymlinks,
+    /// Nothing, or a regular file owned by the caller, in a directory owned by the caller or
+    /// root; a symlink, another kind of file, or another user's file or directory is refused
+    /// ([`FsError::Unsafe`]). For private keys and plaintext: a link planted where the key goes
+    /// cannot send it elsewhere.
+    OwnedRegularFile,
+}
+
 /// Options of [`write_atomic`].
 ///
 /// The default writes mode `0o600`, the mode for anything that may hold plaintext.
@@ -34,6 +49,8 @@ pub enum Mode {
 pub struct WriteOptions {
     /// The permission bits of the written file.
     pub mode: Mode,
+    /// What may already be at the path.
+    pub existing: Existing,
 }
 
 impl WriteOptions {
@@ -41,6 +58,7 @@ impl WriteOptions {
     pub fn with_mode(mode: u32) -> Self {
         Self {
             mode: Mode::Fixed(mode),
+            existing: Existing::FollowSymlinks,
         }
     }
 
@@ -48,6 +66,16 @@ impl WriteOptions {
     pub fn keep_mode_or(mode: u32) -> Self {
         Self {
             mode: Mode::KeepOr(mode),
+            existing: Existing::FollowSymlinks,
+        }
+    }
+
+    /// Writes key material or plaintext: exactly `mode`, and only over nothing or the caller's
+    /// own regular file ([`Existing::OwnedRegularFile`]).
+    pub fn private(mode: u32) -> Self {
+        Self {
+            mode: Mode::Fixed(mode),
+            existing: Existing::OwnedRegularFile,
         }
     }
 }
@@ -80,6 +108,8 @@ pub enum Operation {
     Rename,
     /// Flushing the directory entry to disk.
     SyncDirectory,
+    /// Creating a directory.
+    CreateDirectory,
 }
 
 impl fmt::Display for Operation {
@@ -94,6 +124,7 @@ impl fmt::Display for Operation {
             Self::Sync => "flush a temporary file for",
             Self::Rename => "replace",
             Self::SyncDirectory => "flush the directory of",
+            Self::CreateDirectory => "create the directory",
         })
     }
 }
@@ -119,13 +150,67 @@ pub enum FsError {
         /// The path as given.
         path: PathBuf,
     },
+    /// What is at the path (or its directory) may not be replaced by a private file
+    /// ([`Existing::OwnedRegularFile`]).
+    #[error("refusing to write '{}': {reason}", path.display())]
+    Unsafe {
+        /// The path as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: UnsafeReason,
+    },
+}
+
+/// Why a path may not receive a private file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnsafeReason {
+    /// The path is a symbolic link.
+    Symlink,
+    /// The path is not a regular file (a directory, a FIFO, a device, …).
+    NotRegularFile,
+    /// The file belongs to another user.
+    FileOwnedBy {
+        /// Its owner's uid.
+        uid: u32,
+    },
+    /// A directory on the way is a symbolic link.
+    DirectoryIsSymlink {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A directory on the way belongs to another user (neither the caller nor root).
+    DirectoryOwnedBy {
+        /// The directory.
+        dir: PathBuf,
+        /// Its owner's uid.
+        uid: u32,
+    },
+}
+
+impl fmt::Display for UnsafeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Symlink => f.write_str("it is a symbolic link"),
+            Self::NotRegularFile => f.write_str("it is not a regular file"),
+            Self::FileOwnedBy { uid } => write!(f, "it belongs to another user (uid {uid})"),
+            Self::DirectoryIsSymlink { dir } => {
+                write!(f, "directory '{}' is a symbolic link", dir.display())
+            }
+            Self::DirectoryOwnedBy { dir, uid } => write!(
+                f,
+                "directory '{}' belongs to another user (uid {uid})",
+                dir.display()
+            ),
+        }
+    }
 }
 
 impl FsError {
     /// The path the failed operation was about.
     pub fn path(&self) -> &Path {
         match self {
-            Self::Io { path, .. } | Self::NotAFile { path } => path,
+            Self::Io { path, .. } | Self::NotAFile { path } | Self::Unsafe { path, .. } => path,
         }
     }
 
@@ -191,7 +276,13 @@ fn replace_with(
     options: WriteOptions,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), FsError> {
-    let target = resolve_symlink(path)?;
+    let target = match options.existing {
+        Existing::FollowSymlinks => resolve_symlink(path)?,
+        Existing::OwnedRegularFile => {
+            check_private_target(path)?;
+            path.to_path_buf()
+        }
+    };
     let Some(file_name) = target.file_name() else {
         return Err(FsError::NotAFile {
             path: path.to_path_buf(),
@@ -233,6 +324,97 @@ fn replace_with(
         .map_err(FsError::io(Operation::SyncDirectory, path))
 }
 
+/// Refuses a `path` that is not absent or the caller's regular file, in a directory of the
+/// caller or root. The later rename replaces the directory entry itself, so a link planted
+/// after this check is replaced, never followed.
+fn check_private_target(path: &Path) -> Result<(), FsError> {
+    let unsafe_path = |reason| FsError::Unsafe {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let uid = rustix::process::geteuid().as_raw();
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            return Err(unsafe_path(UnsafeReason::Symlink));
+        }
+        Ok(metadata) if !metadata.file_type().is_file() => {
+            return Err(unsafe_path(UnsafeReason::NotRegularFile));
+        }
+        Ok(metadata) if metadata.uid() != uid => {
+            return Err(unsafe_path(UnsafeReason::FileOwnedBy {
+                uid: metadata.uid(),
+            }));
+        }
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(FsError::io(Operation::Metadata, path)(error)),
+    }
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let metadata = fs::metadata(dir).map_err(FsError::io(Operation::Metadata, path))?;
+    if metadata.uid() != uid && metadata.uid() != 0 {
+        return Err(unsafe_path(UnsafeReason::DirectoryOwnedBy {
+            dir: dir.to_path_buf(),
+            uid: metadata.uid(),
+        }));
+    }
+    Ok(())
+}
+
+/// Creates `base/relative` directory by directory (mode `0o755`), refusing a symlink or another
+/// user's directory at any step below `base`, and `base` itself when it belongs to another user
+/// (neither the caller nor root). For trees that receive private keys.
+///
+/// # Errors
+///
+/// [`FsError::Unsafe`] as above; [`FsError::Io`] when a directory cannot be read or created.
+pub fn create_private_dirs(base: &Path, relative: &Path) -> Result<PathBuf, FsError> {
+    let uid = rustix::process::geteuid().as_raw();
+    let owned = |dir: &Path, metadata: &fs::Metadata| {
+        if metadata.uid() == uid || metadata.uid() == 0 {
+            Ok(())
+        } else {
+            Err(FsError::Unsafe {
+                path: dir.to_path_buf(),
+                reason: UnsafeReason::DirectoryOwnedBy {
+                    dir: dir.to_path_buf(),
+                    uid: metadata.uid(),
+                },
+            })
+        }
+    };
+    match fs::metadata(base) {
+        Ok(metadata) => owned(base, &metadata)?,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(base).map_err(FsError::io(Operation::CreateDirectory, base))?;
+        }
+        Err(error) => return Err(FsError::io(Operation::Metadata, base)(error)),
+    }
+    let mut dir = base.to_path_buf();
+    for component in relative.components() {
+        dir.push(component);
+        match fs::symlink_metadata(&dir) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                return Err(FsError::Unsafe {
+                    path: dir.clone(),
+                    reason: UnsafeReason::DirectoryIsSymlink { dir },
+                });
+            }
+            Ok(metadata) => owned(&dir, &metadata)?,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                fs::DirBuilder::new()
+                    .mode(0o755)
+                    .create(&dir)
+                    .map_err(FsError::io(Operation::CreateDirectory, &dir))?;
+            }
+            Err(error) => return Err(FsError::io(Operation::Metadata, &dir)(error)),
+        }
+    }
+    Ok(dir)
+}
+
 /// The file a write to `path` must replace: `path` itself, or the file a symlink points to.
 fn resolve_symlink(path: &Path) -> Result<PathBuf, FsError> {
     match fs::symlink_metadata(path) {
@@ -268,6 +450,7 @@ fn create_temp(
         match OpenOptions::new()
             .write(true)
             .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .mode(mode)
             .open(&temp_path)
         {
@@ -458,6 +641,45 @@ mod tests {
         );
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert_eq!(dir.entries(), ["link.yaml", "real.yaml"]);
+    }
+
+    /// Issue 6 item 8: a private write replaces neither a link nor another user's file.
+    #[test]
+    fn private_writes_refuse_links_and_other_kinds_of_file() {
+        let dir = TempDir::new("private");
+        let victim = dir.0.join("victim");
+        fs::write(&victim, b"old").unwrap();
+        let link = dir.0.join("key");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let error = write_atomic(&link, b"secret", WriteOptions::private(0o600)).unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Unsafe {
+                reason: UnsafeReason::Symlink,
+                ..
+            }
+        ));
+        assert_eq!(fs::read(&victim).unwrap(), b"old");
+        let error = write_atomic(&dir.0, b"secret", WriteOptions::private(0o600)).unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Unsafe { .. } | FsError::NotAFile { .. }
+        ));
+        let sub = dir.0.join("sub");
+        fs::create_dir(&sub).unwrap();
+        let error = write_atomic(&sub, b"secret", WriteOptions::private(0o600)).unwrap_err();
+        assert!(matches!(
+            error,
+            FsError::Unsafe {
+                reason: UnsafeReason::NotRegularFile,
+                ..
+            }
+        ));
+        // The caller's own regular file is replaced, with the exact mode.
+        write_atomic(&victim, b"new", WriteOptions::private(0o600)).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"new");
+        assert_eq!(mode_of(&victim), 0o600);
+        assert_eq!(dir.entries(), ["key", "sub", "victim"]);
     }
 
     #[test]

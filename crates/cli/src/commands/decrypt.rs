@@ -34,7 +34,8 @@ pub(crate) fn run(context: &Context, args: &DecryptArgs) -> anyhow::Result<u8> {
     write_output(
         target.as_deref(),
         &plaintext,
-        WriteOptions::with_mode(PLAINTEXT_MODE),
+        // Plaintext goes only to a new file or the caller's own, never through a link.
+        WriteOptions::private(PLAINTEXT_MODE),
     )?;
     Ok(0)
 }

@@ -3,9 +3,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use aesec::fleet::{
-    self, EnrollOptions, EnrollOutcome, EnrollRequest, KeySource, Membership, Targets,
+    self, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest, KeySource, KeyscanTrust,
+    KnownHosts, Membership, ScannedKey, Targets, Verified,
 };
 use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
@@ -31,6 +33,13 @@ Key sources:
   --generate              make the host key now, for a host not installed yet: the private key
                           is stored encrypted to the admins (members named admin_…); write it
                           for nixos-anywhere with `aesec bootstrap NAME --out DIR`
+
+A scanned key is shown (its SHA256: fingerprint, as `ssh-keygen -l` prints it, and its age \
+recipient) before anything is written. --fingerprint SHA256:… pins it: a different key is \
+refused. A known_hosts entry for the host (--known-hosts FILE, default ~/.ssh/known_hosts; \
+hashed entries too) vouches for it; a known_hosts entry with another key, or an @revoked one, \
+refuses it. With -y, --keyscan needs --fingerprint or a matching known_hosts entry: an \
+unattended run never takes the network's word.
 
 Targets: --to PATH (the rule governing PATH), --like OTHER (every rule naming OTHER), or by \
 default the per-host rule ^DIR/NAME/ (created when missing, with the admins).
@@ -76,6 +85,15 @@ pub(crate) struct EnrollArgs {
     #[arg(short, long)]
     pub(crate) yes: bool,
 
+    /// With --keyscan: accept only the host key with this fingerprint (`ssh-keygen -l`).
+    #[arg(long, value_name = "SHA256:…", requires = "keyscan")]
+    pub(crate) fingerprint: Option<String>,
+
+    /// With --keyscan: the known_hosts file that may vouch for the key (default
+    /// ~/.ssh/known_hosts, when it exists).
+    #[arg(long, value_name = "FILE", requires = "keyscan")]
+    pub(crate) known_hosts: Option<PathBuf>,
+
     /// The ssh-keyscan program for --keyscan.
     #[arg(long, value_name = "PATH", default_value = "ssh-keyscan")]
     pub(crate) keyscan_program: PathBuf,
@@ -100,9 +118,43 @@ pub(crate) struct SourceArgs {
 
 pub(crate) fn run(context: &Context, args: &EnrollArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;
+    let targets = match (&args.like, args.to.as_slice()) {
+        (Some(other), _) => Targets::Like(other.clone()),
+        (None, []) => Targets::Default,
+        (None, paths) => Targets::Paths(paths.iter().map(|p| context.path(p)).collect()),
+    };
+    let question = format!(
+        "enroll '{}' into {} and re-encrypt the affected files",
+        args.name,
+        match &targets {
+            Targets::Like(other) => format!("the rules naming '{other}'"),
+            Targets::Paths(paths) => format!("the rules governing {} path(s)", paths.len()),
+            _ => "its per-host rule".to_owned(),
+        }
+    );
+    // The prompt's own failure (stdin closed), kept to be reported instead of "not accepted".
+    let prompt_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
     let source = if let Some(target) = &args.source.keyscan {
         let (host, port) = split_host_port(target)?;
-        KeySource::keyscan(args.keyscan_program.clone(), host, port)
+        let mut trust = KeyscanTrust::default();
+        trust.fingerprint.clone_from(&args.fingerprint);
+        trust.known_hosts = known_hosts(context, args)?;
+        if !args.yes {
+            let stash = Arc::clone(&prompt_error);
+            let question = question.clone();
+            trust.confirm = Some(Arc::new(move |key: &ScannedKey| {
+                match ask_about_key(&question, key) {
+                    Ok(answer) => answer,
+                    Err(error) => {
+                        if let Ok(mut slot) = stash.lock() {
+                            *slot = Some(error);
+                        }
+                        false
+                    }
+                }
+            }));
+        }
+        KeySource::keyscan(args.keyscan_program.clone(), host, port, trust)
     } else if let Some(file) = &args.source.key {
         let bytes = read_input(context, Some(file))?;
         let text = String::from_utf8(bytes).context("the key is not UTF-8 text")?;
@@ -115,23 +167,9 @@ pub(crate) fn run(context: &Context, args: &EnrollArgs) -> anyhow::Result<u8> {
     } else {
         KeySource::generate(args.key_path.clone())
     };
-    let targets = match (&args.like, args.to.as_slice()) {
-        (Some(other), _) => Targets::Like(other.clone()),
-        (None, []) => Targets::Default,
-        (None, paths) => Targets::Paths(paths.iter().map(|p| context.path(p)).collect()),
-    };
-    if !args.yes {
-        let what = match &targets {
-            Targets::Like(other) => format!("the rules naming '{other}'"),
-            Targets::Paths(paths) => format!("the rules governing {} path(s)", paths.len()),
-            _ => "its per-host rule".to_owned(),
-        };
-        writeln!(
-            std::io::stderr().lock(),
-            "enroll '{}' into {} and re-encrypt the affected files",
-            args.name,
-            what
-        )?;
+    // A scanned key is asked about once it is known (above); other sources are known already.
+    if !args.yes && args.source.keyscan.is_none() {
+        writeln!(std::io::stderr().lock(), "{question}")?;
         if !crate::output::confirm()? {
             crate::output::stdout(b"nothing written\n")?;
             return Ok(0);
@@ -144,14 +182,67 @@ pub(crate) fn run(context: &Context, args: &EnrollArgs) -> anyhow::Result<u8> {
     let keys = context.keys();
     let decryptor = AgeDecryptor::new(&keys.identities);
     let bar = Bar::new(context.quiet || context.json);
-    let outcome = fleet::enroll(&config.path, &request, &[&decryptor], &options, &bar)
-        .with_context(|| format!("cannot enroll '{}'", args.name))?;
+    let outcome = match fleet::enroll(&config.path, &request, &[&decryptor], &options, &bar) {
+        Ok(outcome) => outcome,
+        Err(EnrollError::NotConfirmed { .. }) => {
+            if let Some(error) = prompt_error.lock().ok().and_then(|mut slot| slot.take()) {
+                return Err(error);
+            }
+            crate::output::stdout(b"nothing written\n")?;
+            return Ok(0);
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error))
+                .with_context(|| format!("cannot enroll '{}'", args.name));
+        }
+    };
     if context.json {
         crate::output::json(&outcome)?;
     } else if !context.quiet {
         crate::output::stdout(render(context, &outcome).as_bytes())?;
     }
     Ok(0)
+}
+
+/// The `known_hosts` text for `--keyscan`: `--known-hosts FILE` (which must exist), else
+/// `~/.ssh/known_hosts` when it exists.
+fn known_hosts(context: &Context, args: &EnrollArgs) -> anyhow::Result<Option<KnownHosts>> {
+    let path = match &args.known_hosts {
+        Some(path) => context.path(path),
+        None => match std::env::var_os(crate::env::HOME) {
+            Some(home) => PathBuf::from(home).join(".ssh/known_hosts"),
+            None => return Ok(None),
+        },
+    };
+    if args.known_hosts.is_none() && !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = aesec::fs::read(&path)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(Some(KnownHosts::new(text, path.display().to_string())))
+}
+
+/// Shows the scanned key and what vouches for it, then asks.
+fn ask_about_key(question: &str, key: &ScannedKey) -> anyhow::Result<bool> {
+    let verdict = match &key.verified {
+        Some(Verified::Pinned) => "matches the pinned --fingerprint".to_owned(),
+        Some(Verified::KnownHosts { origin, line }) => {
+            format!("listed in '{origin}' line {line}")
+        }
+        _ => "NOT verified: compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` \
+              run on the host, or pin it with --fingerprint"
+            .to_owned(),
+    };
+    writeln!(
+        std::io::stderr().lock(),
+        "{question}\nhost key of {}:{}: ED25519 {}\n  {}\n  age recipient {}\n  {verdict}",
+        key.host,
+        key.port,
+        key.fingerprint,
+        key.ssh_key,
+        key.recipient
+    )?;
+    crate::output::confirm()
 }
 
 /// The human report.

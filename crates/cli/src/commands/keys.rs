@@ -23,7 +23,7 @@ pub(crate) fn run(context: &Context, command: &KeysCommand) -> anyhow::Result<u8
                     write_file(
                         &context.path(path),
                         text.expose_secret().as_bytes(),
-                        aesec::fs::WriteOptions::with_mode(0o600),
+                        aesec::fs::WriteOptions::private(0o600),
                     )?;
                     if !context.quiet {
                         eprintln!("Public key: {}", key.recipient());
@@ -68,9 +68,7 @@ fn ssh_to_age(context: &Context, args: &SshToAgeArgs) -> anyhow::Result<u8> {
             other => other,
         }
         .with_context(|| format!("cannot convert the private key '{shown}'"))?;
-        let mut text = converted.0.expose_secret().to_owned();
-        text.push('\n');
-        (zeroize::Zeroizing::new(text.into_bytes()), 0o600)
+        (secret_line(converted.0.expose_secret()), 0o600)
     } else {
         let text = String::from_utf8_lossy(&input);
         let mut out = String::new();
@@ -96,13 +94,24 @@ fn ssh_to_age(context: &Context, args: &SshToAgeArgs) -> anyhow::Result<u8> {
     if args.output == Path::new("-") {
         crate::output::stdout(&output)?;
     } else {
-        write_file(
-            &context.path(&args.output),
-            &output,
-            aesec::fs::WriteOptions::with_mode(mode),
-        )?;
+        // A private key goes only to a new file or the caller's own, never through a link.
+        let options = if args.private_key {
+            aesec::fs::WriteOptions::private(mode)
+        } else {
+            aesec::fs::WriteOptions::with_mode(mode)
+        };
+        write_file(&context.path(&args.output), &output, options)?;
     }
     Ok(0)
+}
+
+/// `secret` and a newline, in a buffer sized for both up front: no reallocation leaves a copy
+/// of the secret behind in freed memory.
+fn secret_line(secret: &str) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(secret.len() + 1));
+    line.extend_from_slice(secret.as_bytes());
+    line.push(b'\n');
+    line
 }
 
 fn read_passphrase_from_stdin() -> anyhow::Result<SecretString> {
@@ -126,5 +135,19 @@ impl PassphrasePrompt for TerminalPrompt {
         rpassword::prompt_password(format!("Passphrase for {key_description}: "))
             .ok()
             .map(SecretString::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 6 item 9: the line is built in the buffer reserved for it (same allocation).
+    #[test]
+    fn secret_line_never_reallocates() {
+        let secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+        let line = secret_line(secret);
+        assert_eq!(&line[..], format!("{secret}\n").as_bytes());
+        assert_eq!(line.capacity(), secret.len() + 1);
     }
 }

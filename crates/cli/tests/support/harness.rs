@@ -88,7 +88,12 @@ impl Sandbox {
 
     /// The `aesec` command with the sandbox environment, run in [`Sandbox::work`].
     pub(crate) fn command(&self) -> Command {
-        let mut command = Command::cargo_bin("aesec").expect("the aesec binary is built");
+        Command::from_std(self.std_command())
+    }
+
+    /// [`Sandbox::command`] as a `std` command, for a test that spawns it and signals it.
+    pub(crate) fn std_command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("aesec"));
         command
             .env_clear()
             .env("PATH", path_var())

@@ -120,15 +120,6 @@ pub enum BootstrapError {
         /// The recipient of the stored key.
         stored: String,
     },
-    /// An output directory could not be created.
-    #[error("cannot create directory '{}'", path.display())]
-    CreateDirectory {
-        /// The directory.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Decrypts member `name`'s stored host key and writes `out_dir/etc/ssh/ssh_host_ed25519_key`
@@ -159,7 +150,9 @@ pub enum BootstrapError {
 ///
 /// [`BootstrapError::NoStoredKey`], [`BootstrapError::Decrypt`] (no admin key),
 /// [`BootstrapError::KeyMismatch`] when the stored key is not the member's; nothing is written
-/// then.
+/// then. [`FsError::Unsafe`] (in [`BootstrapError::Fs`]) when a key file is already there as a
+/// symlink, a non-regular file or another user's file, or a directory on the way is a symlink
+/// or another user's: the key is never written through a link.
 pub fn bootstrap(
     config_path: &Path,
     name: &str,
@@ -223,17 +216,15 @@ pub fn bootstrap(
 
     let private_key_path = out_dir.join(EXTRA_FILES_HOST_KEY);
     let public_key_path = pub_path(&private_key_path);
-    if let Some(parent) = private_key_path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| BootstrapError::CreateDirectory {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+    if let Some(parent) = Path::new(EXTRA_FILES_HOST_KEY).parent() {
+        crate::fs::create_private_dirs(out_dir, parent)?;
     }
-    crate::fs::write_atomic(&private_key_path, &pem, WriteOptions::with_mode(0o600))?;
+    // Never through a link or into another user's file: the key goes exactly where it says.
+    crate::fs::write_atomic(&private_key_path, &pem, WriteOptions::private(0o600))?;
     crate::fs::write_atomic(
         &public_key_path,
         format!("{public_line}\n").as_bytes(),
-        WriteOptions::with_mode(0o644),
+        WriteOptions::private(0o644),
     )?;
     Ok(BootstrapOutcome {
         name: name.to_owned(),

@@ -30,6 +30,7 @@
 //! into the tree `nixos-anywhere --extra-files` expects.
 
 mod source;
+mod trust;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -46,6 +47,7 @@ use crate::store::Format;
 
 use source::{HostKey, recorded_fingerprint};
 pub use source::{KEYSCAN_TIMEOUT_SECONDS, KeySource};
+pub use trust::{ConfirmHostKey, KeyscanTrust, KnownHosts, ScannedKey, Verified};
 
 /// The file name of a generated host key, as sshd and nixos-anywhere expect it.
 pub const HOST_KEY_FILE_NAME: &str = "ssh_host_ed25519_key";
@@ -209,6 +211,60 @@ pub enum EnrollError {
         status: Option<i32>,
         /// What it said on stderr.
         stderr: String,
+    },
+    /// The scanned key does not have the pinned fingerprint.
+    #[error("the host key of {host}:{port} is {scanned}, but {expected} was expected")]
+    FingerprintMismatch {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The pinned fingerprint.
+        expected: String,
+        /// The scanned key's fingerprint.
+        scanned: String,
+    },
+    /// `known_hosts` lists other keys for the host (the key changed, or someone is in between).
+    #[error("the host key of {host}:{port} is {scanned}, but '{origin}' lists {known} for it")]
+    KnownHostsMismatch {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The `known_hosts` file.
+        origin: String,
+        /// The fingerprints listed for the host.
+        known: String,
+        /// The scanned key's fingerprint.
+        scanned: String,
+    },
+    /// `known_hosts` marks the scanned key `@revoked`.
+    #[error("the scanned host key {fingerprint} is marked @revoked in '{origin}' line {line}")]
+    HostKeyRevoked {
+        /// The scanned key's fingerprint.
+        fingerprint: String,
+        /// The `known_hosts` file.
+        origin: String,
+        /// The 1-based line.
+        line: usize,
+    },
+    /// Nothing vouches for the scanned key (no pin, no `known_hosts` entry) and nobody was asked.
+    #[error(
+        "nothing vouches for the host key {fingerprint} of {host}:{port}: no pinned fingerprint and no known_hosts entry"
+    )]
+    UntrustedHostKey {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The scanned key's fingerprint.
+        fingerprint: String,
+    },
+    /// The scanned key was shown and declined.
+    #[error("the host key {fingerprint} was not accepted")]
+    NotConfirmed {
+        /// The scanned key's fingerprint.
+        fingerprint: String,
     },
     /// The key text holds no usable ed25519 key.
     #[error("no ssh-ed25519 key or age recipient in {origin}")]
@@ -396,7 +452,12 @@ pub fn enroll(
             program,
             host,
             port,
-        } => source::keyscan(program, host, *port)?,
+            trust,
+        } => {
+            let key = source::keyscan(program, host, *port)?;
+            trust::check(trust, host, *port, &key)?;
+            key
+        }
         KeySource::Key { text, origin } => source::parse_key_text(text, origin)?,
         KeySource::Generate { private_key_path } => {
             let relative = match private_key_path {

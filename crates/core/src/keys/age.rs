@@ -235,15 +235,14 @@ impl Identities {
         reader: impl BufRead,
         source_name: &str,
     ) -> Result<usize, ParseIdentityError> {
-        let mut text = zeroize::Zeroizing::new(String::new());
-        let mut reader = reader;
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| ParseIdentityError::Invalid {
-                source_name: source_name.to_owned(),
-                reason: e.to_string(),
-            })?;
-        self.add_identity_file_text(&text, source_name)
+        let invalid = |reason: String| ParseIdentityError::Invalid {
+            source_name: source_name.to_owned(),
+            reason,
+        };
+        let bytes = super::read_secret(reader).map_err(|e| invalid(e.to_string()))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| invalid("stream did not contain valid UTF-8".to_owned()))?;
+        self.add_identity_file_text(text, source_name)
     }
 
     /// The identities, in the order they were added.

@@ -470,12 +470,10 @@ fn decrypt_identity_file(
     let identity = age::scrypt::Identity::new(passphrase);
     let reader = age::armor::ArmoredReader::new(bytes.trim_ascii_start());
     let decryptor = age::Decryptor::new(reader).map_err(|e| failed(e.to_string()))?;
-    let mut plain = Zeroizing::new(Vec::new());
-    let mut stream = decryptor
+    let stream = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(|e| failed(e.to_string()))?;
-    io::Read::read_to_end(&mut stream, &mut plain).map_err(|e| failed(e.to_string()))?;
-    Ok(plain)
+    super::read_secret(stream).map_err(|e| failed(e.to_string()))
 }
 
 /// Runs `SOPS_AGE_KEY_CMD` without a shell, as sops does, and returns its stdout.

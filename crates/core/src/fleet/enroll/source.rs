@@ -13,6 +13,7 @@ use ssh_key::{LineEnding, PrivateKey};
 use zeroize::Zeroizing;
 
 use super::EnrollError;
+use super::trust::KeyscanTrust;
 use crate::keys::age::Recipient;
 use crate::keys::ssh::{Converted, SshToAgeError, public_key_to_age, public_keys_to_age};
 
@@ -27,7 +28,7 @@ const ED25519: &str = "ssh-ed25519";
 #[non_exhaustive]
 pub enum KeySource {
     /// Ask the host's sshd for its ed25519 host key with OpenSSH's `ssh-keyscan -t ed25519 -p
-    /// PORT -T 5 HOST`.
+    /// PORT -T 5 HOST`; the answer is checked with `trust` before anything is written.
     Keyscan {
         /// The `ssh-keyscan` program (a path, or a name looked up in `PATH`).
         program: PathBuf,
@@ -35,6 +36,8 @@ pub enum KeySource {
         host: String,
         /// The SSH port.
         port: u16,
+        /// How the scanned key is trusted (a scan nothing vouches for is refused).
+        trust: KeyscanTrust,
     },
     /// A key given as text: a `.pub`, `authorized_keys` or `known_hosts` line with an
     /// `ssh-ed25519` key, or an `age1…` recipient.
@@ -54,12 +57,18 @@ pub enum KeySource {
 }
 
 impl KeySource {
-    /// A keyscan of `host:port` with `program`.
-    pub fn keyscan(program: impl Into<PathBuf>, host: impl Into<String>, port: u16) -> Self {
+    /// A keyscan of `host:port` with `program`, whose key `trust` must accept.
+    pub fn keyscan(
+        program: impl Into<PathBuf>,
+        host: impl Into<String>,
+        port: u16,
+        trust: KeyscanTrust,
+    ) -> Self {
         Self::Keyscan {
             program: program.into(),
             host: host.into(),
             port,
+            trust,
         }
     }
 

@@ -371,6 +371,87 @@ impl Repo {
     }
 }
 
+/// Issue 6 item 8: `bootstrap --out` never writes the private host key through a symlink
+/// planted at its path or on the way, nor into another user's file or directory.
+#[test]
+fn bootstrap_refuses_links_and_foreign_owners_at_the_key_path() {
+    use std::os::unix::fs::{MetadataExt as _, symlink};
+
+    use crate::fs::{FsError, UnsafeReason};
+
+    let repo = Repo::new("bootstrap-links");
+    let request = EnrollRequest::new("web", KeySource::generate(None), Targets::Default);
+    repo.enroll(&request, &dated()).unwrap();
+    let identities = Repo::identities(&repo.admin);
+    let run = |out: &Path| {
+        bootstrap(
+            &repo.config(),
+            "web",
+            out,
+            &[&AgeDecryptor::new(&identities)],
+            &BootstrapOptions::default(),
+        )
+    };
+    let refused = |result: Result<_, crate::fleet::BootstrapError>| match result {
+        Err(crate::fleet::BootstrapError::Fs(FsError::Unsafe { reason, .. })) => reason,
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("bootstrap wrote through an unsafe path"),
+    };
+    let victim = repo.dir.0.join("victim");
+    std::fs::write(&victim, b"do not overwrite\n").unwrap();
+
+    // A symlink at the key's path.
+    let out = repo.dir.0.join("out-link");
+    std::fs::create_dir_all(out.join("etc/ssh")).unwrap();
+    symlink(&victim, out.join(crate::fleet::EXTRA_FILES_HOST_KEY)).unwrap();
+    assert_eq!(refused(run(&out)), UnsafeReason::Symlink);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"do not overwrite\n");
+    assert!(
+        std::fs::symlink_metadata(out.join(crate::fleet::EXTRA_FILES_HOST_KEY))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    // A symlinked directory on the way.
+    let elsewhere = repo.dir.0.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = repo.dir.0.join("out-dir-link");
+    std::fs::create_dir_all(&out).unwrap();
+    symlink(&elsewhere, out.join("etc")).unwrap();
+    assert!(matches!(
+        refused(run(&out)),
+        UnsafeReason::DirectoryIsSymlink { .. }
+    ));
+    assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none());
+
+    // Another user's file at the key's path, and another user's --out directory (the test
+    // runs as root, which may hand them to uid 65534).
+    let out = repo.dir.0.join("out-foreign-file");
+    std::fs::create_dir_all(out.join("etc/ssh")).unwrap();
+    let planted = out.join(crate::fleet::EXTRA_FILES_HOST_KEY);
+    std::fs::write(&planted, b"planted\n").unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    assert_eq!(refused(run(&out)), UnsafeReason::FileOwnedBy { uid: 65534 });
+    assert_eq!(std::fs::read(&planted).unwrap(), b"planted\n");
+    let out = repo.dir.0.join("out-foreign-dir");
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
+    assert!(matches!(
+        refused(run(&out)),
+        UnsafeReason::DirectoryOwnedBy { uid: 65534, .. }
+    ));
+    assert!(!out.join("etc").exists());
+
+    // A regular file of the caller's is replaced (a second bootstrap), with mode 0600.
+    let out = repo.dir.0.join("out-ok");
+    run(&out).unwrap();
+    let written = run(&out).unwrap();
+    let metadata = std::fs::symlink_metadata(&written.private_key_path).unwrap();
+    assert!(metadata.file_type().is_file());
+    assert_eq!(metadata.mode() & 0o7777, 0o600);
+}
+
 #[test]
 fn remove_rotates_and_lists_what_the_member_could_read() {
     let repo = Repo::new("remove");
