@@ -14,10 +14,13 @@ const ENCRYPTED_MODE: u32 = 0o644;
 
 /// The index argument of `set`/`unset` (sops exits 7, not `--extract`'s 91, when it is not a
 /// path).
-fn parse_index(index: &str) -> Result<TreePath, CliError> {
-    index.parse().map_err(|source| CliError::InvalidIndex {
-        index: index.to_owned(),
-        source,
+fn parse_index(index: &str) -> anyhow::Result<TreePath> {
+    index.parse().map_err(|source| {
+        CliError::InvalidIndex {
+            index: index.to_owned(),
+            source,
+        }
+        .into()
     })
 }
 
