@@ -1095,7 +1095,7 @@ fn keys_generate_writes_a_key_age_keygen_reads() {
         stdout_key.stdout.contains("AGE-SECRET-KEY-1"),
         "{stdout_key}"
     );
-    if let Some(program) = harness::peer("age-keygen", "AGE_KEYGEN") {
+    if let Some(program) = harness::peer("age-keygen") {
         let output = std::process::Command::new(program)
             .arg("-y")
             .arg(sandbox.work.join("k.txt"))
