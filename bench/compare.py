@@ -25,10 +25,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def find_sops():
-    for candidate in (os.environ.get("SOPS"), os.path.join(ROOT, ".peers/venv/bin/sops"), shutil.which("sops")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    sys.exit("sops not found: run scripts/setup-peers.sh first")
+    """sops 3.11.0 through the one version-checked lookup, scripts/find-peer.sh (`$SOPS` if set,
+    else .peers/venv/bin, else PATH); exits with its message when sops is missing or wrong."""
+    found = subprocess.run(
+        ["bash", os.path.join(ROOT, "scripts/find-peer.sh"), "sops"], stdout=subprocess.PIPE, text=True
+    )
+    if found.returncode != 0:
+        sys.exit("sops not usable (see above): run scripts/setup-peers.sh first")
+    return found.stdout.strip()
 
 
 def find_aesec():

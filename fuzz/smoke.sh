@@ -21,6 +21,14 @@ if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++ >/dev/null
 fi
 
+# Every target of fuzz/Cargo.toml is smoke-run: one left out of the list is an error, not a skip.
+listed="$(cargo fuzz list | sort | tr '\n' ' ')"
+wanted="$(printf '%s\n' "${targets[@]}" | sort | tr '\n' ' ')"
+if [[ "$listed" != "$wanted" ]]; then
+    echo "fuzz/smoke.sh runs ($wanted) but fuzz/Cargo.toml has ($listed)" >&2
+    exit 1
+fi
+
 ./seed.sh
 
 export RUSTC_BOOTSTRAP=1

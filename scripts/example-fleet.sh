@@ -13,7 +13,8 @@
 # Needs scripts/setup-peers.sh to have run (it is part of scripts/test.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-source "$root/.peers/env"
+# sops 3.11.0 through the one version-checked lookup ($SOPS, else .peers/venv, else PATH).
+SOPS=$(bash "$root/scripts/find-peer.sh" sops)
 if [ -z "${AESEC_BIN:-}" ]; then
     cargo build --quiet -p aesec-cli --manifest-path "$root/Cargo.toml"
     AESEC_BIN=$root/target/debug/aesec

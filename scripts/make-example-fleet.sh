@@ -7,7 +7,8 @@
 # Needs: scripts/setup-peers.sh (sops, ssh-keygen) and a built aesec (cargo build -p aesec-cli).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-source "$root/.peers/env"
+# sops 3.11.0 through the one version-checked lookup ($SOPS, else .peers/venv, else PATH).
+SOPS=$(bash "$root/scripts/find-peer.sh" sops)
 aesec=${AESEC_BIN:-$root/target/debug/aesec}
 fleet=$root/secrets
 rm -rf "$fleet"

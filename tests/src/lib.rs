@@ -4,11 +4,15 @@
 //! Every test in this package goes through these helpers, so the rules of DESIGN §6 hold in one
 //! place:
 //!
-//! - **Peers are found, never assumed.** [`Peer::find`] looks at the `SOPS`/`BAO` variables,
-//!   then the project's venv (`.peers/venv/bin`, made by `scripts/setup-peers.sh`), then `PATH`
-//!   (and `/usr/sbin` for `sshd`). When a peer is missing, [`Peer::require`] panics if
-//!   `AESEC_REQUIRE_PEERS=1` (CI), and otherwise prints `skipping: peer X missing` and returns
-//!   `None`; tests turn that `None` into a skip with [`require_peer!`], the only skip path.
+//! - **Peers are found, never assumed.** [`Peer::find`] looks at the `SOPS`/`BAO` variables
+//!   (and only there when one is set), else the project's venv (`.peers/venv/bin`, made by
+//!   `scripts/setup-peers.sh`), then `PATH` (and `/usr/sbin` for `sshd`), and checks the
+//!   version of sops (3.11.0), bao (2.7.x) and age (1.1.x); a wrong version always fails. This
+//!   is the one lookup: the CLI and library tests use it too, and the scripts use
+//!   `scripts/find-peer.sh`, which applies the same rules. When a peer is missing,
+//!   [`Peer::require`] panics if `AESEC_REQUIRE_PEERS=1` (CI), and otherwise prints
+//!   `skipping: peer X missing` and returns `None`; tests turn that `None` into a skip with
+//!   [`require_peer!`], the only skip path.
 //! - **Children get a clean environment.** [`Cmd`] clears the environment and passes only
 //!   `PATH`, a temporary `HOME` and `XDG_*` directories from [`TempHome`], and the variables the
 //!   test sets. A stray `SOPS_AGE_KEY_FILE` or `~/.vault-token` of the developer can never make a
@@ -129,30 +133,89 @@ impl Peer {
         }
     }
 
-    /// Finds the peer's binary: its variable if set (and then only there), else the project
-    /// venv, else `PATH`, else the system `sbin` directories.
-    pub fn find(self) -> Option<PathBuf> {
-        if let Some(var) = self.env_var()
-            && let Some(value) = std::env::var_os(var).filter(|value| !value.is_empty())
-        {
-            let path = PathBuf::from(value);
-            return is_executable(&path).then_some(path);
+    /// The version the tests are pinned to, for the peers whose version matters (the same pins
+    /// as `scripts/find-peer.sh` and `scripts/setup-peers.sh`): the arguments that print it,
+    /// and the prefix its first line must start with.
+    pub fn version_pin(self) -> Option<(&'static [&'static str], &'static str)> {
+        match self {
+            Self::Sops => Some((&["--version", "--disable-version-check"], "sops 3.11.0")),
+            Self::Bao => Some((&["version"], "OpenBao v2.7.")),
+            Self::Age | Self::AgeKeygen => Some((&["--version"], "1.1.")),
+            _ => None,
         }
-        self.search_dirs()
-            .into_iter()
-            .map(|dir| dir.join(self.program()))
-            .find(|candidate| is_executable(candidate))
+    }
+
+    /// Finds the peer's binary and checks its version: its variable if set (and then only
+    /// there; a set variable that names nothing is an error, never a reason to look elsewhere),
+    /// else the project venv, else `PATH`, else the system `sbin` directories.
+    pub fn find(self) -> Result<PathBuf, PeerError> {
+        let path = match self.env_var().and_then(|var| {
+            Some((
+                var,
+                std::env::var_os(var).filter(|value| !value.is_empty())?,
+            ))
+        }) {
+            Some((var, value)) => {
+                let path = PathBuf::from(value);
+                if !is_executable(&path) {
+                    return Err(PeerError::Missing(format!(
+                        "${var}={} is not an executable file",
+                        path.display()
+                    )));
+                }
+                path
+            }
+            None => self
+                .search_dirs()
+                .into_iter()
+                .map(|dir| dir.join(self.program()))
+                .find(|candidate| is_executable(candidate))
+                .ok_or_else(|| {
+                    PeerError::Missing("not in .peers/venv/bin, PATH or /usr/sbin".to_owned())
+                })?,
+        };
+        self.check_version(&path)?;
+        Ok(path)
+    }
+
+    fn check_version(self, path: &Path) -> Result<(), PeerError> {
+        let Some((args, prefix)) = self.version_pin() else {
+            return Ok(());
+        };
+        let output = Command::new(path)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| {
+                PeerError::WrongVersion(format!("{} cannot run: {err}", path.display()))
+            })?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let first = text.lines().next().unwrap_or_default().trim();
+        let version = first.strip_prefix('v').unwrap_or(first);
+        if output.status.success() && version.starts_with(prefix) {
+            Ok(())
+        } else {
+            Err(PeerError::WrongVersion(format!(
+                "{} prints {first:?} for `{}`, want {prefix}…",
+                path.display(),
+                args.join(" ")
+            )))
+        }
     }
 
     /// Finds the peer, or handles its absence: panics when `AESEC_REQUIRE_PEERS=1`, otherwise
     /// prints `skipping: peer X missing` to stderr and returns `None` (see [`require_peer!`]).
+    /// A peer of the wrong version always panics: testing against it proves nothing.
     pub fn require(self) -> Option<PathBuf> {
-        if let Some(path) = self.find() {
-            return Some(path);
-        }
-        let looked = match self.env_var().filter(|var| std::env::var_os(var).is_some()) {
-            Some(var) => format!("${var} is not an executable file"),
-            None => "not in .peers/venv/bin, PATH or /usr/sbin".to_owned(),
+        let looked = match self.find() {
+            Ok(path) => return Some(path),
+            Err(PeerError::WrongVersion(why)) => panic!(
+                "peer {} has the wrong version: {why}\n\
+                 hint: run `bash scripts/setup-peers.sh` and `. .peers/env` (installs {})",
+                self.program(),
+                self.package(),
+            ),
+            Err(PeerError::Missing(looked)) => looked,
         };
         if peers_required() {
             panic!(
@@ -178,6 +241,15 @@ impl Peer {
         dirs.extend(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from));
         dirs
     }
+}
+
+/// Why [`Peer::find`] found no usable peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerError {
+    /// Not found; says where it was looked for.
+    Missing(String),
+    /// Found, but it is not the pinned version (or prints none).
+    WrongVersion(String),
 }
 
 impl fmt::Display for Peer {
@@ -270,10 +342,14 @@ pub fn venv_bin() -> PathBuf {
     workspace_root().join(".peers/venv/bin")
 }
 
-/// The `PATH` children get: the project venv first, then the test process's `PATH`.
+/// The `PATH` children get: the project venv first (when it exists), then the test process's
+/// `PATH`.
 pub fn child_path() -> OsString {
     let inherited = std::env::var_os("PATH").unwrap_or_else(|| OsString::from(FALLBACK_PATH));
-    let dirs = std::iter::once(venv_bin()).chain(std::env::split_paths(&inherited));
+    // Only a venv that is there: a dangling entry (a broken `.peers` link) makes the PATH
+    // search of Rust's `Command` stop with an error instead of trying the next directory.
+    let venv = Some(venv_bin()).filter(|dir| dir.is_dir());
+    let dirs = venv.into_iter().chain(std::env::split_paths(&inherited));
     std::env::join_paths(dirs).expect("PATH entries came from a valid PATH")
 }
 

@@ -12,7 +12,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Flags that cannot be combined exit with sops' code for the same mistake (8); every
+        // other usage error keeps clap's message and code (2; README "Exit codes").
+        Err(error) if error.kind() == clap::error::ErrorKind::ArgumentConflict => {
+            drop(error.print());
+            return ExitCode::from(exit::CONFLICTING_PARAMETERS);
+        }
+        Err(error) => error.exit(),
+    };
     init_tracing(cli.verbose, cli.quiet);
     let json = cli.json;
     match commands::run(cli) {

@@ -26,6 +26,15 @@ pub(crate) enum CliError {
     /// Options that cannot be combined or are missing.
     #[error("{0}")]
     Usage(&'static str),
+    /// The index of `set` or `unset` is not a tree path (sops: "Invalid set index format").
+    #[error("invalid index '{index}'")]
+    InvalidIndex {
+        /// The index as given.
+        index: String,
+        /// Why it is not a path.
+        #[source]
+        source: PathError,
+    },
     /// Standard input could not be read.
     #[error("could not read standard input")]
     ReadStdin(#[source] std::io::Error),
@@ -195,6 +204,9 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
             match cli {
                 CliError::NoSuchFile(_) => return Diagnosis::new(exit::NO_FILE_SPECIFIED, None),
                 CliError::Usage(_) => return Diagnosis::new(exit::CONFLICTING_PARAMETERS, None),
+                CliError::InvalidIndex { .. } => {
+                    return Diagnosis::new(exit::INVALID_SET_FORMAT, Some(TREE_PATH_HINT));
+                }
                 CliError::ReadStdin(_) => {
                     return Diagnosis::new(exit::COULD_NOT_READ_INPUT_FILE, None);
                 }
@@ -298,18 +310,26 @@ fn seal_diagnosis(error: &SealError) -> Diagnosis {
 
 fn path_diagnosis(error: &PathError) -> Diagnosis {
     match error {
-        PathError::Syntax { .. } => Diagnosis::new(
-            exit::INVALID_TREE_PATH_FORMAT,
-            Some(r#"paths look like '["key"]["nested"][0]'"#),
-        ),
+        PathError::Syntax { .. } => {
+            Diagnosis::new(exit::INVALID_TREE_PATH_FORMAT, Some(TREE_PATH_HINT))
+        }
         _ => Diagnosis::new(exit::GENERIC, None),
     }
 }
+
+/// The hint for a tree path that does not parse.
+const TREE_PATH_HINT: &str = r#"paths look like '["key"]["nested"][0]'"#;
 
 /// A store error: `syntax_code` is what sops exits with for a document it cannot parse there
 /// (2 when encrypting, 1 when decrypting).
 fn store_diagnosis(error: &StoreError, syntax_code: u8) -> Diagnosis {
     match error {
+        // sops exits 92 only for an empty YAML document it is asked to encrypt. Its JSON store
+        // fails to parse empty input instead, and an empty file to decrypt lacks the metadata:
+        // both are the syntax code.
+        StoreError::Empty { format } if syntax_code == exit::GENERIC || *format == "json" => {
+            Diagnosis::new(syntax_code, None)
+        }
         StoreError::Empty { .. } => Diagnosis::new(exit::NEED_AT_LEAST_ONE_DOCUMENT, None),
         StoreError::NonStringKey { .. } | StoreError::UnsupportedValue { .. } => {
             Diagnosis::new(exit::ERROR_ENCRYPTING_TREE, None)

@@ -958,7 +958,8 @@ fn set_json_values_then_real_sops_decrypts() {
         .run(&["set", "s.yaml", r#"["a"]"#, "not json"])
         .code(7)
         .hinted();
-    sandbox.run(&["set", "s.yaml", r#"["a""#, "1"]).code(91);
+    // sops: "Invalid set index format", code 7 (tests/tests/sops_exit_codes.rs compares).
+    sandbox.run(&["set", "s.yaml", r#"["a""#, "1"]).code(7);
 }
 
 #[test]
@@ -1215,7 +1216,7 @@ fn keys_generate_writes_a_key_age_keygen_reads() {
         stdout_key.stdout.contains("AGE-SECRET-KEY-1"),
         "{stdout_key}"
     );
-    if let Some(program) = harness::peer("age-keygen", "AGE_KEYGEN") {
+    if let Some(program) = harness::peer("age-keygen") {
         let output = std::process::Command::new(program)
             .arg("-y")
             .arg(sandbox.work.join("k.txt"))

@@ -1,7 +1,8 @@
 //! The fleet engine on generated repositories: plan, updatekeys with real revocation, the
 //! agreement with real `sops updatekeys`, verify-before-write, check, and rotation by age.
 //!
-//! Real sops is found in `$SOPS`, the project's `.peers` venv or `PATH`; when it is missing
+//! Real sops 3.11.0 is found by the peer harness (`aesec_tests::sops`: `$SOPS` when set, else
+//! the project's `.peers` venv or `PATH`, version-checked); when it is missing
 //! the agreement checks fail under `AESEC_REQUIRE_PEERS=1` and are skipped otherwise (the
 //! aesec-only assertions still run).
 
@@ -158,31 +159,10 @@ fn without_armor(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// The real sops, or `None` (skip) unless peers are required.
+/// The real sops 3.11.0 from the peer harness' one version-checked lookup, or `None` (skip)
+/// unless peers are required.
 fn sops() -> Option<PathBuf> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "tests locate peers from the environment"
-    )]
-    let explicit = std::env::var_os("SOPS").map(PathBuf::from);
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.peers/venv/bin/sops");
-    let found = explicit
-        .filter(|p| p.is_file())
-        .or_else(|| venv.is_file().then_some(venv))
-        .or_else(|| {
-            let fallback = PathBuf::from("/tmp/peervenv/bin/sops");
-            fallback.is_file().then_some(fallback)
-        });
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "CI requires peers through the environment"
-    )]
-    let required = std::env::var_os("AESEC_REQUIRE_PEERS").is_some_and(|v| v == "1");
-    assert!(
-        found.is_some() || !required,
-        "sops not found and AESEC_REQUIRE_PEERS=1"
-    );
-    found
+    aesec_tests::sops()
 }
 
 /// Runs sops in `dir` with `keys` as its only identities; panics with full context on failure.

@@ -306,10 +306,123 @@ fn snapshot_pairs(inputs: &str, snapshots: &str, ext: &str) -> Vec<(std::path::P
         .collect()
 }
 
+/// The file names in `crates/core/tests/<dir>`, sorted.
+fn file_names(dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(test_path(dir))
+        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
+        .map(|entry| {
+            let entry = entry.unwrap_or_else(|e| panic!("cannot list {dir}: {e}"));
+            entry.file_name().to_string_lossy().into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Checks that the YAML vectors made by `vectors/yaml/regenerate.sh` are complete: every input
+/// `NAME.yaml` either was refused by sops (`NAME.error.txt`, and then has no output) or has its
+/// layout `NAME.sops.yaml`, its full snapshot `snapshots/yaml/NAME.enc.yaml` and exactly one of
+/// `NAME.plain.yaml` / `NAME.plain-error.txt`; and every output belongs to an input. Returns
+/// the problems found in the listings `inputs` (of `vectors/yaml`) and `snapshots` (of
+/// `vectors/snapshots/yaml`).
+fn yaml_vector_coverage_problems(inputs: &[String], snapshots: &[String]) -> Vec<String> {
+    let has = |name: &str| inputs.iter().any(|file| file == name);
+    let is_input = |name: &str| !name.contains('.') && has(&format!("{name}.yaml"));
+    let mut problems = Vec::new();
+    for file in inputs {
+        let Some((name, kind)) = file.split_once('.') else {
+            problems.push(format!("vectors/yaml/{file}: not a vector"));
+            continue;
+        };
+        match kind {
+            "yaml" => {
+                let refused = has(&format!("{name}.error.txt"));
+                let snapshot = snapshots.contains(&format!("{name}.enc.yaml"));
+                let layout = has(&format!("{name}.sops.yaml"));
+                let plain = has(&format!("{name}.plain.yaml"));
+                let plain_error = has(&format!("{name}.plain-error.txt"));
+                let complete = if refused {
+                    !snapshot && !layout && !plain && !plain_error
+                } else {
+                    snapshot && layout && plain != plain_error
+                };
+                if !complete {
+                    problems.push(format!(
+                        "vectors/yaml/{file}: refused {refused}, snapshot {snapshot}, \
+                         .sops.yaml {layout}, .plain.yaml {plain}, .plain-error.txt {plain_error} \
+                         (run vectors/yaml/regenerate.sh)"
+                    ));
+                }
+            }
+            "sops.yaml" | "plain.yaml" | "error.txt" | "plain-error.txt" if is_input(name) => {}
+            "md" | "sh" if name == "README" || name == "regenerate" => {}
+            _ => problems.push(format!("vectors/yaml/{file}: no input {name}.yaml")),
+        }
+    }
+    for file in snapshots {
+        match file.strip_suffix(".enc.yaml") {
+            Some(name) if is_input(name) => {}
+            _ => problems.push(format!("vectors/snapshots/yaml/{file}: no input")),
+        }
+    }
+    problems
+}
+
+#[test]
+fn yaml_snapshots_cover_every_accepted_input() {
+    let inputs = file_names("vectors/yaml");
+    let snapshots = file_names("vectors/snapshots/yaml");
+    let problems = yaml_vector_coverage_problems(&inputs, &snapshots);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The check itself: a missing snapshot, a stray snapshot and a refused input with output
+    // are each reported.
+    let names = |list: &[&str]| {
+        list.iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let inputs = names(&[
+        "a.yaml",
+        "a.sops.yaml",
+        "a.plain.yaml",
+        "b.yaml",
+        "b.error.txt",
+    ]);
+    assert!(yaml_vector_coverage_problems(&inputs, &names(&["a.enc.yaml"])).is_empty());
+    assert_eq!(yaml_vector_coverage_problems(&inputs, &[]).len(), 1);
+    let stray = names(&["a.enc.yaml", "c.enc.yaml"]);
+    assert_eq!(yaml_vector_coverage_problems(&inputs, &stray).len(), 1);
+    let refused_with_output = names(&["a.enc.yaml", "b.enc.yaml"]);
+    assert_eq!(
+        yaml_vector_coverage_problems(&inputs, &refused_with_output).len(),
+        1
+    );
+}
+
+/// The names of the inputs sops accepted: `NAME.yaml` without a `NAME.error.txt`.
+fn yaml_accepted_inputs() -> Vec<String> {
+    let inputs = file_names("vectors/yaml");
+    inputs
+        .iter()
+        .filter_map(|file| file.strip_suffix(".yaml"))
+        .filter(|name| !name.contains('.'))
+        .filter(|name| !inputs.contains(&format!("{name}.error.txt")))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn yaml_encrypt_matches_sops_snapshots() {
     let pairs = snapshot_pairs("vectors/yaml", "vectors/snapshots/yaml", "yaml");
-    assert_eq!(pairs.len(), 70, "snapshots in vectors/snapshots/yaml");
+    let snapshotted: Vec<String> = pairs
+        .iter()
+        .filter_map(|(input, _)| Some(input.file_stem()?.to_str()?.to_owned()))
+        .collect();
+    assert_eq!(
+        snapshotted,
+        yaml_accepted_inputs(),
+        "one snapshot per accepted input"
+    );
     let failed: Vec<&str> = pairs
         .iter()
         .filter(|(input, reference)| {
@@ -403,7 +516,14 @@ const YAML_DECRYPT_KNOWN_BUGS: &[&str] = &["sops_like"];
 #[test]
 fn yaml_decrypt_of_sops_snapshots_matches_sops_decrypt() {
     let names = yaml_decryptable_snapshots();
-    assert_eq!(names.len(), 68, "decryptable snapshots");
+    let expected: Vec<String> = yaml_accepted_inputs()
+        .into_iter()
+        .filter(|name| !test_path(&format!("vectors/yaml/{name}.plain-error.txt")).exists())
+        .collect();
+    assert_eq!(
+        names, expected,
+        "decryptable snapshots: every accepted input without a NAME.plain-error.txt"
+    );
     let names: Vec<&str> = names
         .iter()
         .map(String::as_str)

@@ -7,12 +7,25 @@ use aesec::sops::{AgeDecryptor, PathError, TreePath};
 
 use crate::cli::{SetArgs, UnsetArgs};
 use crate::commands::{Context, input_format, read_input, read_stdin, write_file};
+use crate::output::CliError;
 
 /// Mode of the rewritten file when it has none to keep (it always exists here).
 const ENCRYPTED_MODE: u32 = 0o644;
 
+/// The index argument of `set`/`unset` (sops exits 7, not `--extract`'s 91, when it is not a
+/// path).
+fn parse_index(index: &str) -> anyhow::Result<TreePath> {
+    index.parse().map_err(|source| {
+        CliError::InvalidIndex {
+            index: index.to_owned(),
+            source,
+        }
+        .into()
+    })
+}
+
 pub(crate) fn run_set(context: &Context, args: &SetArgs) -> anyhow::Result<u8> {
-    let path: TreePath = args.index.parse()?;
+    let path = parse_index(&args.index)?;
     let json = zeroize::Zeroizing::new(match (&args.value, &args.value_file) {
         (Some(value), _) => value.clone().into_bytes(),
         (None, Some(file)) => aesec::fs::read(context.path(file))?,
@@ -48,7 +61,7 @@ pub(crate) fn run_set(context: &Context, args: &SetArgs) -> anyhow::Result<u8> {
 }
 
 pub(crate) fn run_unset(context: &Context, args: &UnsetArgs) -> anyhow::Result<u8> {
-    let path: TreePath = args.index.parse()?;
+    let path = parse_index(&args.index)?;
     let format = input_format(&args.types, Some(&args.file));
     let encrypted = read_input(context, Some(&args.file))?;
     let keys = context.keys();

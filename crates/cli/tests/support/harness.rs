@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-/// Set to `1` to turn a missing peer (sops, age-keygen) into a failure instead of a skip.
-const REQUIRE_PEERS_VAR: &str = "AESEC_REQUIRE_PEERS";
-
 /// A temporary HOME, a working directory and the environment for `aesec` runs.
 pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
@@ -175,7 +172,7 @@ impl Sandbox {
     /// Runs `aesec ARGS` on a pseudo-terminal made by util-linux `script` (if present), typing
     /// `typed` into it: for passphrase prompts. Output is the terminal's (stdout and stderr).
     pub(crate) fn run_in_terminal(&self, args: &[&str], typed: &[u8]) -> Option<Run> {
-        let script = peer("script", "SCRIPT")?;
+        let script = peer("script")?;
         let binary = assert_cmd::cargo::cargo_bin("aesec");
         let line = std::iter::once(binary.display().to_string())
             .chain(args.iter().map(|arg| format!("'{arg}'")))
@@ -198,7 +195,7 @@ impl Sandbox {
 
     /// Runs the real sops (if present) with the sandbox environment.
     pub(crate) fn sops(&self, args: &[&str]) -> Option<Run> {
-        let program = peer("sops", "SOPS")?;
+        let program = peer("sops")?;
         let mut command = Command::new(&program);
         command
             .env_clear()
@@ -291,13 +288,10 @@ impl fmt::Display for Run {
     }
 }
 
-/// The `PATH` of every run: the project venv (sops) first, then the test process's `PATH`.
-fn path_var() -> String {
-    let inherited = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".to_owned());
-    format!(
-        "{}:{inherited}",
-        workspace_root().join(".peers/venv/bin").display()
-    )
+/// The `PATH` of every run: the project venv (sops) first, then the test process's `PATH`
+/// (the peer harness' [`aesec_tests::child_path`]).
+fn path_var() -> std::ffi::OsString {
+    aesec_tests::child_path()
 }
 
 /// The workspace root (two levels above this package).
@@ -315,26 +309,28 @@ pub(crate) fn vector(path: &str) -> PathBuf {
         .join(path)
 }
 
-/// A peer program: `$VAR` if set, else the project venv, else `PATH`. Missing: a panic under
-/// `AESEC_REQUIRE_PEERS=1`, else a `skipping:` note and `None`.
-pub(crate) fn peer(program: &str, var: &str) -> Option<PathBuf> {
-    let from_var = std::env::var_os(var)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from);
-    let candidates = from_var.into_iter().chain(
-        std::env::split_paths(&path_var())
-            .map(|dir| dir.join(program))
-            .collect::<Vec<_>>(),
-    );
-    for candidate in candidates {
-        if std::fs::metadata(&candidate).is_ok_and(|meta| meta.is_file()) {
-            return Some(candidate);
-        }
+/// A peer program, found by the peer harness' one version-checked lookup
+/// ([`aesec_tests::Peer::require`]: `$SOPS` only when set, sops 3.11.0, age 1.1.x); `script`
+/// (util-linux, not a peer whose version matters) is looked up in `PATH` with the same
+/// missing-peer rule. Missing: a panic under `AESEC_REQUIRE_PEERS=1`, else a `skipping:` note
+/// and `None`.
+pub(crate) fn peer(program: &str) -> Option<PathBuf> {
+    if let Some(peer) = aesec_tests::Peer::ALL
+        .into_iter()
+        .find(|peer| peer.program() == program)
+    {
+        return peer.require();
     }
-    assert!(
-        std::env::var(REQUIRE_PEERS_VAR).as_deref() != Ok("1"),
-        "peer {program} missing and {REQUIRE_PEERS_VAR}=1; run scripts/setup-peers.sh"
-    );
-    eprintln!("skipping: peer {program} missing (run scripts/setup-peers.sh)");
-    None
+    let found = std::env::split_paths(&path_var())
+        .map(|dir| dir.join(program))
+        .find(|candidate| std::fs::metadata(candidate).is_ok_and(|meta| meta.is_file()));
+    if found.is_none() {
+        assert!(
+            !aesec_tests::peers_required(),
+            "{program} missing from PATH and {}=1",
+            aesec_tests::REQUIRE_PEERS_VAR
+        );
+        eprintln!("skipping: {program} missing from PATH");
+    }
+    found
 }

@@ -10,10 +10,12 @@
 # Inputs named fail_*.EXT must be rejected by `sops encrypt`; no output is written for them.
 # A JSON input named indentN_* is processed with `stores: {json: {indent: N}}`.
 #
-# Usage: ./regenerate-store.sh json|dotenv|ini   (SOPS and KEY may point elsewhere)
+# Usage: ./regenerate-store.sh json|dotenv|ini   (SOPS and KEY may point elsewhere;
+# SOPS must be sops 3.11.0)
 set -eu
 vectors=$(cd "$(dirname "$0")" && pwd)
-SOPS=${SOPS:-$vectors/../../../../.peers/venv/bin/sops}
+# sops 3.11.0 through the one version-checked lookup ($SOPS, else .peers/venv, else PATH).
+SOPS=$(bash "$vectors/../../../../scripts/find-peer.sh" sops)
 KEY=${KEY:-$vectors/sops/vec.key}
 here=$vectors/${1:?usage: regenerate-store.sh json|dotenv|ini}
 case $(basename "$here") in
