@@ -239,3 +239,46 @@ fn rotate_older_than_does_not_hand_the_new_key_to_a_recipient_added_to_the_metad
         .ok()
         .stdout_has("s3cret");
 }
+
+/// No false positives: the value checks find nothing in real files, the golden vectors made by
+/// sops, the corpus of files written by other projects (`crates/core/tests/corpus`), and the
+/// example fleet in `secrets/`.
+#[test]
+fn check_finds_no_value_problem_in_real_files() {
+    let mut sandbox = Sandbox::bare();
+    sandbox.unset_env("SOPS_AGE_KEY_FILE");
+    sandbox.write(".sops.yaml", "creation_rules:\n  - age: age1unused\n");
+    let root = harness::workspace_root();
+    let mut files = Vec::new();
+    let mut pending = vec![
+        root.join("crates/core/tests/vectors"),
+        root.join("crates/core/tests/corpus"),
+        root.join("secrets"),
+    ];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a test directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path.to_str().expect("utf-8 path").to_owned());
+            }
+        }
+    }
+    let mut args = vec!["check", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = sandbox.run(&args);
+    let parsed: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    let checked = parsed["files_checked"].as_u64().expect("a count");
+    assert!(checked > 150, "{checked} sops files checked\n{run}");
+    let value_findings: Vec<&serde_json::Value> = parsed["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| {
+            ["clear_value", "malformed_value", "type_mismatch"]
+                .contains(&f["kind"].as_str().unwrap_or_default())
+        })
+        .collect();
+    assert!(value_findings.is_empty(), "{value_findings:#?}");
+}

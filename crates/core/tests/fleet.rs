@@ -777,7 +777,13 @@ fn rotate_older_than_wraps_for_the_rule_not_for_a_forged_recipient() {
         .is_ok()
     );
 
-    let plan = fleet::plan(&config, &[file.clone()], &dir.0, &PlanOptions::default()).unwrap();
+    let plan = fleet::plan(
+        &config,
+        std::slice::from_ref(&file),
+        &dir.0,
+        &PlanOptions::default(),
+    )
+    .unwrap();
     let observer = Warnings::default();
     let now = SystemTime::now() + Duration::from_secs(3_600);
     let report = fleet::rotate_older_than(
