@@ -1574,6 +1574,58 @@ sops:
         ));
     }
 
+    /// `check`'s keyless look (issue 6): clear values where the rule encrypts, malformed
+    /// `ENC[...]` text, and a `type:` its length rules out; nothing on a clean file.
+    #[test]
+    fn audit_finds_what_shows_without_the_key() {
+        let (clean, _) = encrypted_sample();
+        assert!(
+            audit_tree(&mut clean.clone(), Some(&CryptRule::default()))
+                .unwrap()
+                .is_empty()
+        );
+        let mut tree = clean;
+        // `hunter2` is 7 bytes: no boolean.
+        edit_password(&mut tree, |enc| enc.replace("type:str", "type:bool"));
+        if let Some(Item::Entry { value, .. }) = tree.branches[0].get_mut(2) {
+            *value = Value::List(vec![s("ENC[AES256_GCM,data:!!,iv:AA==,tag:AA==,type:str]")]);
+        }
+        tree.branches[0].push(entry("injected", Value::Int(1)));
+        let found = audit_tree(&mut tree, Some(&CryptRule::default())).unwrap();
+        let paths: Vec<&str> = found.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [r#"["db"]["password"]"#, r#"["list"][0]"#, r#"["injected"]"#]
+        );
+        assert!(matches!(
+            found[0].1,
+            Anomaly::TypeLength {
+                value_type: ValueType::Bool,
+                length: 7
+            }
+        ));
+        assert!(matches!(found[1].1, Anomaly::Malformed { .. }));
+        assert!(matches!(
+            found[2].1,
+            Anomaly::Clear {
+                found: ValueType::Int
+            }
+        ));
+        // The longest texts sops writes for each type are plausible; one byte more is not.
+        for (value_type, longest) in [
+            (ValueType::Bool, "False".len()),
+            (ValueType::Int, "-9223372036854775808".len()),
+            (ValueType::Time, "2006-01-02T15:04:05.999999999+07:00".len()),
+        ] {
+            assert!(plausible_length(value_type, longest), "{value_type}");
+            assert!(!plausible_length(value_type, longest + 1), "{value_type}");
+        }
+        let mut float = Vec::new();
+        plaintext_bytes(&Value::Float(-f64::MIN_POSITIVE), &mut float);
+        assert!(plausible_length(ValueType::Float, float.len()));
+        assert!(!plausible_length(ValueType::Float, 328));
+    }
+
     #[test]
     fn stash_keeps_unchanged_ciphertext_only() {
         let (encrypted, _) = encrypted_sample();
