@@ -30,8 +30,8 @@ pub use rules::{CompiledRule, InvalidRuleRegexError};
 pub use shamir::{SHARE_OVERHEAD_BYTES, ShamirError};
 pub use value::{
     Cipher, DATA_KEY_BYTES, DataKey, DataKeyLengthError, EncryptedValue, IV_BYTES, IvStash,
-    ParseEncryptedValueError, RandomError, TAG_BYTES, ValueError, ValueType, plaintext_bytes,
-    typed_plaintext,
+    MAX_ENCRYPTED_VALUE_BYTES, MAX_VALUE_BYTES, ParseEncryptedValueError, RandomError, TAG_BYTES,
+    ValueError, ValueType, plaintext_bytes, typed_plaintext,
 };
 pub(crate) mod document;
 pub use document::{Document, EncryptionRules, OpenError, OpenOptions, Recipients, SealError};

@@ -15,6 +15,18 @@ pub mod yaml;
 
 use std::path::Path;
 
+/// Deepest nesting of maps and lists (the root map counts as 1) any store reads, so that a
+/// hostile file cannot exhaust the stack of the parsers, tree walks, emitters and `Drop`, all
+/// of which recurse once per level.
+///
+/// go-yaml and Go's JSON decoder stop at 10,000, but no real document comes near 500 (and
+/// saphyr already stops flow collections at 255). A debug build uses about 2.4 KB of stack
+/// per level on the deepest path (JSON parsing, then encryption and every emitter), so 500
+/// levels fit a 2 MiB thread stack (the default for rayon workers and spawned threads) with
+/// room to spare, which a test checks; release builds use several times less. Flat stores
+/// (dotenv, INI, binary) are at most 2 deep.
+pub const MAX_DEPTH: usize = 500;
+
 /// A sops file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -171,10 +183,136 @@ pub enum StoreError {
         /// What the format can hold.
         supported: &'static str,
     },
+    /// Maps and lists nest deeper than [`MAX_DEPTH`] (go-yaml's "exceeded max depth", with
+    /// a lower limit: see [`MAX_DEPTH`]).
+    #[error("invalid {format}: exceeded max depth of {limit} at line {line}")]
+    TooDeep {
+        /// The format name.
+        format: &'static str,
+        /// 1-based line where the limit was passed.
+        line: usize,
+        /// [`MAX_DEPTH`].
+        limit: usize,
+    },
+    /// YAML aliases copy more text than the expansion budget allows (an alias bomb).
+    #[error(
+        "invalid yaml: aliases expand the document by more than {limit} bytes at alias {alias} \
+         on line {line}"
+    )]
+    AliasExpansion {
+        /// The alias that passed the budget, as written (`*name`).
+        alias: String,
+        /// 1-based line of that alias.
+        line: usize,
+        /// The budget in bytes.
+        limit: usize,
+    },
     /// The input of a text format is not valid UTF-8.
     #[error("the {format} input is not valid UTF-8")]
     NotUtf8 {
         /// The format name.
         format: &'static str,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use age::secrecy::ExposeSecret as _;
+
+    use super::*;
+    use crate::file::{DecryptOptions, EncryptOptions, decrypt, encrypt};
+    use crate::keys::age::Identities;
+    use crate::sops::{AgeDecryptor, AgeMasterKey, Recipients};
+
+    /// The default stack of a spawned thread and of a rayon worker (the CLI's main thread has
+    /// 8 MiB).
+    const SMALL_STACK_BYTES: usize = 2 << 20;
+
+    /// YAML with [`MAX_DEPTH`] levels, the root map included: maps and lists in turn, a
+    /// comment and a value at the bottom.
+    fn deepest_yaml() -> String {
+        let mut text = String::new();
+        for level in 0..MAX_DEPTH {
+            let indent = "  ".repeat(level);
+            if level % 2 == 0 {
+                text.push_str(&format!("{indent}k:\n"));
+            } else {
+                text.push_str(&format!("{indent}- # c\n"));
+            }
+        }
+        text.push_str(&format!("{}v\n", "  ".repeat(MAX_DEPTH)));
+        text
+    }
+
+    /// JSON with [`MAX_DEPTH`] levels: objects and arrays in turn.
+    fn deepest_json() -> String {
+        let open: String = (0..MAX_DEPTH)
+            .map(|level| if level % 2 == 0 { "{\"k\": " } else { "[" })
+            .collect();
+        let close: String = (0..MAX_DEPTH)
+            .rev()
+            .map(|level| if level % 2 == 0 { "}" } else { "]" })
+            .collect();
+        format!("{open}1{close}")
+    }
+
+    /// Issue 6, item 5: every store stops at [`MAX_DEPTH`], and at that depth encryption,
+    /// decryption, the emitters of every format, the tree walks and `Drop` all fit the
+    /// smallest stack aesec runs on (debug builds use the most stack per level).
+    #[test]
+    fn deepest_documents_fit_a_small_stack() {
+        let worker = std::thread::Builder::new()
+            .stack_size(SMALL_STACK_BYTES)
+            .spawn(|| {
+                let identity = age::x25519::Identity::generate();
+                let mut identities = Identities::new();
+                identities
+                    .add_identity_file_text(identity.to_string().expose_secret(), "test")
+                    .unwrap();
+                let recipients = Recipients::single_group(vec![Box::new(AgeMasterKey::new(
+                    identity.to_public().to_string().parse().unwrap(),
+                ))]);
+                let decryptor = AgeDecryptor::new(&identities);
+                for (input, plaintext) in [
+                    (Format::Yaml, deepest_yaml()),
+                    (Format::Json, deepest_json()),
+                ] {
+                    let tree = match input {
+                        Format::Yaml => yaml::parse(plaintext.as_bytes()),
+                        _ => json::parse(plaintext.as_bytes()),
+                    }
+                    .unwrap();
+                    assert_eq!(tree.clone(), tree);
+                    assert!(!format!("{tree:?}").is_empty());
+                    for sealed in [Format::Yaml, Format::Json] {
+                        let encrypted = encrypt(
+                            plaintext.as_bytes(),
+                            &recipients,
+                            &EncryptOptions::new(input, sealed),
+                        )
+                        .unwrap();
+                        for output in [
+                            Format::Yaml,
+                            Format::Json,
+                            Format::Dotenv,
+                            Format::Ini,
+                            Format::Binary,
+                        ] {
+                            let result = decrypt(
+                                &encrypted,
+                                &[&decryptor],
+                                &DecryptOptions::new(sealed, output),
+                            );
+                            assert_eq!(
+                                result.is_ok(),
+                                matches!(output, Format::Yaml | Format::Json),
+                                "{input:?} sealed as {sealed:?}, decrypted to {output:?}"
+                            );
+                        }
+                    }
+                }
+            })
+            .unwrap();
+        worker.join().unwrap();
+    }
 }

@@ -40,8 +40,33 @@ pub const IV_BYTES: usize = 32;
 /// The length of a GCM tag.
 pub const TAG_BYTES: usize = 16;
 
+/// The longest plaintext one value may hold: 128 MiB.
+///
+/// The binary store keeps a whole file in one value, so this is the largest file aesec
+/// encrypts. It is above what a repository can hold (GitHub refuses files over 100 MiB, and
+/// the `ENC[...]` text is a third longer than its plaintext), and it bounds the work and
+/// memory one value costs whoever opens a file they did not write.
+pub const MAX_VALUE_BYTES: usize = 128 << 20;
+
+/// The longest `ENC[...]` text accepted: a [`MAX_VALUE_BYTES`] plaintext with sops' 32-byte
+/// IV, the tag and the longest type name.
+pub const MAX_ENCRYPTED_VALUE_BYTES: usize = ENC_PREFIX.len()
+    + base64_len(MAX_VALUE_BYTES)
+    + ",iv:".len()
+    + base64_len(IV_BYTES)
+    + ",tag:".len()
+    + base64_len(TAG_BYTES)
+    + ",type:".len()
+    + "comment".len()
+    + "]".len();
+
 /// The prefix every encrypted value starts with.
 const ENC_PREFIX: &[u8] = b"ENC[AES256_GCM,data:";
+
+/// The length of `len` bytes in padded base64.
+const fn base64_len(len: usize) -> usize {
+    len.div_ceil(3) * 4
+}
 
 /// Go's `base64.StdEncoding`: padded, and lenient about non-zero trailing bits when decoding.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -210,6 +235,15 @@ pub enum ParseEncryptedValueError {
     /// The text does not have the `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` shape.
     #[error("value is not in sops' ENC[AES256_GCM,...] format")]
     NotEncrypted,
+    /// The text is longer than [`MAX_ENCRYPTED_VALUE_BYTES`]: no value aesec or sops writes
+    /// from a file that fits in a repository is that long.
+    #[error("encrypted value is {len} bytes long, over the limit of {limit} bytes")]
+    TooLong {
+        /// The length of the text.
+        len: usize,
+        /// [`MAX_ENCRYPTED_VALUE_BYTES`].
+        limit: usize,
+    },
     /// A field is not valid base64.
     #[error("the {field} field of an encrypted value is not valid base64")]
     InvalidBase64 {
@@ -254,38 +288,36 @@ impl fmt::Debug for EncryptedValue {
 /// Splits `text` into the four raw fields the way sops' regex does, or `None`.
 ///
 /// Greedy groups mean: the `data` field is as long as possible, then `iv`, then `tag`, then
-/// `type`; every field is non-empty; nothing matches past the first newline.
+/// `type`; every field is non-empty; nothing matches past the first newline. Those choices
+/// nest: the `]` is the last one on the line, the `,type:` the last one that leaves a
+/// non-empty type before it, the `,tag:` the last one before that `,type:` that leaves a
+/// non-empty tag, and the `,iv:` likewise. So four backward scans find them, and the work is
+/// linear in the length of the line (a backtracking search over every combination is not).
 fn split_fields(text: &[u8]) -> Option<[&[u8]; 4]> {
     let rest = text.strip_prefix(ENC_PREFIX)?;
     let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
-    for data_end in rfind_all(line, b",iv:") {
-        let after_data = &line[data_end + 4..];
-        for iv_end in rfind_all(after_data, b",tag:") {
-            let after_iv = &after_data[iv_end + 5..];
-            for tag_end in rfind_all(after_iv, b",type:") {
-                let after_tag = &after_iv[tag_end + 6..];
-                if let Some(type_end) = after_tag.iter().rposition(|&b| b == b']')
-                    && type_end >= 1
-                {
-                    return Some([
-                        &line[..data_end],
-                        &after_data[..iv_end],
-                        &after_iv[..tag_end],
-                        &after_tag[..type_end],
-                    ]);
-                }
-            }
-        }
+    let close = line.iter().rposition(|&b| b == b']')?;
+    let type_at = last_delimiter_before(line, b",type:", close)?;
+    let tag_at = last_delimiter_before(line, b",tag:", type_at)?;
+    let iv_at = last_delimiter_before(line, b",iv:", tag_at)?;
+    if iv_at == 0 {
+        // The data field would be empty.
+        return None;
     }
-    None
+    Some([
+        line.get(..iv_at)?,
+        line.get(iv_at + 4..tag_at)?,
+        line.get(tag_at + 5..type_at)?,
+        line.get(type_at + 6..close)?,
+    ])
 }
 
-/// The start positions (at least 1, so the field before is non-empty) of `needle` in
-/// `haystack`, last first.
-fn rfind_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    (1..=haystack.len().saturating_sub(needle.len()))
-        .rev()
-        .filter(move |&i| haystack[i..].starts_with(needle))
+/// The start of the last `delimiter` in `line` that ends before `next - 1`, so that the field
+/// between it and position `next` is not empty.
+fn last_delimiter_before(line: &[u8], delimiter: &[u8], next: usize) -> Option<usize> {
+    line.get(..next.checked_sub(1)?)?
+        .windows(delimiter.len())
+        .rposition(|window| window == delimiter)
 }
 
 impl EncryptedValue {
@@ -300,6 +332,12 @@ impl EncryptedValue {
     ///
     /// [`ParseEncryptedValueError`] when the shape, the base64 or the type is wrong.
     pub fn parse(text: &[u8]) -> Result<Self, ParseEncryptedValueError> {
+        if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
+            return Err(ParseEncryptedValueError::TooLong {
+                len: text.len(),
+                limit: MAX_ENCRYPTED_VALUE_BYTES,
+            });
+        }
         let [data, iv, tag, type_name] =
             split_fields(text).ok_or(ParseEncryptedValueError::NotEncrypted)?;
         let decode = |field: &'static str, bytes: &[u8]| {
@@ -358,6 +396,15 @@ pub enum ValueError {
     /// The plaintext is too long for AES-GCM.
     #[error("value too long to encrypt")]
     TooLong,
+    /// The plaintext is longer than [`MAX_VALUE_BYTES`], so its `ENC[...]` text would be
+    /// refused on reading.
+    #[error("value is {len} bytes long, over the limit of {limit} bytes")]
+    ValueTooLong {
+        /// The length of the plaintext.
+        len: usize,
+        /// [`MAX_VALUE_BYTES`].
+        limit: usize,
+    },
     /// The decrypted bytes are not valid for their `type:` (e.g. `type:int` that is not a number).
     #[error("decrypted value is not a valid {value_type}")]
     InvalidPlaintext {
@@ -392,7 +439,7 @@ impl Cipher {
     ///
     /// # Errors
     ///
-    /// [`ValueError::TooLong`] when the plaintext exceeds GCM's limit.
+    /// [`ValueError::ValueTooLong`] when the plaintext is over [`MAX_VALUE_BYTES`].
     pub fn encrypt(
         &self,
         plaintext: &[u8],
@@ -400,6 +447,12 @@ impl Cipher {
         aad: &[u8],
         iv: &[u8; IV_BYTES],
     ) -> Result<EncryptedValue, ValueError> {
+        if plaintext.len() > MAX_VALUE_BYTES {
+            return Err(ValueError::ValueTooLong {
+                len: plaintext.len(),
+                limit: MAX_VALUE_BYTES,
+            });
+        }
         let mut data = plaintext.to_vec();
         let tag = self
             .gcm
@@ -461,7 +514,7 @@ impl Cipher {
     ///
     /// # Errors
     ///
-    /// [`ValueError::TooLong`] when the plaintext exceeds GCM's limit.
+    /// [`ValueError::ValueTooLong`] when the plaintext is over [`MAX_VALUE_BYTES`].
     pub fn encrypt_value(
         &self,
         value: &Value,
@@ -826,6 +879,61 @@ mod tests {
         assert!(!format!("{stash:?}").contains('9'));
     }
 
+    /// sops' `encre` (`aes/cipher.go`), as the oracle for [`split_fields`].
+    fn sops_regex() -> regex::bytes::Regex {
+        regex::bytes::Regex::new(r"(?-u)^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
+            .unwrap()
+    }
+
+    /// Issue 6, item 4: a value of repeated delimiters took seconds per 4 KB (every
+    /// combination of `,iv:`, `,tag:` and `,type:` was tried); it is now one pass.
+    #[test]
+    fn repeated_delimiters_split_like_sops_regex() {
+        for unit in [&b",iv:x"[..], b",tag:x", b",type:x", b",iv:x,tag:x,type:x"] {
+            let mut text = ENC_PREFIX.to_vec();
+            for _ in 0..20_000 {
+                text.extend_from_slice(unit);
+            }
+            text.push(b'x');
+            let expected = sops_regex().captures(&text).map(|found| {
+                [1, 2, 3, 4].map(|group| found.get(group).map(|m| m.as_bytes()).unwrap())
+            });
+            assert_eq!(split_fields(&text), expected);
+            text.push(b']');
+            let expected = sops_regex().captures(&text).map(|found| {
+                [1, 2, 3, 4].map(|group| found.get(group).map(|m| m.as_bytes()).unwrap())
+            });
+            assert_eq!(split_fields(&text), expected);
+        }
+    }
+
+    #[test]
+    fn values_over_the_limit_are_refused_with_the_limit() {
+        let cipher = Cipher::new(&key());
+        // Zeroed allocations are not touched: the length is checked first.
+        let big = vec![0u8; MAX_VALUE_BYTES + 1];
+        assert!(matches!(
+            cipher.encrypt(&big, ValueType::Str, b"k:", &[1; 32]),
+            Err(ValueError::ValueTooLong { len, limit: MAX_VALUE_BYTES })
+                if len == MAX_VALUE_BYTES + 1
+        ));
+        let text = vec![0u8; MAX_ENCRYPTED_VALUE_BYTES + 1];
+        assert!(matches!(
+            EncryptedValue::parse(&text),
+            Err(ParseEncryptedValueError::TooLong { len, limit: MAX_ENCRYPTED_VALUE_BYTES })
+                if len == MAX_ENCRYPTED_VALUE_BYTES + 1
+        ));
+        // The text limit is exactly what the largest plaintext encrypts to.
+        let small = cipher
+            .encrypt(b"abc", ValueType::Comment, b"k:", &[1; 32])
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            MAX_ENCRYPTED_VALUE_BYTES - small.len(),
+            base64_len(MAX_VALUE_BYTES) - base64_len(3)
+        );
+    }
+
     fn leaf() -> impl Strategy<Value = Value> {
         prop_oneof![
             any::<String>().prop_map(|s| Value::Str(s.into())),
@@ -891,6 +999,32 @@ mod tests {
             let value = EncryptedValue { data, iv, tag, value_type: ValueType::ALL[type_index] };
             let text = value.to_string();
             prop_assert_eq!(EncryptedValue::parse(text.as_bytes()).unwrap(), value);
+        }
+
+        /// The linear split agrees with sops' regex, run by the `regex` crate (leftmost-first
+        /// and greedy like Go's `regexp`; `(?-u)` so that `.` is any byte but `\n`), on text
+        /// built from the delimiters the regex cares about.
+        #[test]
+        fn split_fields_matches_sops_regex(
+            with_prefix in any::<bool>(),
+            tokens in proptest::collection::vec(
+                prop_oneof![
+                    Just(&b",iv:"[..]), Just(&b",tag:"[..]), Just(&b",type:"[..]),
+                    Just(&b"]"[..]), Just(&b"\n"[..]), Just(&b","[..]), Just(&b":"[..]),
+                    Just(&b"x"[..]), Just(&b"iv"[..]), Just(&b",ta"[..]), Just(&b"\xff"[..]),
+                    Just(&b"ENC[AES256_GCM,data:"[..]),
+                ],
+                0..24,
+            ),
+        ) {
+            let mut text = if with_prefix { ENC_PREFIX.to_vec() } else { Vec::new() };
+            for token in tokens {
+                text.extend_from_slice(token);
+            }
+            let expected = sops_regex().captures(&text).map(|found| {
+                [1, 2, 3, 4].map(|group| found.get(group).map(|m| m.as_bytes()).unwrap())
+            });
+            prop_assert_eq!(split_fields(&text), expected);
         }
     }
 }

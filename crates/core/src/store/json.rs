@@ -13,13 +13,10 @@
 use base64::Engine as _;
 
 use crate::sops::tree::{Branch, Item, Text, Tree, Value};
-use crate::store::{StoreError, gofmt};
+use crate::store::{MAX_DEPTH, StoreError, gofmt};
 
 /// The format name used in errors.
 const FORMAT: &str = "json";
-
-/// Deepest nesting accepted on input, so hostile files cannot exhaust the stack.
-const MAX_DEPTH: usize = 1000;
 
 /// Parses a JSON document into a tree of one branch.
 ///
@@ -124,6 +121,22 @@ impl Parser<'_> {
         }
     }
 
+    /// Nesting past [`MAX_DEPTH`].
+    fn too_deep(&self) -> StoreError {
+        let line = 1 + self
+            .input
+            .get(..self.pos)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        StoreError::TooDeep {
+            format: FORMAT,
+            line,
+            limit: MAX_DEPTH,
+        }
+    }
+
     /// Consumes `byte` after optional whitespace, or fails with `message`.
     fn expect_byte(&mut self, byte: u8, message: &str) -> Result<(), StoreError> {
         self.skip_whitespace();
@@ -138,7 +151,7 @@ impl Parser<'_> {
     /// The members of an object whose `{` has been consumed.
     fn object(&mut self, depth: usize) -> Result<Branch, StoreError> {
         if depth > MAX_DEPTH {
-            return Err(self.error("exceeded max depth"));
+            return Err(self.too_deep());
         }
         let mut branch = Branch::new();
         self.skip_whitespace();
@@ -174,7 +187,7 @@ impl Parser<'_> {
     /// The elements of an array whose `[` has been consumed.
     fn array(&mut self, depth: usize) -> Result<Vec<Value>, StoreError> {
         if depth > MAX_DEPTH {
-            return Err(self.error("exceeded max depth"));
+            return Err(self.too_deep());
         }
         let mut values = Vec::new();
         self.skip_whitespace();
@@ -876,7 +889,11 @@ mod tests {
         let deep = format!("{{\"a\": {}{}}}", "[".repeat(5000), "]".repeat(5000));
         assert!(matches!(
             parse(deep.as_bytes()),
-            Err(StoreError::Syntax { .. })
+            Err(StoreError::TooDeep {
+                format: "json",
+                line: 1,
+                limit: MAX_DEPTH
+            })
         ));
     }
 

@@ -75,6 +75,7 @@ mod tests {
 
     use super::*;
     use crate::sops::tree::{Item, Text};
+    use crate::store::MAX_DEPTH;
 
     fn shared(path: &str) -> Vec<u8> {
         fs_err_read(Path::new(crate::test_support::VECTORS).join(path))
@@ -369,6 +370,91 @@ mod tests {
             parse(doc.as_bytes()),
             Err(StoreError::Syntax { .. })
         ));
+    }
+
+    /// Issue 6, item 6: one big scalar aliased many times is few nodes but much text.
+    #[test]
+    fn alias_byte_bomb_is_refused_naming_the_alias() {
+        let mut doc = format!("big: &big {}\nl:\n", "x".repeat(100_000));
+        for _ in 0..700 {
+            doc.push_str("  - *big\n");
+        }
+        let result = parse(doc.as_bytes());
+        assert!(
+            matches!(
+                &result,
+                Err(StoreError::AliasExpansion { alias, line, limit: 67_108_864 })
+                    if alias == "*big" && *line > 600
+            ),
+            "{result:?}"
+        );
+        // Within the budget the same aliases expand.
+        let small = doc.replacen(&"x".repeat(100_000), "x", 1);
+        assert_eq!(parse(small.as_bytes()).unwrap().branches[0].len(), 2);
+    }
+
+    /// `depth` nested collections, the root map included: maps when `maps`, else lists.
+    fn nested(depth: usize, maps: bool) -> String {
+        if maps {
+            (0..depth)
+                .map(|level| {
+                    format!(
+                        "{}k:{}",
+                        "  ".repeat(level),
+                        if level + 1 == depth { " v\n" } else { "\n" }
+                    )
+                })
+                .collect()
+        } else {
+            format!("k:\n{}v\n", "- ".repeat(depth - 1))
+        }
+    }
+
+    /// Issue 6, item 5: 100,000 nested `- ` overflowed the stack; nesting stops at
+    /// [`MAX_DEPTH`] like Go's decoders (which stop at 10,000).
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused() {
+        for maps in [true, false] {
+            assert!(parse(nested(MAX_DEPTH, maps).as_bytes()).is_ok());
+            let result = parse(nested(MAX_DEPTH + 1, maps).as_bytes());
+            assert!(
+                matches!(
+                    result,
+                    Err(StoreError::TooDeep {
+                        format: "yaml",
+                        limit: MAX_DEPTH,
+                        ..
+                    })
+                ),
+                "{result:?}"
+            );
+        }
+        let result = parse(nested(100_000, false).as_bytes());
+        assert!(
+            matches!(result, Err(StoreError::TooDeep { line: 2, .. })),
+            "{result:?}"
+        );
+    }
+
+    /// Aliases cannot stack anchored collections past the limit either: an alias counts as
+    /// deep as the value it copies.
+    #[test]
+    fn aliases_do_not_nest_past_the_limit() {
+        // `a` holds `lists` nested lists; `b` puts it one list deeper under the root map.
+        let doc = |lists: usize| format!("a: &a\n  {}x\nb:\n  - *a\n", "- ".repeat(lists));
+        assert!(parse(doc(MAX_DEPTH - 2).as_bytes()).is_ok());
+        let result = parse(doc(MAX_DEPTH - 1).as_bytes());
+        assert!(
+            matches!(
+                result,
+                Err(StoreError::TooDeep {
+                    format: "yaml",
+                    line: 4,
+                    limit: MAX_DEPTH
+                })
+            ),
+            "{result:?}"
+        );
     }
 
     #[test]

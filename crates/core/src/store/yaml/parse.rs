@@ -17,11 +17,16 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
 use super::resolve::{CoreKind, Resolved, ScalarTag, resolve_scalar};
 use crate::sops::tree::{Branch, Item, Text, Tree, Value};
-use crate::store::StoreError;
+use crate::store::{MAX_DEPTH, StoreError};
 
 const FORMAT: &str = "yaml";
 /// Values produced by alias expansion before the input counts as an alias bomb.
 const MAX_EXPANDED_NODES: usize = 1_000_000;
+/// Bytes of text (keys, scalars, comments, plus one per node) that alias expansion may add
+/// before the input counts as an alias bomb. Nodes alone are not enough: one 100 KB scalar
+/// aliased 2,000 times is few nodes but 200 MB of tree, encrypted and written out again.
+/// No real file aliases anywhere near 64 MiB.
+const MAX_EXPANDED_BYTES: usize = 64 << 20;
 
 /// Parses YAML into a tree, one branch per document.
 pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
@@ -66,7 +71,7 @@ pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         pre_open: HashMap::new(),
         pre_doc: Vec::new(),
         last: None,
-        expanded: 0,
+        expanded: Size::default(),
     };
     builder.run()?;
     if builder.branches.is_empty() {
@@ -146,14 +151,30 @@ struct Builder<'a, 'input> {
     newlines: Vec<usize>,
     events: &'a [(Event<'input>, Span)],
     frames: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    anchors: HashMap<usize, Anchored>,
     branches: Vec<Branch>,
     /// Comments for a collection that is not open yet, by the index of its start event.
     pre_open: HashMap<usize, Vec<Text>>,
     /// Comments before a document whose root is not a block collection.
     pre_doc: Vec<Text>,
     last: Option<Last>,
-    expanded: usize,
+    /// What alias expansion has added so far.
+    expanded: Size,
+}
+
+/// An anchored value and its [`Size`], measured once when the anchor is defined.
+struct Anchored {
+    value: Value,
+    size: Size,
+}
+
+/// What a value costs when an alias copies it.
+#[derive(Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+    /// Levels of maps and lists (0 for a scalar).
+    depth: usize,
 }
 
 impl Builder<'_, '_> {
@@ -217,15 +238,32 @@ impl Builder<'_, '_> {
                 self.last = None;
             }
             Event::Alias(id) => {
+                let size = self
+                    .anchors
+                    .get(id)
+                    .map(|anchored| anchored.size)
+                    .ok_or_else(|| self.syntax(span, "unknown anchor"))?;
+                self.expanded.nodes = self.expanded.nodes.saturating_add(size.nodes);
+                self.expanded.bytes = self.expanded.bytes.saturating_add(size.bytes);
+                if self.expanded.nodes > MAX_EXPANDED_NODES {
+                    return Err(self.syntax(span, "document contains excessive aliasing"));
+                }
+                if self.expanded.bytes > MAX_EXPANDED_BYTES {
+                    return Err(StoreError::AliasExpansion {
+                        alias: self.source(span),
+                        line: span.start.line(),
+                        limit: MAX_EXPANDED_BYTES,
+                    });
+                }
+                // The alias's value starts one level below the open collections.
+                if self.frames.len().saturating_sub(1) + size.depth > MAX_DEPTH {
+                    return Err(self.too_deep(span));
+                }
                 let value = self
                     .anchors
                     .get(id)
-                    .cloned()
+                    .map(|anchored| anchored.value.clone())
                     .ok_or_else(|| self.syntax(span, "unknown anchor"))?;
-                self.expanded = self.expanded.saturating_add(count_nodes(&value));
-                if self.expanded > MAX_EXPANDED_NODES {
-                    return Err(self.syntax(span, "document contains excessive aliasing"));
-                }
                 if self.expecting_key() {
                     let Value::Str(text) = value else {
                         return Err(StoreError::NonStringKey {
@@ -252,7 +290,7 @@ impl Builder<'_, '_> {
                     }
                 };
                 if *anchor > 0 {
-                    self.anchors.insert(*anchor, value.clone());
+                    self.anchor(*anchor, &value);
                 }
                 if self.expecting_key() {
                     let Value::Str(key) = value else {
@@ -270,6 +308,10 @@ impl Builder<'_, '_> {
                     return Err(StoreError::NonStringKey {
                         key: "<collection>".to_owned(),
                     });
+                }
+                // The document frame is first, so this is the new collection's depth.
+                if self.frames.len() > MAX_DEPTH {
+                    return Err(self.too_deep(span));
                 }
                 let is_map = matches!(event, Event::MappingStart(..));
                 let flow = self.is_flow_start(span);
@@ -310,7 +352,7 @@ impl Builder<'_, '_> {
                     _ => {}
                 }
                 if frame.anchor > 0 {
-                    self.anchors.insert(frame.anchor, value.clone());
+                    self.anchor(frame.anchor, &value);
                 }
                 // saphyr ends a block collection at the next token, maybe on a line that holds
                 // a comment after a `- `: no line comment follows a block collection's end.
@@ -638,6 +680,34 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// Records an anchor's value with its size.
+    fn anchor(&mut self, id: usize, value: &Value) {
+        let size = size_of(value);
+        self.anchors.insert(
+            id,
+            Anchored {
+                value: value.clone(),
+                size,
+            },
+        );
+    }
+
+    /// The input text under `span` (an alias's `*name`).
+    fn source(&self, span: &Span) -> String {
+        (span.start.index()..span.end.index())
+            .filter_map(|i| self.chars.at(i))
+            .collect()
+    }
+
+    /// Nesting past [`MAX_DEPTH`].
+    fn too_deep(&self, span: &Span) -> StoreError {
+        StoreError::TooDeep {
+            format: FORMAT,
+            line: span.start.line(),
+            limit: MAX_DEPTH,
+        }
+    }
+
     fn syntax(&self, span: &Span, message: &str) -> StoreError {
         StoreError::Syntax {
             format: FORMAT,
@@ -943,20 +1013,41 @@ fn first_list_value(items: &[Value]) -> usize {
         .unwrap_or(items.len())
 }
 
-fn count_nodes(value: &Value) -> usize {
-    match value {
-        Value::Map(items) => {
-            1 + items
-                .iter()
-                .map(|i| match i {
-                    Item::Entry { value, .. } => count_nodes(value),
-                    Item::Comment(_) => 1,
-                })
-                .sum::<usize>()
+/// The nodes, text bytes and depth of `value`, walked without recursion.
+fn size_of(value: &Value) -> Size {
+    let mut size = Size::default();
+    let mut pending = vec![(value, 0usize)];
+    while let Some((value, depth)) = pending.pop() {
+        size.nodes += 1;
+        size.bytes += 1;
+        match value {
+            Value::Map(items) => {
+                size.depth = size.depth.max(depth + 1);
+                for item in items {
+                    match item {
+                        Item::Entry { key, value } => {
+                            size.bytes += key.len();
+                            pending.push((value, depth + 1));
+                        }
+                        Item::Comment(text) => {
+                            size.nodes += 1;
+                            size.bytes += 1 + text.len();
+                        }
+                    }
+                }
+            }
+            Value::List(values) => {
+                size.depth = size.depth.max(depth + 1);
+                pending.extend(values.iter().map(|value| (value, depth + 1)));
+            }
+            Value::Str(text) | Value::Bytes(text) | Value::Comment(text) => {
+                size.bytes += text.len();
+            }
+            Value::Time(text) => size.bytes += text.len(),
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
         }
-        Value::List(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        _ => 1,
     }
+    size
 }
 
 /// Reduces a saphyr tag to what decides the type.
