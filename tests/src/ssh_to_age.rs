@@ -198,7 +198,11 @@ fn wire_string<'a>(input: &mut &'a [u8]) -> &'a [u8] {
 
 /// The 32-byte key of an `ssh-ed25519` public key blob.
 fn ed25519_of_blob(mut blob: &[u8]) -> [u8; 32] {
-    assert_eq!(wire_string(&mut blob), b"ssh-ed25519", "not an ssh-ed25519 key");
+    assert_eq!(
+        wire_string(&mut blob),
+        b"ssh-ed25519",
+        "not an ssh-ed25519 key"
+    );
     wire_string(&mut blob)
         .try_into()
         .expect("an Ed25519 public key has 32 bytes")

@@ -964,7 +964,12 @@ fn age_data_key(fx: &Fixture, age: &Path, path: &Path) -> Vec<u8> {
         .arg(&key.identity_file)
         .stdin(enc)
         .run();
-    assert_eq!(output.stdout.len(), 32, "{}: not a data key", path.display());
+    assert_eq!(
+        output.stdout.len(),
+        32,
+        "{}: not a data key",
+        path.display()
+    );
     output.stdout
 }
 

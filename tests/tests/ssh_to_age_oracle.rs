@@ -45,7 +45,12 @@ const PUBLISHED_RECIPIENT: &str = "age17044m9wgakla6pzftf4srtl3h5mcsr85jysgt5fg2
 /// `age-keygen -y`: the recipient of an identity, computed by the real age.
 fn age_recipient_of(home: &TempHome, keygen: &Path, identity: &str) -> String {
     let file = home.write("identity.txt", format!("{identity}\n"));
-    home.cmd(keygen).arg("-y").arg(file).stdout().trim().to_owned()
+    home.cmd(keygen)
+        .arg("-y")
+        .arg(file)
+        .stdout()
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -71,8 +76,11 @@ fn the_oracle_reproduces_the_published_key_pair() {
 fn aesec_converts_the_published_key_pair() {
     let home = TempHome::new();
     let private = home.write("id_ed25519", PUBLISHED_PRIVATE_KEY);
-    std::fs::set_permissions(&private, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .expect("chmod");
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
     let identity = home
         .aesec()
         .args(["keys", "ssh-to-age", "--private-key", "-i"])

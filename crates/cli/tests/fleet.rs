@@ -862,7 +862,11 @@ fn updatekeys_killed_at_any_point_leaves_each_file_old_or_new() {
     let outcome = inspect(&fleet, &before, &plaintexts, 1, &removed);
     assert_eq!(
         (outcome.old, outcome.new, outcome.temps),
-        (CRASH_FILES - PAUSED_AFTER, PAUSED_AFTER, CRASH_FILES - PAUSED_AFTER),
+        (
+            CRASH_FILES - PAUSED_AFTER,
+            PAUSED_AFTER,
+            CRASH_FILES - PAUSED_AFTER
+        ),
         "the kill did not leave a mix of old and new files with the held temporary files"
     );
     // Old files differ from .sops.yaml now, but no temporary file is taken for a sops file.

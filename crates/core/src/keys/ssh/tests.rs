@@ -480,7 +480,11 @@ fn every_ssh_keygen_cipher_decrypts() {
             continue;
         }
         let pem = read(&path);
-        assert_eq!(recorded_cipher(&pem), cipher, "ssh-keygen used another cipher");
+        assert_eq!(
+            recorded_cipher(&pem),
+            cipher,
+            "ssh-keygen used another cipher"
+        );
         let plain_path = dir.join(&format!("plain-{}", cipher.replace('@', "_")));
         std::fs::copy(&path, &plain_path).unwrap();
         run(Command::new(&ssh_keygen)
@@ -519,14 +523,21 @@ fn every_ssh_keygen_cipher_decrypts() {
         tested.push(cipher.to_owned());
     }
     // Every listed cipher was tested or is excused by name, and no excuse is stale.
-    let listed: Vec<&str> = ciphers.lines().map(str::trim).filter(|c| !c.is_empty()).collect();
+    let listed: Vec<&str> = ciphers
+        .lines()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
     let untested: Vec<&str> = listed
         .iter()
         .copied()
         .filter(|cipher| !tested.iter().any(|t| t == cipher))
         .collect();
     let excused: Vec<&str> = NOT_WRITTEN_BY_SSH_KEYGEN.iter().map(|(c, _)| *c).collect();
-    assert_eq!(untested, excused, "ciphers listed by ssh -Q cipher: {listed:?}");
+    assert_eq!(
+        untested, excused,
+        "ciphers listed by ssh -Q cipher: {listed:?}"
+    );
     assert!(!tested.is_empty(), "no cipher tested");
     eprintln!("ciphers tested: {tested:?}");
 }
