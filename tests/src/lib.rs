@@ -45,6 +45,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod ssh_to_age;
+
 /// The variable that turns a missing peer into a test failure when set to `1`.
 pub const REQUIRE_PEERS_VAR: &str = "AESEC_REQUIRE_PEERS";
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use aesec_tests::{
     AgeKey, Cmd, Sshd, TempHome, age_keygen, require_peer, sops, ssh_keygen, ssh_keyscan,
+    ssh_to_age,
 };
 
 /// A repository with an admin (`admin_alice`), a host `db`, and three files.
@@ -99,26 +100,14 @@ impl Repo {
         (path, public)
     }
 
-    /// The age identity of an SSH private key (`aesec keys ssh-to-age --private-key`).
+    /// The age identity of an SSH private key, by the independent oracle (never by aesec).
     fn converted_identity(&self, private_key: &Path) -> String {
-        self.home
-            .aesec()
-            .args(["keys", "ssh-to-age", "--private-key", "-i"])
-            .arg(private_key)
-            .stdout()
-            .trim()
-            .to_owned()
+        ssh_to_age::identity(&self.home.read(private_key))
     }
 
-    /// The age recipient of an SSH public key line (`aesec keys ssh-to-age`).
+    /// The age recipient of an SSH public key line, by the independent oracle (never by aesec).
     fn converted_recipient(&self, public: &str) -> String {
-        self.home
-            .aesec()
-            .args(["keys", "ssh-to-age"])
-            .stdin(format!("{public}\n"))
-            .stdout()
-            .trim()
-            .to_owned()
+        ssh_to_age::recipient(public)
     }
 
     /// `ssh-keygen -lf` of a public key line: its `SHA256:` fingerprint.

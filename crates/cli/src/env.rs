@@ -30,3 +30,8 @@ pub(crate) const HOME: &str = "HOME";
 pub(crate) const SSH_TO_AGE_PASSPHRASE: &str = "SSH_TO_AGE_PASSPHRASE";
 /// Log filter, e.g. `AESEC_LOG=debug`.
 pub(crate) const AESEC_LOG: &str = "AESEC_LOG";
+/// Test hook, read by debug builds only (never by a release binary): `N` lets the first `N`
+/// writes of an `updatekeys` run finish and holds every later one after its temporary file is
+/// written, before the rename, so that the crash test kills the run mid-write at a known point.
+#[cfg(debug_assertions)]
+pub(crate) const AESEC_TEST_PAUSE_AFTER_WRITES: &str = "AESEC_TEST_PAUSE_AFTER_WRITES";

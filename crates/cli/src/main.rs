@@ -6,6 +6,8 @@ mod env;
 mod exit;
 mod output;
 mod progress;
+#[cfg(debug_assertions)]
+mod test_hooks;
 
 use std::process::ExitCode;
 

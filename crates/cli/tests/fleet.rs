@@ -2,7 +2,9 @@
 //! `rotate --older-than`) on temporary repositories, checked against the real sops: files
 //! aesec brings in line decrypt with sops, and `sops updatekeys` afterwards has nothing to do.
 //! Includes the crash-consistency test: `aesec updatekeys` killed with SIGKILL at many points
-//! leaves every file old or new, each decryptable.
+//! leaves every file old or new, each decryptable; one kill lands mid-write by construction
+//! (the debug-build hook `AESEC_TEST_PAUSE_AFTER_WRITES` holds writes before their rename), so
+//! a mix of old and new files and the temporary files of a real kill are asserted, not hoped for.
 
 #[path = "support/harness.rs"]
 #[expect(
@@ -303,6 +305,12 @@ fn updatekeys_adds_then_removes_and_sops_agrees() {
     for (name, plaintext) in STORES {
         let bytes = &rotated[name];
         assert_ne!(bytes, &added[name], "{name} unchanged");
+        let admin = &fleet.key("admin").path;
+        assert_ne!(
+            harness::data_key(name, bytes, admin),
+            harness::data_key(name, &added[name], admin),
+            "{name}: same data key after removing host2"
+        );
         let error = decrypt(name, bytes, &host2).expect_err("host2 still reads");
         assert!(
             matches!(error, FileError::Open(OpenError::DataKey(_))),
@@ -383,6 +391,14 @@ fn no_rotate_warns_loudly_and_keeps_the_data_key() {
     assert!(run.stdout.contains("5 re-wrapped"), "{run}");
     let after = fleet.snapshot();
     let text = |bytes: &Vec<u8>| String::from_utf8_lossy(bytes).into_owned();
+    let admin = &fleet.key("admin").path;
+    for (name, _) in STORES {
+        assert_eq!(
+            harness::data_key(name, &after[name], admin),
+            harness::data_key(name, &before[name], admin),
+            "{name}: --no-rotate changed the data key"
+        );
+    }
     assert_eq!(
         ciphertexts(&text(&before["a.yaml"])),
         ciphertexts(&text(&after["a.yaml"]))
@@ -537,9 +553,12 @@ fn rotate_older_than_rotates_due_files_only() {
     for (name, plaintext) in STORES {
         let old = String::from_utf8_lossy(&before[name]).into_owned();
         let new = String::from_utf8_lossy(&after[name]).into_owned();
+        assert_ne!(ciphertexts(&old), ciphertexts(&new), "{name}: values kept");
+        // Age wrapping is randomized: only the unwrapped keys tell a new data key.
+        let admin = &fleet.key("admin").path;
         assert_ne!(
-            ciphertexts(&old),
-            ciphertexts(&new),
+            harness::data_key(name, &after[name], admin),
+            harness::data_key(name, &before[name], admin),
             "{name}: same data key"
         );
         let path = format!("secrets/{name}");
@@ -686,6 +705,59 @@ fn inspect(
     outcome
 }
 
+/// Writes the crash test lets finish before it kills a run mid-write.
+const PAUSED_AFTER: usize = 7;
+
+/// Restores the files, runs `aesec updatekeys -y` with the debug-build test hook holding every
+/// write after the first [`PAUSED_AFTER`] before its rename, waits until the directory shows
+/// exactly that (the finished writes renamed, a temporary file for each held one) and kills
+/// the run with SIGKILL. Returns the temporary files seen, as `secrets/NAME`, sorted.
+fn kill_mid_write(fleet: &Fleet, before: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    fleet.restore(before);
+    let mut child = updatekeys_child(fleet)
+        .env("AESEC_TEST_PAUSE_AFTER_WRITES", PAUSED_AFTER.to_string())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("aesec starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let temps = loop {
+        let now = fleet.snapshot();
+        let temps: Vec<String> = now
+            .keys()
+            .filter(|name| !before.contains_key(*name))
+            .map(|name| format!("secrets/{name}"))
+            .collect();
+        let new = before
+            .iter()
+            .filter(|(name, bytes)| now.get(*name).is_some_and(|now| now != *bytes))
+            .count();
+        if new == PAUSED_AFTER && temps.len() == CRASH_FILES - PAUSED_AFTER {
+            break temps;
+        }
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(
+                &mut child.stderr.take().expect("piped stderr"),
+                &mut stderr,
+            )
+            .expect("read stderr");
+            panic!(
+                "aesec exited ({status}) instead of holding its writes (is it a debug build?): \
+                 {new} new file(s), {} temporary file(s)\n{stderr}",
+                temps.len()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no hold after 120 s: {new} new file(s), temporary files {temps:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().expect("SIGKILL the held run");
+    child.wait().expect("wait for the child");
+    temps
+}
+
 /// Kills `aesec updatekeys -y` after `delay`, restoring the files first.
 fn kill_after(fleet: &Fleet, before: &BTreeMap<String, Vec<u8>>, delay: Duration) {
     fleet.restore(before);
@@ -783,32 +855,41 @@ fn updatekeys_killed_at_any_point_leaves_each_file_old_or_new() {
         );
     }
 
-    // From the state of a kill in the middle of the writes (or the last one), a run to
-    // completion makes everything consistent and cleans up temporary files.
-    let middle = outcomes
-        .iter()
-        .position(|o| o.old > 0 && o.new > 0)
-        .map_or(delays[delays.len() - 1], |i| delays[i]);
-    kill_after(&fleet, &before, middle);
-    let stale = fleet.sandbox.write(
-        "secrets/.f00.yaml.0123456789abcdef.tmp",
-        "left by a killed run",
+    // A kill that lands mid-write by construction: the test hook (debug builds only) lets
+    // PAUSED_AFTER writes finish and holds every other one between its temporary file and the
+    // rename; once the directory shows exactly that, SIGKILL.
+    let held = kill_mid_write(&fleet, &before);
+    let outcome = inspect(&fleet, &before, &plaintexts, 1, &removed);
+    assert_eq!(
+        (outcome.old, outcome.new, outcome.temps),
+        (
+            CRASH_FILES - PAUSED_AFTER,
+            PAUSED_AFTER,
+            CRASH_FILES - PAUSED_AFTER
+        ),
+        "the kill did not leave a mix of old and new files with the held temporary files"
     );
     // Old files differ from .sops.yaml now, but no temporary file is taken for a sops file.
     let check = fleet.sandbox.run(&["check", "--json"]);
     assert!(!check.stdout.contains(".tmp"), "{check}");
+    // A run to completion makes everything consistent and removes exactly the temporary files
+    // the killed run left.
     let run = fleet.sandbox.run(&["updatekeys", "-y", "--json"]).ok();
-    assert!(
-        !stale.exists(),
-        "the stale temporary file was not removed\n{run}"
-    );
     let parsed: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON report");
-    assert!(
-        parsed["report"]["stale_temps_removed"]
-            .as_array()
-            .is_some_and(|removed| !removed.is_empty()),
-        "{run}"
-    );
+    let mut removed_temps: Vec<String> = parsed["report"]["stale_temps_removed"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no stale_temps_removed in the report\n{run}"))
+        .iter()
+        .map(|path| path.as_str().expect("a path").to_owned())
+        .collect();
+    removed_temps.sort();
+    assert_eq!(removed_temps, held, "{run}");
+    for temp in &held {
+        assert!(
+            !fleet.sandbox.work.join(temp).exists(),
+            "{temp} was not removed\n{run}"
+        );
+    }
     let done = inspect(&fleet, &before, &plaintexts, 1, &removed);
     assert_eq!((done.new, done.temps), (CRASH_FILES, 0));
     fleet.sandbox.run(&["check"]).ok();

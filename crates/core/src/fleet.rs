@@ -28,6 +28,7 @@ mod rotate;
 mod updatekeys;
 
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -238,12 +239,35 @@ pub struct ApplyOptions {
     /// Output layout: pass the config's `stores` ([`Config::stores`](crate::config::Config))
     /// so that files look as sops writes them.
     pub emit: EmitOptions,
+    /// Test hook, in debug builds only: see [`BeforeRename`].
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub before_rename: Option<BeforeRename>,
 }
 
 impl ApplyOptions {
     /// Options writing with `emit`.
     pub fn with_emit(emit: EmitOptions) -> Self {
-        Self { emit }
+        Self {
+            emit,
+            ..Self::default()
+        }
+    }
+}
+
+/// Test hook of the crash test, compiled in debug builds only (never in a release binary):
+/// called in the write phase with each file's path once its new content is in the temporary
+/// file and before that file is renamed over the original. A hook that blocks there holds the
+/// run mid-write, so a test can kill it at a known point.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct BeforeRename(pub std::sync::Arc<dyn Fn(&Path) + Send + Sync>);
+
+#[cfg(debug_assertions)]
+impl fmt::Debug for BeforeRename {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BeforeRename").finish_non_exhaustive()
     }
 }
 
@@ -618,7 +642,14 @@ fn run_phases(
         jobs.par_iter()
             .zip(contents.par_iter())
             .map(|(job, content)| {
-                crate::fs::write_atomic(&job.path, content, WriteOptions::keep_mode_or(0o600))?;
+                crate::fs::replace_with(&job.path, WriteOptions::keep_mode_or(0o600), |file| {
+                    file.write_all(content)?;
+                    #[cfg(debug_assertions)]
+                    if let Some(hook) = &options.before_rename {
+                        (hook.0)(&job.path);
+                    }
+                    Ok(())
+                })?;
                 observer.advance(1);
                 Ok(())
             })

@@ -271,7 +271,7 @@ pub fn write_atomic(
 }
 
 /// The steps of [`write_atomic`], with the writing of the content left to `write`.
-fn replace_with(
+pub(crate) fn replace_with(
     path: &Path,
     options: WriteOptions,
     write: impl FnOnce(&mut File) -> io::Result<()>,

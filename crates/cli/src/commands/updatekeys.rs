@@ -50,16 +50,22 @@ pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8
     let keys = context.keys();
     let decryptor = AgeDecryptor::new(&keys.identities);
     let bar = Bar::new(context.quiet || context.json);
-    let report = fleet::update_keys(
-        &plan,
-        &[&decryptor],
-        &ApplyOptions::with_emit(config.stores),
-        &bar,
-    )
-    .map_err(|source| CliError::Fleet {
-        action: "update keys",
-        search: keys.search.clone(),
-        source,
+    #[cfg_attr(
+        not(debug_assertions),
+        expect(
+            unused_mut,
+            reason = "only the test hook of debug builds changes the options"
+        )
+    )]
+    let mut options = ApplyOptions::with_emit(config.stores);
+    #[cfg(debug_assertions)]
+    crate::test_hooks::install(&mut options);
+    let report = fleet::update_keys(&plan, &[&decryptor], &options, &bar).map_err(|source| {
+        CliError::Fleet {
+            action: "update keys",
+            search: keys.search.clone(),
+            source,
+        }
     })?;
     let report = shown_report(context, report);
     if context.json {

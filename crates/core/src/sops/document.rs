@@ -203,13 +203,17 @@ impl Document {
     ) -> Result<Self, OpenError> {
         let split = envelope::parse_encrypted(format, encrypted)?;
         let raw = split.metadata.ok_or(OpenError::NotEncrypted)?;
-        let metadata = match Metadata::from_branch(&raw.into_branch()?) {
+        let mut metadata = match Metadata::from_branch(&raw.into_branch()?) {
             Ok(metadata) => metadata,
             Err(MetadataError::MissingVersion { metadata }) if options.accept_missing_version => {
                 *metadata
             }
             Err(error) => return Err(error.into()),
         };
+        // sops reads a block without a crypt rule as `unencrypted_suffix: _unencrypted` and
+        // writes that rule on every later save (updatekeys, rotate, set, edit), binary files
+        // included (whose `encrypt` writes none); so do we.
+        metadata.crypt_rule.get_or_insert_with(CryptRule::default);
         let data_key = master_key::decrypt_data_key(&metadata, decryptors)?;
         let mut tree = split.tree;
         let mut stash = IvStash::new();

@@ -428,6 +428,29 @@ fn decrypt_with(identities: &Identities, ciphertext: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Ciphers that `ssh -Q cipher` lists but `ssh-keygen -Z` refuses for key encryption, each with
+/// the reason. Empty: OpenSSH 9.2 writes a key with every cipher it lists (checked by hand with
+/// `ssh-keygen -t ed25519 -N pw -Z CIPHER` for each, and the files name the cipher), so
+/// every one must be tested. A cipher refused by some future ssh-keygen goes here with why.
+const NOT_WRITTEN_BY_SSH_KEYGEN: &[(&str, &str)] = &[];
+
+/// The cipher name an `openssh-key-v1` file records (its first field).
+fn recorded_cipher(pem: &[u8]) -> String {
+    use base64::Engine as _;
+
+    let text = String::from_utf8_lossy(pem);
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    let rest = bytes.strip_prefix(b"openssh-key-v1\0").unwrap();
+    let length = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+    String::from_utf8(rest[4..4 + length].to_vec()).unwrap()
+}
+
 #[test]
 fn every_ssh_keygen_cipher_decrypts() {
     let (Some(ssh), Some(ssh_keygen)) = (peer("ssh"), peer("ssh-keygen")) else {
@@ -446,10 +469,22 @@ fn every_ssh_keygen_cipher_decrypts() {
             .output()
             .unwrap();
         if !made.status.success() {
-            eprintln!("ssh-keygen does not write -Z {cipher}: skipped");
+            assert!(
+                NOT_WRITTEN_BY_SSH_KEYGEN
+                    .iter()
+                    .any(|(refused, _)| *refused == cipher),
+                "ssh-keygen refuses -Z {cipher} ({}), and NOT_WRITTEN_BY_SSH_KEYGEN does not \
+                 name it",
+                String::from_utf8_lossy(&made.stderr).trim()
+            );
             continue;
         }
         let pem = read(&path);
+        assert_eq!(
+            recorded_cipher(&pem),
+            cipher,
+            "ssh-keygen used another cipher"
+        );
         let plain_path = dir.join(&format!("plain-{}", cipher.replace('@', "_")));
         std::fs::copy(&path, &plain_path).unwrap();
         run(Command::new(&ssh_keygen)
@@ -487,7 +522,23 @@ fn every_ssh_keygen_cipher_decrypts() {
         assert_eq!(ids.len(), 2, "{cipher}");
         tested.push(cipher.to_owned());
     }
-    assert!(tested.len() >= 3, "too few ciphers tested: {tested:?}");
+    // Every listed cipher was tested or is excused by name, and no excuse is stale.
+    let listed: Vec<&str> = ciphers
+        .lines()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let untested: Vec<&str> = listed
+        .iter()
+        .copied()
+        .filter(|cipher| !tested.iter().any(|t| t == cipher))
+        .collect();
+    let excused: Vec<&str> = NOT_WRITTEN_BY_SSH_KEYGEN.iter().map(|(c, _)| *c).collect();
+    assert_eq!(
+        untested, excused,
+        "ciphers listed by ssh -Q cipher: {listed:?}"
+    );
+    assert!(!tested.is_empty(), "no cipher tested");
     eprintln!("ciphers tested: {tested:?}");
 }
 
