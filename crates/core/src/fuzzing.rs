@@ -426,9 +426,12 @@ mod tests {
     #[test]
     fn round_trips_simple_documents() {
         store_round_trip(Format::Yaml, b"a: 1\nb: [x, .nan]\n# c\n");
+        store_round_trip(Format::Yaml, b"# one\na: 1 # two\nb:\n  # three\n  - x\n");
         store_round_trip(Format::Json, br#"{"a": [1, "x", null, {"b": true}]}"#);
         store_round_trip(Format::Dotenv, b"A=1\n# c\nB=x\n");
+        store_round_trip(Format::Dotenv, b"A=x\\ny\nB= z \r\n");
         store_round_trip(Format::Ini, b"[s]\na = 1\n");
+        store_round_trip(Format::Ini, b"[s]\n; c\na = \" x \"\nb = \"\"\"l1\nl2\"\"\"\nc = `#`\n");
     }
 
     #[test]
