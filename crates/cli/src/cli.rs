@@ -281,21 +281,29 @@ pub(crate) struct FilestatusArgs {
 
 /// `aesec rotate --help`.
 const ROTATE_ABOUT: &str = "\
-Give files a new data key and re-encrypt every value with it (sops rotate). The key is wrapped
-for each file's own recipients; a removed member holding an old copy cannot read what is
-encrypted afterwards.
+Give files a new data key and re-encrypt every value with it (sops rotate); a removed member
+holding an old copy cannot read what is encrypted afterwards.
 
   aesec rotate -i FILE…            rotate these files in place (one file: stdout by default)
   aesec rotate --older-than 90d    the CI rotation job: every sops file under .sops.yaml's
                                    directory (or the PATHs given) whose lastmodified is older
                                    than 90 days gets a new data key
 
+Whom the new key is wrapped for: given FILEs (as sops rotate), the recipients listed in each
+file's own sops metadata. That list is not covered by the MAC: anyone who can write the file
+can add a recipient there, and rotating hands that recipient the new key. Run `aesec check`
+first, or use --older-than, which wraps for the recipients of the .sops.yaml creation rule
+governing each file (as updatekeys does), whatever the file lists; a due file whose
+recipients differ from its rule is named on stderr with both lists.
+
 --older-than is non-interactive and commits nothing: run it on a schedule, then commit the
 changed files for review. Every due file is opened (MAC checked) before any is written; each
 write is atomic. Durations: a whole number and s, m, h, d or w. Exit codes: 0 done (also when
 nothing was due), 128 a due file cannot be opened with the identities found (nothing written),
-51 a MAC mismatch (nothing written), 3 a write failed (the other files were written), 1 other
-errors. --json prints the report: every file with its action and previous lastmodified.";
+51 a MAC mismatch (nothing written), 25 a value that does not decrypt or is in clear where it
+must be encrypted (nothing written), 3 a write failed (the other files were written), 1 other
+errors (a file no creation rule governs, a key aesec cannot wrap). --json prints the report:
+every file with its action and previous lastmodified.";
 
 /// `aesec rotate`.
 #[derive(Debug, Args)]
@@ -368,6 +376,14 @@ the file has but the rule does not name (drift, or someone granted themselves ac
 editing metadata); a different number of key groups or Shamir threshold; a file that a rule
 with a path_regex governs but that is not encrypted (plaintext committed by mistake); an
 encrypted file no rule governs; a file whose metadata cannot be read.
+
+Values are looked at too, as far as they show without a key: a value in clear where the file's
+own crypt rule (unencrypted_suffix, encrypted_regex, ...) requires encryption (someone edited
+the file without the key: the MAC does not cover key names, so a renamed or split clear value
+still matches it; decrypt refuses such a file), an ENC[...] value that is malformed, and one
+whose type: cannot have its plaintext length (type:bool that is not True/False, type:int
+longer than 20 bytes, ...: the type: field is not authenticated). See the README's security
+model for what no keyless check can see.
 
 With no PATH, every file under the directory of .sops.yaml is checked; a directory means every
 file under it. Exit codes: 0 clean, 10 problems found (listed, or as JSON with --json), other

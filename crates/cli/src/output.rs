@@ -12,7 +12,7 @@ use aesec::file::FileError;
 use aesec::fleet::{FleetError, FleetFileError};
 use aesec::fs::{FsError, Operation};
 use aesec::keys::ssh::SshToAgeError;
-use aesec::sops::{OpenError, PathError, SealError};
+use aesec::sops::{DecryptError, OpenError, PathError, SealError};
 use aesec::store::StoreError;
 
 use crate::exit;
@@ -260,6 +260,12 @@ fn open_diagnosis(error: &OpenError) -> Diagnosis {
             exit::COULD_NOT_RETRIEVE_KEY,
             Some(
                 "no identity available here matches a recipient of the file; set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or SOPS_AGE_SSH_PRIVATE_KEY_FILE, or pass --identity FILE",
+            ),
+        ),
+        OpenError::Value(DecryptError::NotEncrypted { .. }) => Diagnosis::new(
+            exit::ERROR_DECRYPTING_TREE,
+            Some(
+                "someone without the key wrote that value in clear (sops' MAC does not cover key names, so it may be injected); restore the file from version control",
             ),
         ),
         OpenError::Value(_) => Diagnosis::new(

@@ -495,9 +495,17 @@ pub(crate) fn remove_stale_temps<'a>(files: impl IntoIterator<Item = &'a Path>) 
 
 /// Reads a file's sops metadata without decrypting anything.
 pub(crate) fn read_metadata(bytes: &[u8], format: Format) -> Result<Metadata, FleetFileError> {
+    read_document(bytes, format).map(|(metadata, _)| metadata)
+}
+
+/// Reads a file's sops metadata and its still encrypted values, without decrypting anything.
+pub(crate) fn read_document(
+    bytes: &[u8],
+    format: Format,
+) -> Result<(Metadata, crate::sops::tree::Tree), FleetFileError> {
     let split = envelope::parse_encrypted(format, bytes)?;
     let raw = split.metadata.ok_or(FleetFileError::NotEncrypted)?;
-    Ok(Metadata::from_branch(&raw.into_branch()?)?)
+    Ok((Metadata::from_branch(&raw.into_branch()?)?, split.tree))
 }
 
 /// The recipients of each key group of a file's metadata, as identifiers.
@@ -513,8 +521,8 @@ pub(crate) fn metadata_groups(metadata: &Metadata) -> Vec<Vec<String>> {
 pub(crate) enum Change {
     /// Wrap the same data key for these age recipients (values untouched).
     Rewrap(Target),
-    /// A new data key for these age recipients, or for the file's own (`None`).
-    Rotate(Option<Target>),
+    /// A new data key for these age recipients.
+    Rotate(Target),
 }
 
 /// The key groups a file should end up with.
@@ -727,15 +735,8 @@ fn seal_job(
             (content, target.groups.clone())
         }
         Change::Rotate(target) => {
-            let (recipients, expected) = match target {
-                Some(target) => (target.recipients()?, target.groups.clone()),
-                None => (
-                    crate::file::metadata_recipients(document)?,
-                    metadata_groups(document.metadata()),
-                ),
-            };
-            document.rotate(&recipients)?;
-            (document.seal(emit)?, expected)
+            document.rotate(&target.recipients()?)?;
+            (document.seal(emit)?, target.groups.clone())
         }
     };
     let metadata = document.verify_sealed(&content)?;

@@ -16,7 +16,9 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use aesec::config::Config;
-use aesec::file::{DecryptOptions, EncryptOptions, RuleOverrides, creation_recipients, decrypt};
+use aesec::file::{
+    DecryptOptions, EncryptOptions, FileError, RuleOverrides, creation_recipients, decrypt,
+};
 use aesec::fleet::{self, Action, ApplyOptions, Finding, FleetError, FleetFileError, PlanOptions};
 use aesec::keys::age::{GeneratedIdentity, Identities};
 use aesec::progress::NoProgress;
@@ -707,8 +709,9 @@ fn rotate_older_than_rotates_only_old_files() {
     let max_age = hour + gap / 2;
 
     let files = vec![old.clone(), fresh.clone()];
+    let plan = fleet::plan(&config, &files, &dir.0, &PlanOptions::default()).unwrap();
     let report = fleet::rotate_older_than(
-        &files,
+        &plan,
         max_age,
         now,
         &[&decryptor],
@@ -737,6 +740,81 @@ fn rotate_older_than_rotates_only_old_files() {
     );
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["rotated"], 1);
+}
+
+/// Regression (issue 6): a recipient added by hand to a file's metadata (outside the MAC) does
+/// not receive the new data key of a scheduled rotation: `rotate_older_than` wraps for the
+/// creation rule, names the difference, and the attacker's identity cannot decrypt the result.
+#[test]
+fn rotate_older_than_wraps_for_the_rule_not_for_a_forged_recipient() {
+    let dir = TempDir::new("rotate-forged");
+    let (admin, attacker) = (Member::new(), Member::new());
+    let config = write_config(
+        &dir.0,
+        &format!("creation_rules:\n  - age: {}\n", admin.recipient),
+    );
+    let file = encrypt_file(&dir.0, &config, "app.yaml", "token: abc\n");
+    // Without any key, the attacker copies the admin's entry under their own recipient.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let start = text.find("        - recipient: ").unwrap();
+    let end = text[start..]
+        .find("-----END AGE ENCRYPTED FILE-----\n")
+        .unwrap()
+        + start
+        + "-----END AGE ENCRYPTED FILE-----\n".len();
+    let entry = text[start..end].replace(&admin.recipient, &attacker.recipient);
+    std::fs::write(&file, format!("{}{entry}{}", &text[..end], &text[end..])).unwrap();
+    let (admin_ids, attacker_ids) = (identities(&[&admin]), identities(&[&attacker]));
+    let admin_decryptor = AgeDecryptor::new(&admin_ids);
+    let attacker_decryptor = AgeDecryptor::new(&attacker_ids);
+    let options = DecryptOptions::new(Format::Yaml, Format::Yaml);
+    assert!(
+        decrypt(
+            &std::fs::read(&file).unwrap(),
+            &[&admin_decryptor],
+            &options
+        )
+        .is_ok()
+    );
+
+    let plan = fleet::plan(&config, &[file.clone()], &dir.0, &PlanOptions::default()).unwrap();
+    let observer = Warnings::default();
+    let now = SystemTime::now() + Duration::from_secs(3_600);
+    let report = fleet::rotate_older_than(
+        &plan,
+        Duration::ZERO,
+        now,
+        &[&admin_decryptor],
+        &ApplyOptions::default(),
+        &observer,
+    )
+    .unwrap();
+    assert_eq!(report.rotated, 1);
+    let warnings = observer.0.lock().unwrap().join("\n");
+    assert!(
+        warnings.contains(&attacker.recipient) && warnings.contains(&admin.recipient),
+        "{warnings}"
+    );
+    let rotated = std::fs::read(&file).unwrap();
+    assert!(!String::from_utf8_lossy(&rotated).contains(&attacker.recipient));
+    assert!(matches!(
+        decrypt(&rotated, &[&attacker_decryptor], &options),
+        Err(FileError::Open(OpenError::DataKey(_)))
+    ));
+    assert_eq!(
+        &*decrypt(&rotated, &[&admin_decryptor], &options).unwrap(),
+        b"token: abc\n"
+    );
+}
+
+/// An observer that keeps the warnings.
+#[derive(Default)]
+struct Warnings(std::sync::Mutex<Vec<String>>);
+
+impl aesec::progress::Observer for Warnings {
+    fn warn(&self, message: &dyn std::fmt::Display) {
+        self.0.lock().unwrap().push(message.to_string());
+    }
 }
 
 #[test]

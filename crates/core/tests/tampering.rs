@@ -4,7 +4,8 @@
 //! The fixtures are the sops-made vectors in `tests/vectors/`: a flipped bit in a value's
 //! data, IV or tag, a value moved to another key, list elements swapped, an edited MAC or
 //! `lastmodified`, a removed recipient, truncation at every offset, invalid syntax, plaintext
-//! files, missing keys, and `ignore_mac` on a hand-edited file.
+//! files, missing keys, `ignore_mac` on a hand-edited file, and clear values injected where the
+//! crypt rule requires encryption (issue 6).
 
 mod support;
 
@@ -15,7 +16,7 @@ use aesec::keys::age::{GeneratedIdentity, Identities};
 use aesec::secrecy::ExposeSecret;
 use aesec::sops::{
     AgeDecryptor, AgeMasterKey, DataKeyError, DecryptError, Document, MasterKeyError, OpenError,
-    OpenOptions, Recipients, ValueError,
+    OpenOptions, Recipients, TreePath, ValueError, ValueType,
 };
 use aesec::store::{EmitOptions, Format, StoreError};
 use base64::Engine;
@@ -617,4 +618,166 @@ fn debug_of_an_open_document_shows_no_plaintext() {
     assert!(!debug.contains(&STANDARD.encode(&key)));
     assert!(!debug.contains(&format!("{:?}", key.as_slice())));
     assert!(!debug.contains("s3cret") && !debug.contains("hunter"));
+}
+
+/// The fixture with the `ENC[...]` value of `line` replaced by `clear`.
+fn with_clear_value(fixture: &Fixture, line: Line, clear: &str) -> String {
+    edit_line(fixture, line, |l| {
+        let span = enc_span(l);
+        format!("{}{clear}{}", &l[..span.start], &l[span.end..])
+    })
+}
+
+/// The key path and type of a [`DecryptError::NotEncrypted`] refusal.
+fn not_encrypted(result: Result<Document, OpenError>) -> (String, ValueType) {
+    match result {
+        Err(OpenError::Value(DecryptError::NotEncrypted { key_path, found })) => (key_path, found),
+        other => panic!("a clear-value refusal expected, got {other:?}"),
+    }
+}
+
+/// Regression (issue 6): a value in clear where the file's crypt rule requires encryption is
+/// refused (sops 3.11: "Could not decrypt value: Input string … does not match sops' data
+/// format", exit 25), in every store, with or without the MAC check.
+#[test]
+fn clear_value_in_an_encrypted_position_is_refused() {
+    for fixture in fixtures() {
+        let (line, path) = fixture.target;
+        let text = with_clear_value(&fixture, line, "injected");
+        for ignore_mac in [false, true] {
+            let mut options = OpenOptions::default();
+            options.ignore_mac = ignore_mac;
+            let (key_path, found) = not_encrypted(fixture.open_with(text.as_bytes(), &options));
+            assert_eq!(
+                (key_path.as_str(), found),
+                (path, ValueType::Str),
+                "{}",
+                fixture.file
+            );
+        }
+    }
+}
+
+/// Regression (issue 6): the attacks that keep the MAC valid, because the MAC hashes the
+/// plaintext values in order without their key names or types. Each was decrypted with exit 0
+/// before; each is refused now, as sops 3.11 refuses it.
+#[test]
+fn mac_preserving_injections_are_refused() {
+    let yaml = &fixtures()[0];
+    let dotenv = &fixtures()[2];
+    let cases: [(&Fixture, String, &str, ValueType); 5] = [
+        // A clear value renamed under a key the rule encrypts.
+        (
+            yaml,
+            yaml.text()
+                .replace("host_unencrypted: db.local", "admin_token: db.local"),
+            r#"["db"]["admin_token"]"#,
+            ValueType::Str,
+        ),
+        // One clear value split in two, the second half under an encrypted key.
+        (
+            yaml,
+            yaml.text().replace(
+                "    host_unencrypted: db.local\n",
+                "    host_unencrypted: db.\n    injected: local\n",
+            ),
+            r#"["db"]["injected"]"#,
+            ValueType::Str,
+        ),
+        // An encrypted value replaced by its plaintext as a number or a boolean: `5432` and
+        // `True` hash as the ciphertexts' plaintexts did (sops 3.11 panics on these, exit 2).
+        (
+            yaml,
+            with_clear_value(yaml, Line("port: ENC[", 0), "5432"),
+            r#"["port"]"#,
+            ValueType::Int,
+        ),
+        (
+            yaml,
+            with_clear_value(yaml, Line("enabled: ENC[", 0), "true"),
+            r#"["enabled"]"#,
+            ValueType::Bool,
+        ),
+        (
+            dotenv,
+            dotenv
+                .text()
+                .replace("some_unencrypted=plain", "API_TOKEN=plain"),
+            r#"["API_TOKEN"]"#,
+            ValueType::Str,
+        ),
+    ];
+    for (fixture, text, path, expected) in cases {
+        let (key_path, found) = not_encrypted(fixture.open(&text));
+        assert_eq!((key_path.as_str(), found), (path, expected), "{text}");
+    }
+    // Where the rule leaves the renamed key in clear, the format cannot tell: the MAC still
+    // matches (the README's security model says so, and `check` cannot see it either).
+    let renamed = yaml
+        .text()
+        .replace("host_unencrypted: db.local", "admin_unencrypted: db.local");
+    assert!(yaml.open(&renamed).is_ok());
+}
+
+/// Regression (issue 6): every library entry point that opens a file refuses the rename attack,
+/// so `set` and `rotate` cannot launder an injected value into a fresh `ENC[...]` and MAC.
+#[test]
+fn every_entry_point_refuses_an_injected_clear_value() {
+    let fixture = &fixtures()[0];
+    let text = fixture
+        .text()
+        .replace("host_unencrypted: db.local", "admin_token: db.local");
+    let ids = fixture.identities();
+    let decryptor = AgeDecryptor::new(&ids);
+    let decryptors: [&dyn aesec::sops::KeyDecryptor; 1] = [&decryptor];
+    let path: TreePath = r#"["db"]["password"]"#.parse().expect("a valid path");
+    let emit = EmitOptions::default();
+    let mut extract = DecryptOptions::new(Format::Yaml, Format::Yaml);
+    extract.extract = Some(path.clone());
+    let results: [(&str, Result<(), FileError>); 5] = [
+        (
+            "decrypt",
+            decrypt(
+                text.as_bytes(),
+                &decryptors,
+                &DecryptOptions::new(Format::Yaml, Format::Yaml),
+            )
+            .map(drop),
+        ),
+        (
+            "extract",
+            decrypt(text.as_bytes(), &decryptors, &extract).map(drop),
+        ),
+        (
+            "set",
+            aesec::file::set(
+                text.as_bytes(),
+                Format::Yaml,
+                &decryptors,
+                &path,
+                aesec::Value::Str("x".into()),
+                aesec::file::Unchanged::Rewrite,
+                &emit,
+            )
+            .map(drop),
+        ),
+        (
+            "unset",
+            aesec::file::unset(text.as_bytes(), Format::Yaml, &decryptors, &path, &emit).map(drop),
+        ),
+        (
+            "rotate",
+            aesec::file::rotate(text.as_bytes(), Format::Yaml, &decryptors, &emit).map(drop),
+        ),
+    ];
+    for (operation, result) in results {
+        assert!(
+            matches!(
+                &result,
+                Err(FileError::Open(OpenError::Value(DecryptError::NotEncrypted { key_path, .. })))
+                    if key_path == r#"["db"]["admin_token"]"#
+            ),
+            "{operation}: {result:?}"
+        );
+    }
 }

@@ -35,6 +35,9 @@ fn shown(context: &Context, mut report: CheckReport) -> CheckReport {
             | Finding::Threshold { path, .. }
             | Finding::NotEncrypted { path, .. }
             | Finding::NoMatchingRule { path }
+            | Finding::ClearValue { path, .. }
+            | Finding::MalformedValue { path, .. }
+            | Finding::TypeMismatch { path, .. }
             | Finding::Unreadable { path, .. } => *path = context.shown(path),
             _ => {}
         }
@@ -95,6 +98,34 @@ fn render(report: &CheckReport) -> String {
                 "{}: encrypted, but no creation rule of .sops.yaml governs it",
                 path.display()
             ),
+            Finding::ClearValue {
+                path,
+                key_path,
+                found,
+            } => writeln!(
+                text,
+                "{}: value at {key_path} is in clear ({found}) where the file's crypt rule requires encryption: edited without the key, possibly injected (decryption refuses it)",
+                path.display()
+            ),
+            Finding::MalformedValue {
+                path,
+                key_path,
+                reason,
+            } => writeln!(
+                text,
+                "{}: value at {key_path} is not valid ENC[...] text ({reason}): it cannot decrypt",
+                path.display()
+            ),
+            Finding::TypeMismatch {
+                path,
+                key_path,
+                value_type,
+                length,
+            } => writeln!(
+                text,
+                "{}: value at {key_path} is type:{value_type} but its plaintext is {length} byte(s), which no {value_type} has: its type: was edited?",
+                path.display()
+            ),
             Finding::Unreadable { path, reason } => {
                 writeln!(text, "{}: cannot check: {reason}", path.display())
             }
@@ -128,6 +159,9 @@ fn finding_path(finding: &Finding) -> Option<&std::path::Path> {
         | Finding::Threshold { path, .. }
         | Finding::NotEncrypted { path, .. }
         | Finding::NoMatchingRule { path }
+        | Finding::ClearValue { path, .. }
+        | Finding::MalformedValue { path, .. }
+        | Finding::TypeMismatch { path, .. }
         | Finding::Unreadable { path, .. } => Some(path),
         _ => None,
     }

@@ -1,8 +1,9 @@
-//! `aesec rotate`: give each file a new data key, wrapped for the file's own recipients, and
-//! re-encrypt every value with it; with `--older-than`, the CI rotation job over the tree
+//! `aesec rotate`: give each file a new data key, wrapped for the file's own recipients (as
+//! sops does), and re-encrypt every value with it; with `--older-than`, the CI rotation job
+//! over the tree, wrapping for each file's creation rule
 //! ([`aesec::fleet::rotate_older_than`]).
 
-use aesec::fleet::{self, Action, ApplyOptions};
+use aesec::fleet::{self, Action, ApplyOptions, PlanOptions};
 use aesec::fs::WriteOptions;
 use aesec::sops::AgeDecryptor;
 
@@ -54,21 +55,24 @@ fn run_older_than(
     let config = context.fleet_config()?;
     let files = fleet::discover(&config, paths, &context.cwd)?;
     let keys = context.keys();
+    let fleet_error = |source| CliError::Fleet {
+        action: "rotate data keys",
+        search: keys.search.clone(),
+        source,
+    };
+    let plan =
+        fleet::plan(&config, &files, &context.cwd, &PlanOptions::default()).map_err(fleet_error)?;
     let decryptor = AgeDecryptor::new(&keys.identities);
     let bar = Bar::new(context.quiet || context.json);
     let report = fleet::rotate_older_than(
-        &files,
+        &plan,
         max_age,
         std::time::SystemTime::now(),
         &[&decryptor],
         &ApplyOptions::with_emit(config.stores),
         &bar,
     )
-    .map_err(|source| CliError::Fleet {
-        action: "rotate data keys",
-        search: keys.search.clone(),
-        source,
-    })?;
+    .map_err(fleet_error)?;
     let report = shown_report(context, report);
     if context.json {
         crate::output::json(&report)?;

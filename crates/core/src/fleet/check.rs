@@ -1,16 +1,23 @@
 //! The keyless checks: [`check`], the CI gate comparing every file's metadata with
 //! `.sops.yaml`, and [`status`], the matrix of which member holds a key entry in which file.
 //!
-//! Nothing is decrypted: both read only the `sops` metadata, so CI runs them without keys. A
-//! recipient in a file that the rule does not name is reported as possible tampering (someone
-//! granted themselves access by editing metadata); a file that a rule with a `path_regex`
-//! governs but that is not sops-encrypted is reported as plaintext committed by mistake.
+//! Nothing is decrypted: both read only what a file shows without its key, so CI runs them
+//! without keys. A recipient in a file that the rule does not name is reported as possible
+//! tampering (someone granted themselves access by editing metadata); a file that a rule with a
+//! `path_regex` governs but that is not sops-encrypted is reported as plaintext committed by
+//! mistake. [`check`] also looks at each value the file's own crypt rule encrypts: one in clear
+//! there (an injected value: the MAC does not cover key names), a malformed `ENC[...]`, or a
+//! `type:` its ciphertext length cannot hold (the `type:` field is not authenticated).
 
 use std::path::{Path, PathBuf};
 
 use super::plan::{desired_threshold, diff_groups, effective, spec_identifiers};
-use super::{Candidate, FleetError, metadata_groups, read_metadata, walk};
+use super::{Candidate, FleetError, metadata_groups, read_document, read_metadata, walk};
 use crate::config::{Config, ConfigError};
+use crate::sops::Metadata;
+use crate::sops::crypt::{Anomaly, audit_tree};
+use crate::sops::document::decryption_rule;
+use crate::sops::tree::Tree;
 use crate::store::Format;
 
 /// One problem [`check`] found.
@@ -60,6 +67,39 @@ pub enum Finding {
         path: PathBuf,
         /// The 0-based creation rule that governs it.
         rule: usize,
+    },
+    /// A value is in clear where the file's crypt rule requires encryption: the file was
+    /// edited without the key, and the value may be injected (the MAC does not cover key
+    /// names). sops and aesec refuse to decrypt the file.
+    ClearValue {
+        /// The file.
+        path: PathBuf,
+        /// Where the value is, like `["db"]["password"]`.
+        key_path: String,
+        /// What stands there: `str` for text, `int`, `float`, `bool`, `time`.
+        found: String,
+    },
+    /// An encrypted value is not well-formed `ENC[...]` text: it cannot decrypt.
+    MalformedValue {
+        /// The file.
+        path: PathBuf,
+        /// Where the value is.
+        key_path: String,
+        /// Why, as the error prints.
+        reason: String,
+    },
+    /// An encrypted value's `type:` cannot have a plaintext of its length (AES-GCM keeps the
+    /// length), e.g. `type:bool` that is not 4 or 5 bytes (`True`/`False`): the `type:` field
+    /// is not authenticated, so it was probably edited.
+    TypeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Where the value is.
+        key_path: String,
+        /// The declared `type:`.
+        value_type: String,
+        /// The plaintext length in bytes.
+        length: usize,
     },
     /// An encrypted file that no creation rule governs.
     NoMatchingRule {
@@ -157,8 +197,11 @@ fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mu
         return;
     }
     report.files_checked += 1;
-    let metadata = match read_metadata(&bytes, format) {
-        Ok(metadata) => metadata,
+    let metadata = match read_document(&bytes, format) {
+        Ok((metadata, mut tree)) => {
+            check_values(path, format, &metadata, &mut tree, report);
+            metadata
+        }
         Err(error) => {
             report.findings.push(Finding::Unreadable {
                 path: path.to_path_buf(),
@@ -215,6 +258,49 @@ fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mu
             path: path.to_path_buf(),
             expected,
             found,
+        });
+    }
+}
+
+/// Reports the values of `tree` that its crypt rule encrypts and that are visibly wrong
+/// without the key.
+fn check_values(
+    path: &Path,
+    format: Format,
+    metadata: &Metadata,
+    tree: &mut Tree,
+    report: &mut CheckReport,
+) {
+    let rule = decryption_rule(format, metadata);
+    let anomalies = match audit_tree(tree, rule.as_ref()) {
+        Ok(anomalies) => anomalies,
+        Err(error) => {
+            report.findings.push(Finding::Unreadable {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            });
+            return;
+        }
+    };
+    for (key_path, anomaly) in anomalies {
+        let path = path.to_path_buf();
+        report.findings.push(match anomaly {
+            Anomaly::Clear { found } => Finding::ClearValue {
+                path,
+                key_path,
+                found: found.as_str().to_owned(),
+            },
+            Anomaly::Malformed { source } => Finding::MalformedValue {
+                path,
+                key_path,
+                reason: source.to_string(),
+            },
+            Anomaly::TypeLength { value_type, length } => Finding::TypeMismatch {
+                path,
+                key_path,
+                value_type: value_type.as_str().to_owned(),
+                length,
+            },
         });
     }
 }

@@ -78,6 +78,10 @@ pub struct FilePlan {
     /// Keys of types aesec cannot wrap (`pgp 'FP'`) in a file that must change: applying
     /// refuses the whole plan while any file has some.
     pub unsupported: Vec<String>,
+    /// Keys of types aesec cannot wrap in the file or its rule, whatever the action (a
+    /// rotation changes every file).
+    #[serde(skip)]
+    pub(crate) non_age_keys: Vec<String>,
     #[serde(skip)]
     pub(crate) format: Format,
     #[serde(skip)]
@@ -255,18 +259,20 @@ fn compare(
     if revocation_skipped {
         action = Action::Rewrap;
     }
-    let mut unsupported = Vec::new();
-    if action != Action::Nothing {
-        unsupported.extend(rule.key_groups.iter().flat_map(spec_unsupported));
-        for entry in metadata.key_groups.iter().flatten() {
-            if entry.kind() != "age" {
-                let named = format!("{} '{}'", entry.kind(), entry.identifier());
-                if !unsupported.contains(&named) {
-                    unsupported.push(named);
-                }
+    let mut non_age_keys: Vec<String> = rule.key_groups.iter().flat_map(spec_unsupported).collect();
+    for entry in metadata.key_groups.iter().flatten() {
+        if entry.kind() != "age" {
+            let named = format!("{} '{}'", entry.kind(), entry.identifier());
+            if !non_age_keys.contains(&named) {
+                non_age_keys.push(named);
             }
         }
     }
+    let unsupported = if action == Action::Nothing {
+        Vec::new()
+    } else {
+        non_age_keys.clone()
+    };
     FilePlan {
         path,
         rule: rule.index,
@@ -275,6 +281,7 @@ fn compare(
         action,
         revocation_skipped,
         unsupported,
+        non_age_keys,
         format,
         target: Target {
             groups: rule.key_groups.iter().map(|g| g.age.clone()).collect(),

@@ -1,18 +1,17 @@
 //! Rotation by age: files whose `lastmodified` is older than a limit get a new data key for
-//! their own recipients (sops `rotate`), with the fleet's verify-before-write discipline.
+//! the recipients their creation rule names (sops `rotate`, with `.sops.yaml` as the source of
+//! recipients instead of the file's unauthenticated metadata), with the fleet's
+//! verify-before-write discipline.
 
-use std::path::PathBuf;
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use rayon::prelude::*;
-
 use super::{
-    Action, ApplyOptions, Change, FailedFile, FleetError, FleetFileError, Job, Report, apply,
-    read_metadata,
+    Action, ApplyOptions, Change, FailedFile, FilePlan, FleetError, FleetFileError, GroupChange,
+    Job, Plan, Report, apply,
 };
 use crate::progress::Observer;
 use crate::sops::KeyDecryptor;
-use crate::store::Format;
 
 /// Why a duration like `90d` could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,9 +88,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, ParseDurationError> {
         })
 }
 
-/// Gives every file of `files` whose `lastmodified` is more than `max_age` before `now` a new
-/// data key for the recipients it already has, re-encrypting every value; the other files are
-/// left alone and reported as [`Action::Nothing`].
+/// Gives every file of `plan` whose `lastmodified` is more than `max_age` before `now` a new
+/// data key, wrapped for the recipients of the creation rule that governs the file (the plan's
+/// target, as [`update_keys`](super::update_keys) uses), and re-encrypts every value; the
+/// other files are left alone and reported as [`Action::Nothing`].
+///
+/// The recipients come from `.sops.yaml`, never from the file's own metadata: that block is
+/// outside the MAC, so a recipient added there by hand would otherwise receive the new data
+/// key at the next scheduled rotation. A due file whose recipients differ from its rule is
+/// rotated to the rule's, and `observer` is warned with both lists (drift, or tampering).
 ///
 /// `now` is a parameter so that callers (and tests) decide the clock. Every file to rotate is
 /// opened first; nothing is written unless all open and re-encrypt. Temporary files a killed
@@ -99,40 +104,47 @@ pub fn parse_duration(text: &str) -> Result<Duration, ParseDurationError> {
 ///
 /// # Errors
 ///
-/// [`FleetError::Plan`] when a file cannot be read, is not encrypted or has an unreadable
-/// `lastmodified`; then as [`update_keys`](super::update_keys).
+/// [`FleetError::Plan`] when a file has an unreadable `lastmodified`;
+/// [`FleetError::Unsupported`] when a due file or its rule names a key aesec cannot wrap; then
+/// as [`update_keys`](super::update_keys).
 pub fn rotate_older_than(
-    files: &[PathBuf],
+    plan: &Plan,
     max_age: Duration,
     now: SystemTime,
     decryptors: &[&dyn KeyDecryptor],
     options: &ApplyOptions,
     observer: &dyn Observer,
 ) -> Result<Report, FleetError> {
-    let ages: Vec<Result<(bool, String), FleetFileError>> = files
-        .par_iter()
-        .map(|path| is_old(path, max_age, now))
-        .collect();
     let mut jobs = Vec::new();
     let mut fresh = Vec::new();
     let mut failures = Vec::new();
-    for (path, result) in files.iter().zip(ages) {
-        match result {
-            Ok((true, last_modified)) => jobs.push(Job {
-                path: path.clone(),
-                format: Format::from_path(path),
-                change: Change::Rotate(None),
-                last_modified: Some(last_modified),
-            }),
-            Ok((false, last_modified)) => fresh.push((path.clone(), last_modified)),
+    let mut unsupported = Vec::new();
+    for file in &plan.files {
+        match is_old(&file.last_modified, max_age, now) {
+            Ok(true) if !file.non_age_keys.is_empty() => unsupported.push(file.path.clone()),
+            Ok(true) => {
+                if file.changes.iter().any(GroupChange::is_changed) {
+                    observer.warn(&RecipientDrift(file));
+                }
+                jobs.push(Job {
+                    path: file.path.clone(),
+                    format: file.format,
+                    change: Change::Rotate(file.target.clone()),
+                    last_modified: Some(file.last_modified.clone()),
+                });
+            }
+            Ok(false) => fresh.push((file.path.clone(), file.last_modified.clone())),
             Err(error) => failures.push(FailedFile {
-                path: path.clone(),
+                path: file.path.clone(),
                 error,
             }),
         }
     }
     if !failures.is_empty() {
         return Err(FleetError::Plan { failures });
+    }
+    if !unsupported.is_empty() {
+        return Err(FleetError::Unsupported { files: unsupported });
     }
     let stale = super::remove_stale_temps(jobs.iter().map(|job| job.path.as_path()));
     let mut report = apply(jobs, decryptors, options, observer, "rotating data keys")?;
@@ -143,24 +155,52 @@ pub fn rotate_older_than(
     Ok(report)
 }
 
-/// Whether `path` was last modified more than `max_age` before `now`, and its `lastmodified`.
-fn is_old(
-    path: &PathBuf,
-    max_age: Duration,
-    now: SystemTime,
-) -> Result<(bool, String), FleetFileError> {
-    let bytes = crate::fs::read(path)?;
-    let metadata = read_metadata(&bytes, Format::from_path(path))?;
+/// The warning for a due file whose recipients differ from its rule: both lists, per group.
+struct RecipientDrift<'p>(&'p FilePlan);
+
+impl fmt::Display for RecipientDrift<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.0;
+        write!(
+            f,
+            "{}: recipients differ from .sops.yaml; the new data key is wrapped for the rule's only",
+            file.path.display()
+        )?;
+        for change in &file.changes {
+            let has: Vec<&str> = change
+                .common
+                .iter()
+                .chain(&change.removed)
+                .map(String::as_str)
+                .collect();
+            let wants: Vec<&str> = change
+                .common
+                .iter()
+                .chain(&change.added)
+                .map(String::as_str)
+                .collect();
+            write!(
+                f,
+                "; group {}: file [{}], rule [{}]",
+                change.group,
+                has.join(", "),
+                wants.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `last_modified` is more than `max_age` before `now`.
+fn is_old(last_modified: &str, max_age: Duration, now: SystemTime) -> Result<bool, FleetFileError> {
     let stamp: jiff::Timestamp =
-        metadata
-            .last_modified
+        last_modified
             .parse()
             .map_err(|_| FleetFileError::LastModified {
-                value: metadata.last_modified.clone(),
+                value: last_modified.to_owned(),
             })?;
     let modified = SystemTime::from(stamp);
-    let old = now.duration_since(modified).is_ok_and(|age| age > max_age);
-    Ok((old, metadata.last_modified))
+    Ok(now.duration_since(modified).is_ok_and(|age| age > max_age))
 }
 
 #[cfg(test)]

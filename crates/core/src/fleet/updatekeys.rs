@@ -83,7 +83,7 @@ pub fn update_keys(
             path: file.path.clone(),
             format: file.format,
             change: match file.action {
-                Action::Rotate => Change::Rotate(Some(file.target.clone())),
+                Action::Rotate => Change::Rotate(file.target.clone()),
                 Action::Rewrap | Action::Nothing => Change::Rewrap(file.target.clone()),
             },
             last_modified: Some(file.last_modified.clone()),
@@ -120,6 +120,7 @@ mod tests {
             action: Action::Rewrap,
             revocation_skipped: false,
             unsupported: vec!["pgp 'ABCD'".to_owned()],
+            non_age_keys: vec!["pgp 'ABCD'".to_owned()],
             format: Format::Yaml,
             target: Target {
                 groups: Vec::new(),
@@ -142,6 +143,7 @@ mod tests {
             action: Action::Rotate,
             revocation_skipped: false,
             unsupported: Vec::new(),
+            non_age_keys: Vec::new(),
             format: Format::Yaml,
             target: Target {
                 groups: Vec::new(),

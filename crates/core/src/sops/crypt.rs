@@ -11,9 +11,12 @@
 //!
 //! sops quirks kept on purpose: an encrypted comment inside a list becomes a *string* list
 //! element (`ENC[...,type:comment]`), and decrypting such an element gives back a comment; a
-//! comment that fails to decrypt stays as a plain comment; empty strings and comments are never
-//! encrypted. Decryption does not consult the crypt rule: every value in `ENC[AES256_GCM,...]`
-//! form is decrypted, and every other value is kept as an unencrypted value.
+//! comment that fails to decrypt stays as a plain comment; empty strings are never encrypted.
+//! Decryption follows the crypt rule as sops' `Tree.Decrypt` does: a leaf the rule leaves in
+//! clear is kept as it is, and a leaf the rule encrypts must be `ENC[AES256_GCM,...]` text or
+//! an empty string. Anything else there is refused ([`DecryptError::NotEncrypted`]): the MAC
+//! hashes values without their keys, so a clear value renamed into an encrypted position (or
+//! one clear value split in two) would otherwise pass as authentic.
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -25,8 +28,8 @@ use crate::sops::mac::{MacHasher, MacHex, MacScope};
 use crate::sops::rules::{CompiledRule, CryptRule, InvalidRuleRegexError};
 use crate::sops::tree::{Branch, Item, Text, Tree, Value};
 use crate::sops::value::{
-    Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, RandomError, ValueError, ValueType,
-    fill_random, plaintext_bytes, typed_plaintext,
+    Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, ParseEncryptedValueError, RandomError,
+    ValueError, ValueType, fill_random, plaintext_bytes, typed_plaintext,
 };
 
 /// Leaves per rayon task: small trees stay on one thread.
@@ -73,6 +76,20 @@ pub enum DecryptError {
         #[source]
         source: ValueError,
     },
+    /// A value the file's crypt rule says is encrypted is in clear: not `ENC[...]` text and not
+    /// an empty string (sops: "Could not decrypt value: Input string … does not match sops'
+    /// data format", exit 25; for a number, boolean or time there sops 3.11 panics). The file
+    /// was edited without the key: the MAC does not cover key names, so such a value could be
+    /// an injected one even when the MAC matches.
+    #[error(
+        "value at {key_path} is in clear ({found}) where the file's crypt rule requires it encrypted"
+    )]
+    NotEncrypted {
+        /// Where the value is, like `["db"]["password"]`.
+        key_path: String,
+        /// What was found there (`str` for text, `int`, `bool`, ...).
+        found: ValueType,
+    },
     /// The file's crypt rule has a regex that does not compile.
     #[error(transparent)]
     InvalidRule(#[from] InvalidRuleRegexError),
@@ -92,6 +109,33 @@ enum Slot<'t> {
 impl Slot<'_> {
     fn is_comment(&self) -> bool {
         matches!(self, Self::MapComment(_) | Self::Value(Value::Comment(_)))
+    }
+
+    /// The type of a leaf that stands in clear where the crypt rule requires encryption, as
+    /// sops' `Tree.Decrypt` judges it: only `ENC[...]` text or an empty string may stand there
+    /// (`Cipher.Decrypt` returns `""` for an empty value and fails to parse anything else); a
+    /// number, boolean or time there makes sops 3.11 panic. Comments are never refused: one
+    /// that does not decrypt stays a plain comment, as in sops.
+    fn clear_type(&self) -> Option<ValueType> {
+        let Self::Value(value) = self else {
+            return None;
+        };
+        let found = match value {
+            Value::Str(text)
+                if text.is_empty() || EncryptedValue::is_encrypted(text.as_bytes()) =>
+            {
+                return None;
+            }
+            Value::Str(_) => ValueType::Str,
+            Value::Bytes(bytes) if bytes.is_empty() => return None,
+            Value::Bytes(_) => ValueType::Bytes,
+            Value::Int(_) => ValueType::Int,
+            Value::Float(_) => ValueType::Float,
+            Value::Bool(_) => ValueType::Bool,
+            Value::Time(_) => ValueType::Time,
+            Value::Comment(_) | Value::Null | Value::Map(_) | Value::List(_) => return None,
+        };
+        Some(found)
     }
 
     /// The text of a string leaf or comment, if it is one.
@@ -472,16 +516,18 @@ fn encrypt_job(
 ///
 /// `rule == None` means every leaf is encrypted (the binary store). A leaf the rule leaves in
 /// clear is kept as it is, even if it looks like `ENC[...]`, and counts in the MAC unless `scope`
-/// is [`MacScope::OnlyEncrypted`]. A leaf the rule covers that is not in `ENC[...]` form (an
-/// empty string, a value written in clear by an older tool) is kept too. A `type:comment` list
-/// element becomes a [`Value::Comment`]; a comment that fails to decrypt stays a plain comment.
+/// is [`MacScope::OnlyEncrypted`]. A leaf the rule covers must be `ENC[...]` text or an empty
+/// string (kept as it is); anything else there is refused, as sops refuses it. A `type:comment`
+/// list element becomes a [`Value::Comment`]; a comment that fails to decrypt, or that is in
+/// clear, stays a plain comment.
 /// With a `stash`, each value's IV is recorded so that re-encryption keeps unchanged values'
 /// ciphertext; a read-only caller passes `None` and saves that work.
 ///
 /// # Errors
 ///
 /// [`DecryptError::Value`] with the key path of the first value (in document order) that does not
-/// decrypt; [`DecryptError::InvalidRule`] for a rule whose regex does not compile;
+/// decrypt, or [`DecryptError::NotEncrypted`] if that value is in clear where the rule requires
+/// encryption; [`DecryptError::InvalidRule`] for a rule whose regex does not compile;
 /// [`DecryptError::Random`] if the stash cannot be salted.
 pub fn decrypt_tree(
     tree: &mut Tree,
@@ -495,7 +541,18 @@ pub fn decrypt_tree(
     let mut arena = Vec::new();
     let mut jobs = Vec::new();
     let mut leaf = 0usize;
+    // The first leaf in clear where the rule requires encryption: nothing after it is decrypted.
+    let mut clear: Option<(String, ValueType)> = None;
     walk_tree(tree, compiled.as_ref(), |slot, context| {
+        if clear.is_some() {
+            return;
+        }
+        if context.encrypt
+            && let Some(found) = slot.clear_type()
+        {
+            clear = Some((context.key_path(), found));
+            return;
+        }
         // An empty AAD range marks a leaf that is not decrypted (a real AAD is never empty).
         let start = arena.len();
         if context.encrypt && slot.text().is_some_and(EncryptedValue::is_encrypted) {
@@ -570,12 +627,92 @@ pub fn decrypt_tree(
         }
     }
     drop(jobs);
-    match failed {
-        None => Ok(hasher.finish()),
-        Some((leaf, source)) => Err(DecryptError::Value {
+    match (failed, clear) {
+        // A value before the clear one failed to decrypt: it comes first in document order.
+        (Some((leaf, source)), _) => Err(DecryptError::Value {
             key_path: key_path_of(tree, leaf),
             source,
         }),
+        (None, Some((key_path, found))) => Err(DecryptError::NotEncrypted { key_path, found }),
+        (None, None) => Ok(hasher.finish()),
+    }
+}
+
+/// What a keyless look at one leaf finds wrong ([`audit_tree`]).
+#[derive(Debug)]
+pub(crate) enum Anomaly {
+    /// In clear where the crypt rule requires encryption ([`DecryptError::NotEncrypted`]).
+    Clear {
+        /// What stands there.
+        found: ValueType,
+    },
+    /// `ENC[...]` text that does not parse (bad base64, unknown `type:`): it cannot decrypt.
+    Malformed {
+        /// Why.
+        source: ParseEncryptedValueError,
+    },
+    /// A `type:` whose plaintext can never have the value's length: the `type:` field is not
+    /// authenticated, so it may have been changed (decryption fails or the MAC mismatches).
+    TypeLength {
+        /// The declared type.
+        value_type: ValueType,
+        /// The plaintext length in bytes (the length of the decoded `data`).
+        length: usize,
+    },
+}
+
+/// Every leaf of `tree` that the file's crypt `rule` encrypts and that is visibly wrong without
+/// the key, with its key path, in document order: a value in clear, a malformed `ENC[...]`, or
+/// a `type:` its length cannot hold ([`plausible_length`]). Comments are left out: sops keeps
+/// one that does not decrypt as a plain comment.
+pub(crate) fn audit_tree(
+    tree: &mut Tree,
+    rule: Option<&CryptRule>,
+) -> Result<Vec<(String, Anomaly)>, InvalidRuleRegexError> {
+    let compiled = rule.map(CryptRule::compile).transpose()?;
+    let mut found = Vec::new();
+    walk_tree(tree, compiled.as_ref(), |slot, context| {
+        if !context.encrypt || slot.is_comment() {
+            return;
+        }
+        let anomaly = if let Some(found) = slot.clear_type() {
+            Some(Anomaly::Clear { found })
+        } else {
+            let text = slot.text().filter(|text| !text.is_empty());
+            match text.map(EncryptedValue::parse) {
+                Some(Err(source)) => Some(Anomaly::Malformed { source }),
+                Some(Ok(value)) if !plausible_length(value.value_type, value.data.len()) => {
+                    Some(Anomaly::TypeLength {
+                        value_type: value.value_type,
+                        length: value.data.len(),
+                    })
+                }
+                _ => None,
+            }
+        };
+        if let Some(anomaly) = anomaly {
+            found.push((context.key_path(), anomaly));
+        }
+    });
+    Ok(found)
+}
+
+/// Whether a plaintext of `length` bytes can be a value of `value_type` as sops (or any tool
+/// whose values sops reads back) writes it. GCM keeps lengths, so this needs no key:
+///
+/// - `bool`: sops writes `True` or `False` (4 or 5 bytes);
+/// - `int`: Go's `strconv.Itoa` of an int64, 1 to 20 bytes (`-9223372036854775808`);
+/// - `float`: `FormatFloat(f, 'f', -1, 64)` never uses an exponent: at most a sign, `0.`,
+///   307 zeros and 17 digits (327 bytes, for values near the smallest normal float);
+/// - `time`: RFC 3339 with up to nine fractional digits and an offset, 20 to 35 bytes;
+/// - `str`, `bytes`, `comment`: any length.
+pub(crate) fn plausible_length(value_type: ValueType, length: usize) -> bool {
+    match value_type {
+        ValueType::Bool => matches!(length, 4 | 5),
+        ValueType::Int => (1..=20).contains(&length),
+        ValueType::Float => (1..=327).contains(&length),
+        ValueType::Time => (20..=35).contains(&length),
+        ValueType::Str | ValueType::Bytes | ValueType::Comment => true,
     }
 }
 
@@ -621,7 +758,6 @@ fn decrypt_text(cipher: &Cipher, text: &[u8], aad: &[u8]) -> Result<Decrypted, V
 mod tests {
     use super::*;
     use crate::sops::mac::{MacError, decrypt_mac, verify_mac};
-    use crate::sops::value::ParseEncryptedValueError;
 
     /// `vec.enc.yaml` as written by sops 3.11.0 (shared/vectors; research/sops-format.md §15).
     const VEC_ENC_YAML: &str = r#"#ENC[AES256_GCM,data:W8G+nBbp8CR0L6VdFcZC+6Hm,iv:gSUmP8mj7IDe8EDPe0N/fSPacWqlaxYTmnI42XDwj8s=,tag:aoTJNE6Ilm/SVo5p3ym1WA==,type:comment]
@@ -815,8 +951,14 @@ sops:
         let encrypted = build(value_encs);
         let mut tree = encrypted.clone();
         let mut stash = IvStash::new();
-        let mac =
-            decrypt_tree(&mut tree, &key, None, MacScope::AllValues, Some(&mut stash)).unwrap();
+        let mac = decrypt_tree(
+            &mut tree,
+            &key,
+            Some(&CryptRule::default()),
+            MacScope::AllValues,
+            Some(&mut stash),
+        )
+        .unwrap();
         assert_eq!(tree, plain);
         assert_eq!(mac.expose_secret(), mac_hex);
         let cipher = Cipher::new(&key);
@@ -955,7 +1097,7 @@ sops:
         let decrypted = decrypt_tree(
             &mut tree,
             &key(),
-            None,
+            Some(&CryptRule::default()),
             MacScope::AllValues,
             Some(&mut IvStash::new()),
         )
@@ -1213,7 +1355,7 @@ sops:
             let result = decrypt_tree(
                 &mut tree,
                 &key(),
-                None,
+                Some(&CryptRule::default()),
                 MacScope::AllValues,
                 Some(&mut IvStash::new()),
             );
@@ -1229,7 +1371,7 @@ sops:
             decrypt_tree(
                 &mut tree,
                 &key(),
-                None,
+                Some(&CryptRule::default()),
                 MacScope::AllValues,
                 Some(&mut IvStash::new())
             ),
@@ -1260,7 +1402,7 @@ sops:
         let swapped = decrypt_tree(
             &mut tree,
             &key(),
-            None,
+            Some(&CryptRule::default()),
             MacScope::AllValues,
             Some(&mut IvStash::new()),
         )
@@ -1270,7 +1412,7 @@ sops:
         let (mut tree, _) = encrypted_sample();
         let wrong = DataKey::from_bytes(&[0x12; 32]).unwrap();
         assert!(matches!(
-            decrypt_tree(&mut tree, &wrong, None, MacScope::AllValues, Some(&mut IvStash::new())),
+            decrypt_tree(&mut tree, &wrong, Some(&CryptRule::default()), MacScope::AllValues, Some(&mut IvStash::new())),
             Err(DecryptError::Value { key_path, .. }) if key_path == r#"["db"]["password"]"#
         ));
         // An edited MAC.
@@ -1280,7 +1422,7 @@ sops:
         let computed = decrypt_tree(
             &mut tree,
             &key(),
-            None,
+            Some(&CryptRule::default()),
             MacScope::AllValues,
             Some(&mut IvStash::new()),
         )
@@ -1305,16 +1447,25 @@ sops:
     }
 
     #[test]
-    fn undecryptable_comment_stays_plain_and_unencrypted_values_are_kept() {
+    fn comments_in_clear_or_undecryptable_stay_plain_and_empty_strings_are_kept() {
+        // sops keeps a comment that does not decrypt (or was never encrypted) as a plain
+        // comment, and an empty string stands for itself wherever it is.
         let mut tree = Tree::single(vec![
             Item::Comment("ENC[AES256_GCM,data:AA==,iv:AQ==,tag:Ag==,type:comment]".into()),
-            entry("plain", s("visible")),
+            Item::Comment(" written in clear".into()),
+            entry("empty", s("")),
+            entry(
+                "list",
+                Value::List(vec![Value::Comment(" clear".into()), s("")]),
+            ),
+            entry("nothing", Value::Null),
+            entry("plain_unencrypted", s("visible")),
         ]);
         let before = tree.clone();
         let mac = decrypt_tree(
             &mut tree,
             &key(),
-            None,
+            Some(&CryptRule::default()),
             MacScope::AllValues,
             Some(&mut IvStash::new()),
         )
@@ -1325,6 +1476,104 @@ sops:
         assert!(mac.ct_eq(&hasher.finish()));
     }
 
+    /// Regression (issue 6): a value in clear where the crypt rule requires encryption is
+    /// refused, as sops' `Tree.Decrypt` refuses it, whatever its type and wherever it is.
+    #[test]
+    fn clear_values_in_encrypted_positions_are_refused() {
+        let cases: [(&str, Value, ValueType); 5] = [
+            ("db.local", s("db.local"), ValueType::Str),
+            ("an int", Value::Int(5432), ValueType::Int),
+            ("a float", Value::Float(0.5), ValueType::Float),
+            ("a bool", Value::Bool(false), ValueType::Bool),
+            ("bytes", Value::Bytes("x".into()), ValueType::Bytes),
+        ];
+        for (what, clear, expected) in cases {
+            // The rename attack: a clear value moved under a key that the rule encrypts keeps
+            // the MAC (values are hashed without their keys).
+            let (mut tree, _) = encrypted_sample();
+            if let Some(Item::Entry { key, value }) = tree.branches[0].get_mut(3) {
+                *key = "admin_token".into();
+                *value = clear.clone();
+            }
+            let result = decrypt_tree(
+                &mut tree,
+                &key(),
+                Some(&CryptRule::default()),
+                MacScope::AllValues,
+                Some(&mut IvStash::new()),
+            );
+            assert!(
+                matches!(&result, Err(DecryptError::NotEncrypted { key_path, found })
+                    if key_path == r#"["admin_token"]"# && *found == expected),
+                "{what}: {result:?}"
+            );
+            // Inside a list, and with no rule (the binary store: every leaf encrypted).
+            let (mut tree, _) = encrypted_sample();
+            if let Some(Item::Entry {
+                value: Value::List(items),
+                ..
+            }) = tree.branches[0].get_mut(2)
+            {
+                items[2] = clear.clone();
+            }
+            for rule in [Some(CryptRule::default()), None] {
+                let result = decrypt_tree(
+                    &mut tree.clone(),
+                    &key(),
+                    rule.as_ref(),
+                    MacScope::OnlyEncrypted,
+                    None,
+                );
+                assert!(
+                    matches!(&result, Err(DecryptError::NotEncrypted { key_path, .. }) if key_path == r#"["list"][2]"#),
+                    "{what} in a list, {rule:?}: {result:?}"
+                );
+            }
+        }
+        // The split attack: `db.local` cut in two, `db.` kept in clear and `local` under a key
+        // the rule encrypts. The concatenation, and so the MAC, is unchanged.
+        let (mut tree, mac) = encrypted_sample();
+        if let Some(Item::Entry { value, .. }) = tree.branches[0].get_mut(3) {
+            *value = s("db.");
+        }
+        tree.branches[0].push(entry("injected", s("local")));
+        let result = decrypt_tree(
+            &mut tree,
+            &key(),
+            Some(&CryptRule::default()),
+            MacScope::AllValues,
+            None,
+        );
+        assert!(
+            matches!(&result, Err(DecryptError::NotEncrypted { key_path, found: ValueType::Str }) if key_path == r#"["injected"]"#),
+            "{result:?}"
+        );
+        // Where the rule leaves both halves in clear, the format cannot tell (the README's
+        // security model says so): the MAC still matches.
+        let (mut tree, _) = encrypted_sample();
+        if let Some(Item::Entry { value, .. }) = tree.branches[0].get_mut(3) {
+            *value = s("db.");
+        }
+        tree.branches[0].push(entry("more_unencrypted", s("local")));
+        let same = decrypt_tree(
+            &mut tree,
+            &key(),
+            Some(&CryptRule::default()),
+            MacScope::AllValues,
+            None,
+        )
+        .unwrap();
+        assert!(same.ct_eq(&mac));
+        // A tampered value before the clear one is reported first (document order).
+        let (mut tree, _) = encrypted_sample();
+        edit_password(&mut tree, |enc| flip_field(enc, "tag"));
+        tree.branches[0].push(entry("injected", s("x")));
+        assert!(matches!(
+            decrypt_tree(&mut tree, &key(), Some(&CryptRule::default()), MacScope::AllValues, None),
+            Err(DecryptError::Value { key_path, source: ValueError::Authentication }) if key_path == r#"["db"]["password"]"#
+        ));
+    }
+
     #[test]
     fn stash_keeps_unchanged_ciphertext_only() {
         let (encrypted, _) = encrypted_sample();
@@ -1333,7 +1582,7 @@ sops:
         decrypt_tree(
             &mut tree,
             &key(),
-            None,
+            Some(&CryptRule::default()),
             MacScope::AllValues,
             Some(&mut stash),
         )
@@ -1364,8 +1613,14 @@ sops:
         let (encs, _) = scan(VEC_ENC_YAML);
         let mut tree = yaml_tree(&encs[..encs.len() - 1]);
         let mut stash = IvStash::new();
-        let mac =
-            decrypt_tree(&mut tree, &key, None, MacScope::AllValues, Some(&mut stash)).unwrap();
+        let mac = decrypt_tree(
+            &mut tree,
+            &key,
+            Some(&CryptRule::default()),
+            MacScope::AllValues,
+            Some(&mut stash),
+        )
+        .unwrap();
         let shown =
             format!("{key:?} {tree:?} {mac:?} {stash:?} {:?}", Cipher::new(&key)).to_lowercase();
         for secret in [
@@ -1424,7 +1679,7 @@ sops:
         let back = decrypt_tree(
             &mut tree,
             &key(),
-            None,
+            Some(&CryptRule::default()),
             MacScope::AllValues,
             Some(&mut stash),
         )

@@ -214,10 +214,7 @@ impl Document {
         let mut tree = split.tree;
         let mut stash = IvStash::new();
         let scope = MacScope::from_mac_only_encrypted(metadata.mac_only_encrypted);
-        let rule = match format {
-            Format::Binary => None,
-            _ => Some(metadata.effective_crypt_rule()),
-        };
+        let rule = decryption_rule(format, &metadata);
         let keep_ivs = (!options.read_only).then_some(&mut stash);
         let computed = crypt::decrypt_tree(&mut tree, &data_key, rule.as_ref(), scope, keep_ivs)?;
         if !options.ignore_mac {
@@ -291,10 +288,7 @@ impl Document {
     /// As [`Document::seal`], writing in another format.
     pub fn seal_as(&mut self, format: Format, options: &EmitOptions) -> Result<Vec<u8>, SealError> {
         let mut encrypted = self.tree.clone();
-        let rule = match format {
-            Format::Binary => None,
-            _ => Some(self.metadata.effective_crypt_rule()),
-        };
+        let rule = decryption_rule(format, &self.metadata);
         let scope = MacScope::from_mac_only_encrypted(self.metadata.mac_only_encrypted);
         let mac = crypt::encrypt_tree(
             &mut encrypted,
@@ -371,10 +365,7 @@ impl Document {
         let metadata = Metadata::from_branch(&raw.into_branch()?)?;
         let mut tree = split.tree;
         let scope = MacScope::from_mac_only_encrypted(metadata.mac_only_encrypted);
-        let rule = match self.format {
-            Format::Binary => None,
-            _ => Some(metadata.effective_crypt_rule()),
-        };
+        let rule = decryption_rule(self.format, &metadata);
         let computed = crypt::decrypt_tree(&mut tree, &self.data_key, rule.as_ref(), scope, None)?;
         mac::verify_mac(
             &Cipher::new(&self.data_key),
@@ -412,6 +403,16 @@ impl fmt::Debug for Document {
             .field("format", &self.format)
             .field("metadata", &self.metadata)
             .finish_non_exhaustive()
+    }
+}
+
+/// The crypt rule that says which values of a file in `format` are encrypted: none for the
+/// binary store (every value is; sops 3.11 ignores stored rules there, #1927), else the
+/// metadata's.
+pub(crate) fn decryption_rule(format: Format, metadata: &Metadata) -> Option<CryptRule> {
+    match format {
+        Format::Binary => None,
+        _ => Some(metadata.effective_crypt_rule()),
     }
 }
 
