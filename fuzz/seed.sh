@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Seeds the fuzz corpora (fuzz/corpus/<target>/, gitignored) with the golden vectors made by
 # real sops (crates/core/tests/vectors/**): each store target gets the files of its format, and
-# `open` gets every encrypted vector (all formats, including the binary envelope).
+# `open` gets every encrypted vector (all formats, including the binary envelope). `tamper` gets
+# one input per file it edits (the first byte picks the golden vector or a file of
+# vectors/tamper/, see fuzz_targets/tamper.rs) with no edit, and one with a few edits.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +28,12 @@ seed dotenv -name '*.env'
 seed ini -name '*.ini'
 seed open \( -name '*.enc.*' -o -name '*.sops.*' -o -name '*.bin' \)
 
-for target in yaml json dotenv ini open; do
+mkdir -p "$corpus/tamper"
+for choice in 0 1 2; do
+    printf "\\x0$choice" >"$corpus/tamper/seed-$choice"
+    printf "\\x0$choice\\x04\\x00\\x03\\x00\\x00\\x00\\x00\\x01\\x00\\x05" >"$corpus/tamper/seed-$choice-edits"
+done
+
+for target in yaml json dotenv ini open tamper; do
     echo "seeded $target: $(find "$corpus/$target" -type f | wc -l) files"
 done

@@ -14,7 +14,8 @@
 //!   layout and comment placement).
 //!
 //! The generators ([`documents`]) render nested maps and lists, unicode, empty strings, nulls,
-//! integers near ±2^63, tiny/huge/negative-zero floats, multi-line strings, strings that look
+//! integers near ±2^63, tiny/huge/negative-zero floats, multi-line strings (also mixing `\n`
+//! with NEL, LS and PS, which go-yaml writes as literal blocks), strings that look
 //! like other types (quoted and plain), awkward keys and comments, within what each store can
 //! hold. Under `AESEC_REQUIRE_PEERS=1` a missing sops fails the tests (see the harness).
 
@@ -659,12 +660,18 @@ const SPECIAL_KEYS: &[&str] = &[
     "2024-01-01",
 ];
 
+/// Line breaks for multi-line strings: go-yaml also breaks lines at NEL, LS and PS, and writes a
+/// string mixing them with `\n` as a literal block (NEL only double quoted).
+const LINE_BREAKS: &[&str] = &["\n", "\n", "\u{2028}", "\u{2029}", "\u{85}"];
+
 fn string() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => select(SPECIAL_STRINGS).prop_map(String::from),
         3 => "[a-zA-Z0-9 _.:#@/-]{0,16}",
         2 => "\\PC{0,12}",
         1 => prop::collection::vec("[a-z ]{0,8}", 1..4).prop_map(|lines| lines.join("\n")),
+        1 => prop::collection::vec(("[a-z ]{0,4}", select(LINE_BREAKS)), 1..5)
+            .prop_map(|parts| parts.into_iter().map(|(text, eol)| text + eol).collect()),
         1 => ".{0,8}",
     ]
 }

@@ -321,6 +321,39 @@ mod tests {
         ));
     }
 
+    /// Strings mixing `\n` with LS or PS, written as literal blocks: the bytes are what sops
+    /// 3.11 writes for `k: "…"` (`sops decrypt` of its own encryption), and sops reads each back
+    /// to the same string. The breaks before the first content line, and a last LS or PS (after
+    /// which go-yaml writes nothing), were read as `\n` or written with an extra `\n`.
+    #[test]
+    fn mixed_line_breaks_in_literal_blocks_as_go_yaml() {
+        for (value, written) in [
+            ("\u{2028}\n", "k: |4+\n\u{2028}\n"),
+            ("\u{2029}\n", "k: |4+\n\u{2029}\n"),
+            ("\u{2028}\na", "k: |4-\n\u{2028}\n    a\n"),
+            ("\n\u{2028}a", "k: |4-\n\n\u{2028}    a\n"),
+            ("\u{2028}a\n", "k: |4\n\u{2028}    a\n"),
+            ("\n\u{2028}", "k: |4+\n\n\u{2028}"),
+            ("a\n\u{2028}b", "k: |-\n    a\n\u{2028}    b\n"),
+            ("a\u{2028}b\nc", "k: |-\n    a\u{2028}    b\n    c\n"),
+        ] {
+            let tree = Tree::single(vec![Item::Entry {
+                key: "k".into(),
+                value: Value::Str(value.into()),
+            }]);
+            assert_eq!(
+                String::from_utf8(emit(&tree, 4).expect("emit")).expect("utf8"),
+                written,
+                "{value:?}"
+            );
+            assert_eq!(
+                parse(written.as_bytes()).expect("parse"),
+                tree,
+                "{written:?}"
+            );
+        }
+    }
+
     /// saphyr's span of a quoted scalar runs over a comment after it; the comment is kept.
     #[test]
     fn line_comment_after_quoted_scalar_is_kept() {

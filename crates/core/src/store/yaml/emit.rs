@@ -194,9 +194,10 @@ impl Emitter {
         }
     }
 
-    /// Ends the current line unless a block scalar already did.
+    /// Ends the current line unless a block scalar already did (go-yaml counts a literal
+    /// block's last LS or PS as the line's end, and writes nothing after it).
     fn end_line(&mut self) {
-        if !self.out.ends_with('\n') {
+        if !self.out.ends_with(['\n', '\u{2028}', '\u{2029}']) {
             self.out.push('\n');
         }
     }

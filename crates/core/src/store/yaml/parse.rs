@@ -367,8 +367,26 @@ impl Builder<'_, '_> {
     /// saphyr saw as `\n` or as a blank (see [`go_yaml_lines`]); `None` when the text holds
     /// none, and for a folded block (left as saphyr read it).
     fn with_unicode_breaks(&self, value: &str, style: ScalarStyle, span: &Span) -> Option<String> {
-        let (start, end) = (span.start.index(), span.end.index());
-        let raw = self.original.get(start..end.max(start))?;
+        let (mut start, mut end) = (span.start.index(), span.end.index().max(span.start.index()));
+        if style == ScalarStyle::Literal {
+            // The span leaves out the empty lines before the first content line and after the
+            // last, whose breaks may be LS or PS: read from the end of the `|…` header line to
+            // the next content.
+            let blank = |c: &char| matches!(c, ' ' | '\t') || is_go_break(*c);
+            start = self
+                .original
+                .get(..start)?
+                .iter()
+                .rposition(|c| !blank(c))?
+                + 1;
+            end += self
+                .original
+                .get(end..)?
+                .iter()
+                .take_while(|c| blank(c))
+                .count();
+        }
+        let raw = self.original.get(start..end)?;
         if !raw.iter().copied().any(is_unicode_break) {
             return None;
         }
@@ -380,8 +398,9 @@ impl Builder<'_, '_> {
                 Some(fold_flow(raw.get(open + 1..)?, Some(quote)))
             }
             ScalarStyle::Literal => {
-                // saphyr's value keeps the content's line breaks, in order, as `\n`.
-                let mut breaks = source_breaks(raw).into_iter();
+                // saphyr's value keeps the content's line breaks, in order, as `\n`; the first
+                // break read ends the header line.
+                let mut breaks = source_breaks(raw).into_iter().skip(1);
                 Some(
                     value
                         .chars()

@@ -1,0 +1,152 @@
+//! The cases that the fuzz round-trip check (`crates/core/src/fuzzing.rs`, `known_unparsable`
+//! and `known_divergence`) excuses, shown on the real sops 3.11: sops writes each document and
+//! cannot read its own output back (it refuses it, or reads another document), and aesec writes
+//! the same bytes.
+//!
+//! Each case is a YAML document that sops encrypts; `sops decrypt --output-type <store>` writes it
+//! in the store under test, `aesec decrypt` must write the same bytes, and `sops encrypt` of those
+//! bytes must fail or decrypt to something else. Under `AESEC_REQUIRE_PEERS=1` a missing sops
+//! fails the tests (see the harness).
+
+use std::path::PathBuf;
+
+use aesec_tests::{AgeKey, Cmd, TempHome, age_keygen, require_peer, sops};
+
+/// sops, one age key, and a temporary home.
+struct Fixture {
+    home: TempHome,
+    sops: PathBuf,
+    key: AgeKey,
+}
+
+impl Fixture {
+    fn new() -> Option<Self> {
+        let sops = sops()?;
+        let keygen = age_keygen()?;
+        let home = TempHome::new();
+        let key = AgeKey::generate(&keygen, &home, "key");
+        Some(Self { home, sops, key })
+    }
+
+    /// `sops --config /dev/null` with the fixture's identity.
+    fn sops(&self) -> Cmd {
+        let mut cmd = self.home.cmd(&self.sops);
+        cmd.env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .args(["--config", "/dev/null"]);
+        cmd
+    }
+
+    /// Shows that sops writes `yaml` as `store` (`ini`, `yaml`) in a form it cannot read back,
+    /// and that aesec writes the same bytes; returns sops' output, for the caller to check that
+    /// it holds the case.
+    fn assert_unreadable(&self, name: &str, yaml: &str, store: &str) -> String {
+        let input = self.home.write(format!("{name}.yaml"), yaml);
+        let encrypted = self
+            .sops()
+            .args(["encrypt", "--age", &self.key.recipient])
+            .arg(&input)
+            .stdout();
+        let encrypted = self.home.write(format!("{name}.enc.yaml"), encrypted);
+        let written = self
+            .sops()
+            .args(["decrypt", "--output-type", store])
+            .arg(&encrypted)
+            .stdout();
+        let ours = self
+            .home
+            .aesec()
+            .env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
+            .args(["--config", "/dev/null", "decrypt", "--output-type", store])
+            .arg(&encrypted)
+            .stdout();
+        assert_eq!(ours, written, "{name}: aesec writes other bytes than sops");
+        let output = self.home.write(format!("{name}.out.{store}"), &written);
+        let reencrypted = self
+            .sops()
+            .args(["encrypt", "--age", &self.key.recipient])
+            .arg(&output)
+            .output();
+        if reencrypted.status.success() {
+            let again = self
+                .home
+                .write(format!("{name}.again.{store}"), reencrypted.stdout);
+            let read_back = self.sops().arg("decrypt").arg(&again).output();
+            assert!(
+                !read_back.status.success() || read_back.stdout != written.as_bytes(),
+                "{name}: sops reads back its own output {written:?}"
+            );
+        }
+        written
+    }
+}
+
+/// go-ini's `"""` quoting closes at the first line that holds `"""` before the value's last.
+#[test]
+fn ini_triple_quote_closed_early() {
+    let fx = require_peer!(Fixture::new());
+    for (name, yaml) in [
+        ("first", "s: {k: \"x\\\"\\\"\\\"\\ny\"}\n"),
+        ("inside", "s: {k: \"ab\\\"\\\"\\\"cd\\nx\"}\n"),
+        ("middle", "s: {k: \"x\\nab\\\"\\\"\\\"cd\\ny\"}\n"),
+    ] {
+        let written = fx.assert_unreadable(name, yaml, "ini");
+        assert!(written.contains("k = \"\"\""), "{written}");
+    }
+}
+
+/// A value written bare or in `"…"` that starts with `"""` reads as an opening `"""`.
+#[test]
+fn ini_value_opens_triple_quote() {
+    let fx = require_peer!(Fixture::new());
+    for (name, yaml, line) in [
+        ("bare", "s: {k: '\"\"\"'}\n", "k = \"\"\"\n"),
+        (
+            "bare_closed",
+            "s: {k: '\"\"\"x\"\"\"'}\n",
+            "k = \"\"\"x\"\"\"\n",
+        ),
+        ("blanks", "s: {k: '\"\" rl  '}\n", "k = \"\"\" rl  \"\n"),
+    ] {
+        let written = fx.assert_unreadable(name, yaml, "ini");
+        assert!(written.ends_with(line), "{written}");
+    }
+}
+
+/// A key holding a backtick and `"`, `=` or `:` is quoted with backticks, which it contains.
+#[test]
+fn ini_key_with_backtick_in_backticks() {
+    let fx = require_peer!(Fixture::new());
+    for (name, key) in [("equals", "a`=b"), ("colon", "a`:b"), ("quote", "a`\\\"b")] {
+        let written = fx.assert_unreadable(name, &format!("s: {{\"{key}\": \"1\"}}\n"), "ini");
+        assert!(
+            written.contains(&format!("`{}` = 1", key.replace('\\', ""))),
+            "{written}"
+        );
+    }
+}
+
+/// A key starting with `[`, `#` or `;` is written bare: a section header or a comment.
+#[test]
+fn ini_key_read_as_header_or_comment() {
+    let fx = require_peer!(Fixture::new());
+    for (name, key) in [("bracket", "[x"), ("hash", "#x"), ("semicolon", ";x")] {
+        let written = fx.assert_unreadable(name, &format!("s: {{\"{key}\": \"1\"}}\n"), "ini");
+        assert!(written.contains(&format!("\n{key} = 1\n")), "{written}");
+    }
+}
+
+/// go-yaml's `|4-` for a string whose first line starts with a blank or a break, as a list item
+/// or in a list item's map: the indicator is counted from the wrong column.
+#[test]
+fn yaml_indentation_indicator_in_list_item() {
+    let fx = require_peer!(Fixture::new());
+    for (name, yaml) in [
+        ("item_map", "l:\n  - k: \"  x\\ny\"\n"),
+        ("item", "l:\n  - \"  x\\ny\"\n"),
+        ("item_break", "l:\n  - k: \"\\nx\\ny\"\n"),
+    ] {
+        let written = fx.assert_unreadable(name, yaml, "yaml");
+        assert!(written.contains("|4-"), "{written}");
+    }
+}
