@@ -431,7 +431,10 @@ mod tests {
         store_round_trip(Format::Dotenv, b"A=1\n# c\nB=x\n");
         store_round_trip(Format::Dotenv, b"A=x\\ny\nB= z \r\n");
         store_round_trip(Format::Ini, b"[s]\na = 1\n");
-        store_round_trip(Format::Ini, b"[s]\n; c\na = \" x \"\nb = \"\"\"l1\nl2\"\"\"\nc = `#`\n");
+        store_round_trip(
+            Format::Ini,
+            b"[s]\n; c\na = \" x \"\nb = \"\"\"l1\nl2\"\"\"\nc = `#`\n",
+        );
     }
 
     #[test]
@@ -565,6 +568,19 @@ mod tests {
                 open_tampered(&seed, &[op, 0, 0, 0, 0, 0, 0, 0]);
             }
         }
+    }
+
+    /// Issue 6's clear values in encrypted positions, which the tamper oracle finds on the code
+    /// before the fix: the MAC sees values only, so a clear value with the same bytes opened.
+    /// Renaming (op 0) the ninth value, `db.host_unencrypted: db.local`, to the fourth name,
+    /// `admin_token`; and the `tamper` target's crash-50f2d84c (41 runs): `enabled`'s encrypted
+    /// `True` replaced (op 4) by a clear `true`.
+    #[test]
+    fn tamper_clear_value_in_encrypted_position_does_not_open() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let seed = std::fs::read(format!("{dir}/tests/vectors/sops/vec.enc.yaml")).unwrap();
+        open_tampered(&seed, &[0, 0, 8, 0, 0, 0, 0, 3]);
+        open_tampered(&seed, &[4, 0, 3, 0, 0xfe, 0xff, 0, 5]);
     }
 
     #[test]
