@@ -179,8 +179,16 @@ fn known_unparsable(format: Format, tree: &Tree) -> bool {
 ///   opening `"""` ("missing closing key quote");
 /// - a key holding a backtick and `"`, `=` or `:`: quoted with backticks, which it contains;
 /// - a key starting with `[` (read as a section header), `#` or `;` (read as a comment; go-ini's
-///   auto-increment keys `- = v` are named `#1`, `#2`, … and written so).
+///   auto-increment keys `- = v` are named `#1`, `#2`, … and written so);
+/// - a comment of several lines whose later line is not `#` or `;`, one space and trimmed text:
+///   go-ini writes each line so (`;  two` becomes `; two`), and sops 3.11 does the same.
 fn ini_misread(tree: &Tree) -> bool {
+    let renormalized = |text: &crate::Text| {
+        text.to_string_lossy().split('\n').skip(1).any(|line| {
+            let rest = line.get(1..).unwrap_or_default();
+            !line.starts_with(['#', ';']) || rest != format!(" {}", rest.trim())
+        })
+    };
     tree.branches.iter().flatten().any(|item| match item {
         Item::Entry {
             value: Value::Map(section),
@@ -193,8 +201,9 @@ fn ini_misread(tree: &Tree) -> bool {
                         ini_closes_early(text) || ini_opens_triple_quote(text)
                     }))
             }
-            Item::Comment(_) => false,
+            Item::Comment(text) => renormalized(text),
         }),
+        Item::Comment(text) => renormalized(text),
         _ => false,
     })
 }
@@ -537,6 +546,13 @@ mod tests {
         store_round_trip(Format::Ini, b"~c1=\"\"\"");
         // An auto-increment key, written `#1 = 02` as go-ini does.
         store_round_trip(Format::Ini, b"[s]\n- =02\n");
+        // A later comment line with two spaces, written with one as go-ini does.
+        let input = b"[sec]\nk = v\n# before second\n;  two lines\nk2 = v2\n";
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
+        assert!(!ini_misread(
+            &ini::parse(b"[s]\nk = v\n# a\n; b\nk2 = v2\n").unwrap()
+        ));
     }
 
     /// The open target's finding: a JSON file with U+2028 opened as YAML (JSON is YAML) seals
