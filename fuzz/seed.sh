@@ -29,9 +29,15 @@ seed ini -name '*.ini'
 seed open \( -name '*.enc.*' -o -name '*.sops.*' -o -name '*.bin' \)
 
 mkdir -p "$corpus/tamper"
+# Sixteen edits of every kind (op, two path bytes, two more bytes, arguments): libFuzzer starts
+# its length limit at the longest input, so the fuzzer chains several edits from the start.
+edits=""
+for op in 0 1 2 3 4 5 6 7 8 9 10 11 12 0 4 6; do
+    edits+="\\x$(printf %02x "$op")\\x00\\x0$((op % 8))\\x00\\x01\\x02\\x03\\x00"
+done
 for choice in 0 1 2; do
     printf "\\x0$choice" >"$corpus/tamper/seed-$choice"
-    printf "\\x0$choice\\x04\\x00\\x03\\x00\\x00\\x00\\x00\\x01\\x00\\x05" >"$corpus/tamper/seed-$choice-edits"
+    printf "\\x0$choice$edits" >"$corpus/tamper/seed-$choice-edits"
 done
 
 for target in yaml json dotenv ini open tamper; do

@@ -150,3 +150,32 @@ fn yaml_indentation_indicator_in_list_item() {
         assert!(written.contains("|4-"), "{written}");
     }
 }
+
+/// go-ini writes each later line of a comment as `;`/`#`, one space and the trimmed text: sops
+/// changes `;  two lines` on its first round trip, and aesec writes the same bytes.
+#[test]
+fn ini_comment_lines_renormalized() {
+    let fx = require_peer!(Fixture::new());
+    let input = "[sec]\nk = v\n# before second\n;  two lines\nk2 = v2\n";
+    let path = fx.home.write("comment.ini", input);
+    let encrypted = fx
+        .sops()
+        .args(["encrypt", "--age", &fx.key.recipient])
+        .arg(&path)
+        .stdout();
+    let encrypted = fx.home.write("comment.enc.ini", encrypted);
+    let written = fx.sops().arg("decrypt").arg(&encrypted).stdout();
+    assert_ne!(written, input);
+    assert!(
+        written.contains("; before second\n; two lines\n"),
+        "{written}"
+    );
+    let ours = fx
+        .home
+        .aesec()
+        .env("SOPS_AGE_KEY_FILE", &fx.key.identity_file)
+        .args(["--config", "/dev/null", "decrypt"])
+        .arg(&encrypted)
+        .stdout();
+    assert_eq!(ours, written);
+}

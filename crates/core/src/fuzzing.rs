@@ -179,8 +179,16 @@ fn known_unparsable(format: Format, tree: &Tree) -> bool {
 ///   opening `"""` ("missing closing key quote");
 /// - a key holding a backtick and `"`, `=` or `:`: quoted with backticks, which it contains;
 /// - a key starting with `[` (read as a section header), `#` or `;` (read as a comment; go-ini's
-///   auto-increment keys `- = v` are named `#1`, `#2`, … and written so).
+///   auto-increment keys `- = v` are named `#1`, `#2`, … and written so);
+/// - a comment of several lines whose later line is not `#` or `;`, one space and trimmed text:
+///   go-ini writes each line so (`;  two` becomes `; two`), and sops 3.11 does the same.
 fn ini_misread(tree: &Tree) -> bool {
+    let renormalized = |text: &crate::Text| {
+        text.to_string_lossy().split('\n').skip(1).any(|line| {
+            let rest = line.get(1..).unwrap_or_default();
+            !line.starts_with(['#', ';']) || rest != format!(" {}", rest.trim())
+        })
+    };
     tree.branches.iter().flatten().any(|item| match item {
         Item::Entry {
             value: Value::Map(section),
@@ -193,8 +201,9 @@ fn ini_misread(tree: &Tree) -> bool {
                         ini_closes_early(text) || ini_opens_triple_quote(text)
                     }))
             }
-            Item::Comment(_) => false,
+            Item::Comment(text) => renormalized(text),
         }),
+        Item::Comment(text) => renormalized(text),
         _ => false,
     })
 }
@@ -431,7 +440,10 @@ mod tests {
         store_round_trip(Format::Dotenv, b"A=1\n# c\nB=x\n");
         store_round_trip(Format::Dotenv, b"A=x\\ny\nB= z \r\n");
         store_round_trip(Format::Ini, b"[s]\na = 1\n");
-        store_round_trip(Format::Ini, b"[s]\n; c\na = \" x \"\nb = \"\"\"l1\nl2\"\"\"\nc = `#`\n");
+        store_round_trip(
+            Format::Ini,
+            b"[s]\n; c\na = \" x \"\nb = \"\"\"l1\nl2\"\"\"\nc = `#`\n",
+        );
     }
 
     #[test]
@@ -534,6 +546,13 @@ mod tests {
         store_round_trip(Format::Ini, b"~c1=\"\"\"");
         // An auto-increment key, written `#1 = 02` as go-ini does.
         store_round_trip(Format::Ini, b"[s]\n- =02\n");
+        // A later comment line with two spaces, written with one as go-ini does.
+        let input = b"[sec]\nk = v\n# before second\n;  two lines\nk2 = v2\n";
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
+        assert!(!ini_misread(
+            &ini::parse(b"[s]\nk = v\n# a\n; b\nk2 = v2\n").unwrap()
+        ));
     }
 
     /// The open target's finding: a JSON file with U+2028 opened as YAML (JSON is YAML) seals
@@ -565,6 +584,19 @@ mod tests {
                 open_tampered(&seed, &[op, 0, 0, 0, 0, 0, 0, 0]);
             }
         }
+    }
+
+    /// Issue 6's clear values in encrypted positions, which the tamper oracle finds on the code
+    /// before the fix: the MAC sees values only, so a clear value with the same bytes opened.
+    /// Renaming (op 0) the ninth value, `db.host_unencrypted: db.local`, to the fourth name,
+    /// `admin_token`; and the `tamper` target's crash-50f2d84c (41 runs): `enabled`'s encrypted
+    /// `True` replaced (op 4) by a clear `true`.
+    #[test]
+    fn tamper_clear_value_in_encrypted_position_does_not_open() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let seed = std::fs::read(format!("{dir}/tests/vectors/sops/vec.enc.yaml")).unwrap();
+        open_tampered(&seed, &[0, 0, 8, 0, 0, 0, 0, 3]);
+        open_tampered(&seed, &[4, 0, 3, 0, 0xfe, 0xff, 0, 5]);
     }
 
     #[test]

@@ -299,7 +299,7 @@ fn edit(
                 }
                 1 => Value::Str(input.text().into()),
                 2 => Value::Int(i64::from(input.byte())),
-                3 => Value::Bool(input.byte() % 2 == 0),
+                3 => Value::Bool(input.byte().is_multiple_of(2)),
                 4 => Value::Null,
                 _ => Value::Str(Text::default()),
             };
@@ -321,7 +321,7 @@ fn edit(
         7 => {
             if let Some(value) = value_mut(root, &path) {
                 let inner = std::mem::replace(value, Value::Null);
-                *value = if input.byte() % 2 == 0 {
+                *value = if input.byte().is_multiple_of(2) {
                     Value::List(vec![inner])
                 } else {
                     let key = NAMES
@@ -355,7 +355,7 @@ fn edit(
             remove_item(root, &path);
         }
         11 => {
-            let text = if input.byte() % 2 == 0 {
+            let text = if input.byte().is_multiple_of(2) {
                 input.text()
             } else {
                 value_mut(root, &other)
@@ -585,7 +585,7 @@ fn edit_metadata(root: &mut Branch, input: &mut Input<'_>) {
         .unwrap_or_default();
     let value = match input.byte() % 6 {
         0 => None,
-        1 => Some(Value::Bool(input.byte() % 2 == 0)),
+        1 => Some(Value::Bool(input.byte().is_multiple_of(2))),
         2 => Some(Value::Int(i64::from(input.byte() % 4))),
         3 => Some(Value::Str(input.text().into())),
         _ => Some(Value::Str(
