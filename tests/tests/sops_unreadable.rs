@@ -179,3 +179,32 @@ fn ini_comment_lines_renormalized() {
         .stdout();
     assert_eq!(ours, written);
 }
+
+/// go-ini writes no empty comment: a bare `;` (or `; `) is lost on sops' first round trip, and a
+/// `DEFAULT` section holding nothing else goes with it; aesec writes the same bytes.
+#[test]
+fn ini_empty_comment_lost() {
+    let fx = require_peer!(Fixture::new());
+    for (name, input, expected) in [
+        ("default", "; \n\n[t]\nx = 1\n", "[t]\nx = 1\n"),
+        ("section", "[s]\n;\n[t]\nx = 1\n", "[s]\n\n[t]\nx = 1\n"),
+    ] {
+        let path = fx.home.write(format!("{name}.ini"), input);
+        let encrypted = fx
+            .sops()
+            .args(["encrypt", "--age", &fx.key.recipient])
+            .arg(&path)
+            .stdout();
+        let encrypted = fx.home.write(format!("{name}.enc.ini"), encrypted);
+        let written = fx.sops().arg("decrypt").arg(&encrypted).stdout();
+        assert_eq!(written, expected, "{name}: sops");
+        let ours = fx
+            .home
+            .aesec()
+            .env("SOPS_AGE_KEY_FILE", &fx.key.identity_file)
+            .args(["--config", "/dev/null", "decrypt"])
+            .arg(&encrypted)
+            .stdout();
+        assert_eq!(ours, written, "{name}: aesec");
+    }
+}

@@ -181,13 +181,16 @@ fn known_unparsable(format: Format, tree: &Tree) -> bool {
 /// - a key starting with `[` (read as a section header), `#` or `;` (read as a comment; go-ini's
 ///   auto-increment keys `- = v` are named `#1`, `#2`, … and written so);
 /// - a comment of several lines whose later line is not `#` or `;`, one space and trimmed text:
-///   go-ini writes each line so (`;  two` becomes `; two`), and sops 3.11 does the same.
+///   go-ini writes each line so (`;  two` becomes `; two`), and sops 3.11 does the same;
+/// - an empty comment (a bare `;` or `; `): go-ini writes no empty comment, so it is lost (a
+///   `DEFAULT` section holding only that comment goes with it), in sops 3.11 too.
 fn ini_misread(tree: &Tree) -> bool {
     let renormalized = |text: &crate::Text| {
-        text.to_string_lossy().split('\n').skip(1).any(|line| {
-            let rest = line.get(1..).unwrap_or_default();
-            !line.starts_with(['#', ';']) || rest != format!(" {}", rest.trim())
-        })
+        text.as_bytes().is_empty()
+            || text.to_string_lossy().split('\n').skip(1).any(|line| {
+                let rest = line.get(1..).unwrap_or_default();
+                !line.starts_with(['#', ';']) || rest != format!(" {}", rest.trim())
+            })
     };
     tree.branches.iter().flatten().any(|item| match item {
         Item::Entry {
@@ -550,6 +553,11 @@ mod tests {
         let input = b"[sec]\nk = v\n# before second\n;  two lines\nk2 = v2\n";
         store_round_trip(Format::Ini, input);
         assert!(ini_misread(&ini::parse(input).unwrap()));
+        // The ini target's finding: an empty comment, alone in the DEFAULT section, is lost.
+        let input = b"; \n\n[t]\nx = longer_key_name = [sec]\n; beforx\x002 = v3\n";
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
+        assert!(ini_misread(&ini::parse(b"[s]\n;\n[t]\nx = 1\n").unwrap()));
         assert!(!ini_misread(
             &ini::parse(b"[s]\nk = v\n# a\n; b\nk2 = v2\n").unwrap()
         ));
