@@ -417,12 +417,27 @@ pub fn unset(
 /// assert!(!aesec::file::is_encrypted(b"a: 1\n", Format::Yaml));
 /// ```
 pub fn is_encrypted(bytes: &[u8], format: Format) -> bool {
-    let Ok(split) = envelope::parse_encrypted(format, bytes) else {
-        return false;
-    };
-    split
+    encryption_status(bytes, format).unwrap_or(false)
+}
+
+/// As [`is_encrypted`], but a file that does not parse in `format` is an error rather than
+/// "not encrypted", so that a caller can report it (`check` on a hostile file).
+///
+/// ```
+/// use aesec::store::Format;
+/// assert!(!aesec::file::encryption_status(b"a: 1\n", Format::Yaml)?);
+/// assert!(aesec::file::encryption_status(b"a: [", Format::Yaml).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// The [`StoreError`] of a file that does not parse in `format`.
+pub fn encryption_status(bytes: &[u8], format: Format) -> Result<bool, StoreError> {
+    let split = envelope::parse_encrypted(format, bytes)?;
+    Ok(split
         .metadata
-        .is_some_and(|metadata| metadata.has_field("version") && metadata.has_field("mac"))
+        .is_some_and(|metadata| metadata.has_field("version") && metadata.has_field("mac")))
 }
 
 /// Parses a `sops set` value: JSON, with every number a float as sops 3.11 reads it.
