@@ -504,7 +504,7 @@ fn check_reports_a_file_the_parser_refuses_as_unreadable() {
     let fleet = five_store_fleet();
     fleet
         .sandbox
-        .write("secrets/deep.yaml", &"- ".repeat(100_000));
+        .write("secrets/deep.yaml", "- ".repeat(100_000));
     let run = fleet.sandbox.run(&["check"]).code(10);
     assert!(
         run.stdout.contains(
