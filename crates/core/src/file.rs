@@ -122,9 +122,7 @@ pub fn decrypt(
     };
     let document = Document::open(encrypted, options.input, decryptors, &open)?;
     let Some(path) = &options.extract else {
-        return Ok(Zeroizing::new(
-            document.to_plaintext(options.output, &options.emit)?,
-        ));
+        return Ok(document.to_plaintext(options.output, &options.emit)?);
     };
     let first = document
         .tree()
@@ -133,14 +131,17 @@ pub fn decrypt(
         .map(Vec::as_slice)
         .unwrap_or_default();
     let value = path.get(first)?;
-    Ok(Zeroizing::new(emit_extracted(value, options)?))
+    Ok(emit_extracted(value, options)?)
 }
 
 /// `--extract` output: a string raw (no newline), a map as a whole document, anything else as
 /// the store prints a single value.
-fn emit_extracted(value: &Value, options: &DecryptOptions) -> Result<Vec<u8>, StoreError> {
+fn emit_extracted(
+    value: &Value,
+    options: &DecryptOptions,
+) -> Result<Zeroizing<Vec<u8>>, StoreError> {
     match value {
-        Value::Str(text) | Value::Bytes(text) => Ok(text.as_bytes().to_vec()),
+        Value::Str(text) | Value::Bytes(text) => Ok(Zeroizing::new(text.as_bytes().to_vec())),
         Value::Map(items) => {
             envelope::emit_plain(options.output, &Tree::single(items.clone()), &options.emit)
         }
