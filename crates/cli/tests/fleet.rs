@@ -496,6 +496,36 @@ fn check_catches_a_hand_added_recipient_and_plaintext_under_a_rule() {
     fleet.sandbox.run(&["check"]).ok();
 }
 
+/// Issue 6, item 5: a YAML file the parser refuses (nested past `store::MAX_DEPTH`) under a
+/// rule is reported as unreadable with the parse error, not as plaintext the rule governs;
+/// check still exits 10 and status still draws its row.
+#[test]
+fn check_reports_a_file_the_parser_refuses_as_unreadable() {
+    let fleet = five_store_fleet();
+    fleet
+        .sandbox
+        .write("secrets/deep.yaml", "- ".repeat(100_000));
+    let run = fleet.sandbox.run(&["check"]).code(10);
+    assert!(
+        run.stdout.contains(
+            "secrets/deep.yaml: cannot check: invalid yaml: exceeded max depth of 500 at line 1"
+        ),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("not encrypted"), "{run}");
+    let json = fleet.sandbox.run(&["check", "--json"]).code(10);
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON report");
+    assert_eq!(parsed["findings"][0]["kind"], "unreadable", "{json}");
+    assert_eq!(parsed["findings"][0]["path"], "secrets/deep.yaml", "{json}");
+
+    let status = fleet.sandbox.run(&["status", "secrets/deep.yaml"]);
+    assert!(
+        status.stdout.contains("exceeded max depth of 500")
+            || status.stderr.contains("exceeded max depth of 500"),
+        "{status}"
+    );
+}
+
 #[test]
 fn status_names_members_by_anchor_and_marks_missing_entries() {
     let fleet = five_store_fleet();

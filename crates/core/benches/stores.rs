@@ -81,7 +81,7 @@ fn documents() -> Vec<(&'static str, usize, Tree)> {
 }
 
 /// A store's emitter with the default layout.
-type EmitFn = fn(&Tree) -> Result<Vec<u8>, StoreError>;
+type EmitFn = fn(&Tree) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError>;
 
 /// A store's parser.
 type ParseFn = fn(&[u8]) -> Result<Tree, StoreError>;

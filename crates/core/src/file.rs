@@ -122,9 +122,7 @@ pub fn decrypt(
     };
     let document = Document::open(encrypted, options.input, decryptors, &open)?;
     let Some(path) = &options.extract else {
-        return Ok(Zeroizing::new(
-            document.to_plaintext(options.output, &options.emit)?,
-        ));
+        return Ok(document.to_plaintext(options.output, &options.emit)?);
     };
     let first = document
         .tree()
@@ -133,14 +131,17 @@ pub fn decrypt(
         .map(Vec::as_slice)
         .unwrap_or_default();
     let value = path.get(first)?;
-    Ok(Zeroizing::new(emit_extracted(value, options)?))
+    Ok(emit_extracted(value, options)?)
 }
 
 /// `--extract` output: a string raw (no newline), a map as a whole document, anything else as
 /// the store prints a single value.
-fn emit_extracted(value: &Value, options: &DecryptOptions) -> Result<Vec<u8>, StoreError> {
+fn emit_extracted(
+    value: &Value,
+    options: &DecryptOptions,
+) -> Result<Zeroizing<Vec<u8>>, StoreError> {
     match value {
-        Value::Str(text) | Value::Bytes(text) => Ok(text.as_bytes().to_vec()),
+        Value::Str(text) | Value::Bytes(text) => Ok(Zeroizing::new(text.as_bytes().to_vec())),
         Value::Map(items) => {
             envelope::emit_plain(options.output, &Tree::single(items.clone()), &options.emit)
         }
@@ -417,12 +418,27 @@ pub fn unset(
 /// assert!(!aesec::file::is_encrypted(b"a: 1\n", Format::Yaml));
 /// ```
 pub fn is_encrypted(bytes: &[u8], format: Format) -> bool {
-    let Ok(split) = envelope::parse_encrypted(format, bytes) else {
-        return false;
-    };
-    split
+    encryption_status(bytes, format).unwrap_or(false)
+}
+
+/// As [`is_encrypted`], but a file that does not parse in `format` is an error rather than
+/// "not encrypted", so that a caller can report it (`check` on a hostile file).
+///
+/// ```
+/// use aesec::store::Format;
+/// assert!(!aesec::file::encryption_status(b"a: 1\n", Format::Yaml)?);
+/// assert!(aesec::file::encryption_status(b"a: [", Format::Yaml).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// The [`StoreError`] of a file that does not parse in `format`.
+pub fn encryption_status(bytes: &[u8], format: Format) -> Result<bool, StoreError> {
+    let split = envelope::parse_encrypted(format, bytes)?;
+    Ok(split
         .metadata
-        .is_some_and(|metadata| metadata.has_field("version") && metadata.has_field("mac"))
+        .is_some_and(|metadata| metadata.has_field("version") && metadata.has_field("mac")))
 }
 
 /// Parses a `sops set` value: JSON, with every number a float as sops 3.11 reads it.

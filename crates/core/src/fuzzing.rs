@@ -141,7 +141,7 @@ fn parse(format: Format, data: &[u8]) -> Result<Tree, StoreError> {
 }
 
 /// The store's emitter for `format`, with the default layout.
-fn emit(format: Format, tree: &Tree) -> Result<Vec<u8>, StoreError> {
+fn emit(format: Format, tree: &Tree) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     let options = EmitOptions::default();
     match format {
         Format::Yaml => yaml::emit(tree, options.yaml_indent),

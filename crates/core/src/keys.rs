@@ -4,33 +4,26 @@ pub mod age;
 pub mod discovery;
 pub mod ssh;
 
-/// The first capacity of [`read_secret`]'s buffer, in bytes (an identity file fits).
-const SECRET_READ_START_BYTES: usize = 4096;
+/// The chunk size of [`read_secret`], and the first capacity of its buffer (an identity file
+/// fits).
+const SECRET_READ_START_BYTES: usize = crate::secret::START_BYTES;
 
 /// Reads all of `reader` (a decrypted identity file, a key) into a buffer that is wiped when
-/// dropped. The buffer grows by copying into a new, larger `Zeroizing` buffer, so no
+/// dropped. The buffer is a [`crate::secret::SecretBuf`]: it grows by a wiped copy, so no
 /// reallocation frees memory that still holds part of the secret, as `read_to_end` would.
 pub(crate) fn read_secret(
     mut reader: impl std::io::Read,
 ) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
-    let mut buffer = zeroize::Zeroizing::new(Vec::with_capacity(SECRET_READ_START_BYTES));
+    let mut buffer = crate::secret::SecretBuf::new();
     let mut chunk = zeroize::Zeroizing::new([0_u8; SECRET_READ_START_BYTES]);
     loop {
         let read = match reader.read(chunk.as_mut_slice()) {
-            Ok(0) => return Ok(buffer),
+            Ok(0) => return Ok(buffer.into_inner()),
             Ok(read) => read,
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
-        let filled = chunk.get(..read).unwrap_or_default();
-        if buffer.capacity() - buffer.len() < read {
-            let wanted = (buffer.len() + read).max(buffer.capacity() * 2);
-            let mut larger = zeroize::Zeroizing::new(Vec::with_capacity(wanted));
-            larger.extend_from_slice(&buffer);
-            // The old buffer is wiped as it drops here.
-            buffer = larger;
-        }
-        buffer.extend_from_slice(filled);
+        buffer.extend_from_slice(chunk.get(..read).unwrap_or_default());
     }
 }
 

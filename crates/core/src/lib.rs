@@ -88,6 +88,7 @@ pub mod fs;
 pub mod fuzzing;
 pub mod keys;
 pub mod progress;
+mod secret;
 pub mod sops;
 pub mod store;
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         document.rewrap(&recipients)?;
         document
     };
-    let plaintext = zeroize::Zeroizing::new(document.to_plaintext(format, &emit)?);
+    let plaintext = document.to_plaintext(format, &emit)?;
     let dir = private_dir()?;
     let cleanup = remove_on_signal(dir.path())?;
     let name = path

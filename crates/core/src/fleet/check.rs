@@ -184,14 +184,23 @@ fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mu
     };
     let format = Format::from_path(path);
     let rule = config.rule_for(path, cwd);
-    if !crate::file::is_encrypted(&bytes, format) {
+    let encrypted = crate::file::encryption_status(&bytes, format);
+    if !matches!(encrypted, Ok(true)) {
         if let Ok(rule) = rule
             && (given || rule.path_regex.is_some())
             && !is_public_key_file(&bytes)
         {
-            report.findings.push(Finding::NotEncrypted {
-                path: path.to_path_buf(),
-                rule: rule.index,
+            report.findings.push(match encrypted {
+                // A file the parser refuses (a hostile nesting depth, broken syntax) is not
+                // known to be plaintext: say what is wrong with it.
+                Err(error) => Finding::Unreadable {
+                    path: path.to_path_buf(),
+                    reason: error.to_string(),
+                },
+                Ok(_) => Finding::NotEncrypted {
+                    path: path.to_path_buf(),
+                    rule: rule.index,
+                },
             });
         }
         return;

@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use zeroize::Zeroizing;
+
 use crate::sops::crypt::{
     self, DecryptError as TreeDecryptError, EncryptError as TreeEncryptError,
 };
@@ -269,7 +271,7 @@ impl Document {
         &self,
         format: Format,
         options: &EmitOptions,
-    ) -> Result<Vec<u8>, StoreError> {
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         envelope::emit_plain(format, &self.tree, options)
     }
 

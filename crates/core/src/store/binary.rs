@@ -20,7 +20,7 @@ pub const DATA_KEY: &str = "data";
 /// ```
 /// use aesec::store::binary;
 /// let tree = binary::parse(b"\x00\xffraw");
-/// assert_eq!(binary::emit(&tree)?, b"\x00\xffraw");
+/// assert_eq!(*binary::emit(&tree)?, b"\x00\xffraw");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse(input: &[u8]) -> Tree {
@@ -35,7 +35,7 @@ pub fn parse(input: &[u8]) -> Tree {
 /// Fails with [`StoreError::Empty`] when the tree does not have exactly one branch or has no
 /// `data` entry, and with [`StoreError::UnsupportedValue`] when `data` is not a string (sops:
 /// "'data' key in tree does not have a string value").
-pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
+pub fn emit(tree: &Tree) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     let [branch] = tree.branches.as_slice() else {
         return Err(StoreError::Empty { format: FORMAT });
     };
@@ -44,7 +44,8 @@ pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
         _ => None,
     });
     match data {
-        Some(Value::Str(text)) => Ok(text.as_bytes().to_vec()),
+        // An exact-size copy: no growth, nothing left behind.
+        Some(Value::Str(text)) => Ok(zeroize::Zeroizing::new(text.as_bytes().to_vec())),
         Some(_) => Err(StoreError::UnsupportedValue {
             path: format!("[{DATA_KEY:?}]"),
             reason: "the binary store needs a string under 'data'".to_owned(),
@@ -60,7 +61,7 @@ mod tests {
     #[test]
     fn round_trip_raw_bytes() {
         for input in [&b""[..], b"\x00\xff\xfe", b"text\n", b"no newline"] {
-            assert_eq!(emit(&parse(input)).unwrap(), input);
+            assert_eq!(emit(&parse(input)).unwrap().to_vec(), input);
         }
     }
 
@@ -69,13 +70,13 @@ mod tests {
         use crate::store::json::{self, vectors::read};
         let envelope = read("binary", "sample.bin.enc.json");
         let tree = json::parse(&envelope).unwrap();
-        assert_eq!(json::emit(&tree, None).unwrap(), envelope);
+        assert_eq!(json::emit(&tree, None).unwrap().to_vec(), envelope);
         assert!(matches!(
             crate::sops::tree::get(&tree.branches[0], DATA_KEY),
             Some(Value::Str(text)) if text.as_bytes().starts_with(b"ENC[AES256_GCM,")
         ));
         let raw = read("binary", "sample.bin");
-        assert_eq!(emit(&parse(&raw)).unwrap(), raw);
+        assert_eq!(emit(&parse(&raw)).unwrap().to_vec(), raw);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! Writing gives `KEY=VALUE\n` per entry and `#text\n` per comment, with newlines in values
 //! written back as `\n`. The `sops` metadata is a set of ordinary `sops_*` keys here.
 
+use crate::secret::SecretBuf;
 use crate::sops::tree::{Item, Text, Tree, Value};
 use crate::store::{StoreError, gofmt};
 
@@ -22,7 +23,7 @@ const FORMAT: &str = "dotenv";
 /// use aesec::store::dotenv;
 /// let tree = dotenv::parse(b"# note\nA=x\\ny\n")?;
 /// assert_eq!(tree.branches[0].len(), 2);
-/// assert_eq!(dotenv::emit(&tree)?, b"# note\nA=x\\ny\n");
+/// assert_eq!(*dotenv::emit(&tree)?, b"# note\nA=x\\ny\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
@@ -58,15 +59,15 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 /// ```
 /// use aesec::{Item, Tree, Value, store::dotenv};
 /// let tree = Tree::single(vec![Item::Entry { key: "N".into(), value: Value::Float(3.0) }]);
-/// assert_eq!(dotenv::emit(&tree)?, b"N=3.0\n");
+/// assert_eq!(*dotenv::emit(&tree)?, b"N=3.0\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
+pub fn emit(tree: &Tree) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     let branch = tree
         .branches
         .first()
         .ok_or(StoreError::Empty { format: FORMAT })?;
-    let mut out = Vec::new();
+    let mut out = SecretBuf::new();
     for item in branch {
         match item {
             Item::Comment(text) => {
@@ -78,7 +79,13 @@ pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
                 out.push(b'=');
                 match value {
                     Value::Str(text) => {
-                        out.extend_from_slice(&replace(text.as_bytes(), b"\n", b"\\n"));
+                        // Written piece by piece: no temporary copy of the value grows.
+                        for (index, line) in text.as_bytes().split(|&b| b == b'\n').enumerate() {
+                            if index > 0 {
+                                out.extend_from_slice(b"\\n");
+                            }
+                            out.extend_from_slice(line);
+                        }
                     }
                     Value::Map(_) | Value::List(_) => {
                         return Err(StoreError::NotFlat {
@@ -93,7 +100,7 @@ pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
         }
         out.push(b'\n');
     }
-    Ok(out)
+    Ok(out.into_inner())
 }
 
 /// sops' `stores.ValToString`, used by the dotenv and INI writers for non-string scalars.
@@ -176,7 +183,9 @@ mod tests {
             show(&encrypted)
         );
         // shared_sample.sops.env is `sops decrypt tests/vectors/sops/other/sample.enc.env`.
-        let plain = emit(&parse(&read("dotenv", "shared_sample.env")).unwrap()).unwrap();
+        let plain = emit(&parse(&read("dotenv", "shared_sample.env")).unwrap())
+            .unwrap()
+            .to_vec();
         assert_eq!(plain, read("dotenv", "shared_sample.sops.env"));
     }
 
@@ -202,7 +211,7 @@ mod tests {
             key: "sops_age__list_0__map_enc".into(),
             value,
         }]);
-        let out = emit(&tree).unwrap();
+        let out = emit(&tree).unwrap().to_vec();
         assert_eq!(
             out,
             b"sops_age__list_0__map_enc=-----BEGIN-----\\nabc\\n-----END-----\\n\n"

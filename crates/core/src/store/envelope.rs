@@ -86,7 +86,7 @@ pub(crate) fn emit_plain(
     format: Format,
     tree: &Tree,
     options: &EmitOptions,
-) -> Result<Vec<u8>, StoreError> {
+) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     match format {
         Format::Yaml => yaml::emit(tree, options.yaml_indent),
         Format::Json => json::emit(tree, options.json_indent),
@@ -107,7 +107,7 @@ pub(crate) fn emit_encrypted(
         key,
         value: Value::Str(value.into()),
     };
-    match format {
+    let mut emitted = match format {
         Format::Yaml => {
             let sops = metadata.to_branch(NullStyle::Yaml);
             for branch in &mut tree.branches {
@@ -148,7 +148,9 @@ pub(crate) fn emit_encrypted(
             });
             ini::emit(&tree)
         }
-    }
+    }?;
+    // An encrypted file holds no plaintext: its bytes leave the wiping buffer.
+    Ok(std::mem::take(&mut *emitted))
 }
 
 fn first_branch(tree: &mut Tree) -> &mut Branch {

@@ -20,6 +20,7 @@
 //! literal `\n` escapes, flattened by the metadata layer, so they pass through unchanged. The INI
 //! input must be UTF-8.
 
+use crate::secret::SecretBuf;
 use crate::sops::tree::{Branch, Item, Text, Tree, Value};
 use crate::store::StoreError;
 use crate::store::dotenv::value_to_string;
@@ -35,7 +36,7 @@ const DEFAULT_SECTION: &str = "DEFAULT";
 /// ```
 /// use aesec::store::ini;
 /// let tree = ini::parse(b"[db]\n; note\nuser = \"admin\"\n")?;
-/// assert_eq!(ini::emit(&tree)?, b"[db]\n; note\nuser = admin\n");
+/// assert_eq!(*ini::emit(&tree)?, b"[db]\n; note\nuser = admin\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
@@ -89,10 +90,10 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 ///     Item::Entry { key: "long".into(), value: Value::Str("2".into()) },
 /// ];
 /// let tree = Tree::single(vec![Item::Entry { key: "s".into(), value: Value::Map(section) }]);
-/// assert_eq!(ini::emit(&tree)?, b"[s]\na    = 1\nlong = 2\n");
+/// assert_eq!(*ini::emit(&tree)?, b"[s]\na    = 1\nlong = 2\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
+pub fn emit(tree: &Tree) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     let branch = tree
         .branches
         .first()
@@ -117,7 +118,7 @@ pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
         }
         sections.push(section_from_items(name, items)?);
     }
-    let mut out = Vec::new();
+    let mut out = SecretBuf::new();
     let last = sections.len().saturating_sub(1);
     for (index, section) in sections.iter().enumerate() {
         write_comment(&mut out, &section.comment, CommentKind::Section);
@@ -134,7 +135,7 @@ pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
             out.push(b'\n');
         }
     }
-    Ok(out)
+    Ok(out.into_inner())
 }
 
 /// One section, as go-ini holds it.
@@ -231,7 +232,7 @@ enum CommentKind {
 
 /// go-ini's multi-line comment output: each line gets a `; ` unless it already starts with a
 /// comment character. (go-ini panics on an empty line inside a comment; aesec writes `; `.)
-fn write_comment(out: &mut Vec<u8>, comment: &str, kind: CommentKind) {
+fn write_comment(out: &mut SecretBuf, comment: &str, kind: CommentKind) {
     if comment.is_empty() {
         return;
     }
@@ -282,13 +283,13 @@ fn quote_value(value: &str) -> String {
 }
 
 /// The keys of a section, `=` aligned on the longest (quoted) name.
-fn write_keys(out: &mut Vec<u8>, keys: &[Key]) {
+fn write_keys(out: &mut SecretBuf, keys: &[Key]) {
     let names: Vec<String> = keys.iter().map(|key| quote_key(&key.name)).collect();
     let width = names.iter().map(String::len).max().unwrap_or(0);
     for (key, name) in keys.iter().zip(&names) {
         write_comment(out, &key.comment, CommentKind::Key);
         out.extend_from_slice(name.as_bytes());
-        out.resize(out.len() + (width - name.len()), b' ');
+        out.push_repeated(b' ', width - name.len());
         out.extend_from_slice(b" = ");
         out.extend_from_slice(quote_value(&key.value).as_bytes());
         out.push(b'\n');
@@ -584,7 +585,9 @@ mod tests {
             show(&encrypted)
         );
         // shared_sample.sops.ini is `sops decrypt tests/vectors/sops/other/sample.enc.ini`.
-        let plain = emit(&parse(&read("ini", "shared_sample.ini")).unwrap()).unwrap();
+        let plain = emit(&parse(&read("ini", "shared_sample.ini")).unwrap())
+            .unwrap()
+            .to_vec();
         assert_eq!(plain, read("ini", "shared_sample.sops.ini"));
     }
 
@@ -631,12 +634,12 @@ mod tests {
             section("s", vec![entry("b", "2")]),
         ]);
         assert_eq!(tree, expected);
-        assert_eq!(emit(&tree).unwrap(), b"a = 1\n\n[s]\nb = 2\n");
+        assert_eq!(emit(&tree).unwrap().to_vec(), b"a = 1\n\n[s]\nb = 2\n");
         assert_eq!(
             parse(b"").unwrap(),
             Tree::single(vec![section(DEFAULT_SECTION, vec![])])
         );
-        assert_eq!(emit(&parse(b"").unwrap()).unwrap(), b"");
+        assert_eq!(emit(&parse(b"").unwrap()).unwrap().to_vec(), b"");
     }
 
     #[test]
@@ -651,7 +654,7 @@ mod tests {
                 entry("ti`ck", "v"),
             ],
         )]);
-        let out = emit(&tree).unwrap();
+        let out = emit(&tree).unwrap().to_vec();
         assert_eq!(
             show(&out),
             "[s]\nnl          = \"\"\"a\nb\"\"\"\nhash        = `a#b`\npad         = \" x \"\n`k=ey`      = v\n\"\"\"ti`ck\"\"\" = v\n"
@@ -670,7 +673,7 @@ mod tests {
             "s",
             vec![entry("a", "1"), entry("b", "2"), entry("a", "3")],
         )]);
-        assert_eq!(emit(&emitted).unwrap(), b"[s]\na = 3\nb = 2\n");
+        assert_eq!(emit(&emitted).unwrap().to_vec(), b"[s]\na = 3\nb = 2\n");
     }
 
     #[test]
@@ -765,7 +768,7 @@ mod tests {
             )];
             branch.extend(sections);
             let tree = Tree::single(branch);
-            let out = emit(&tree).unwrap();
+            let out = emit(&tree).unwrap().to_vec();
             prop_assert_eq!(parse(&out).unwrap(), tree, "{}", show(&out));
         }
 

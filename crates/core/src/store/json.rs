@@ -12,6 +12,7 @@
 
 use base64::Engine as _;
 
+use crate::secret::SecretBuf;
 use crate::sops::tree::{Branch, Item, Text, Tree, Value};
 use crate::store::{MAX_DEPTH, StoreError, gofmt};
 
@@ -51,10 +52,10 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 /// ```
 /// use aesec::{Item, Tree, Value, store::json};
 /// let tree = Tree::single(vec![Item::Entry { key: "a".into(), value: Value::Str("<b>".into()) }]);
-/// assert_eq!(json::emit(&tree, None)?, b"{\n\t\"a\": \"\\u003cb\\u003e\"\n}\n");
+/// assert_eq!(*json::emit(&tree, None)?, b"{\n\t\"a\": \"\\u003cb\\u003e\"\n}\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn emit(tree: &Tree, indent: Option<usize>) -> Result<Vec<u8>, StoreError> {
+pub fn emit(tree: &Tree, indent: Option<usize>) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     let branch = tree
         .branches
         .first()
@@ -62,7 +63,7 @@ pub fn emit(tree: &Tree, indent: Option<usize>) -> Result<Vec<u8>, StoreError> {
     let mut writer = Writer::new(indent);
     writer.map(branch, 0)?;
     writer.out.push(b'\n');
-    Ok(writer.out)
+    Ok(writer.out.into_inner())
 }
 
 /// What `sops decrypt --extract` prints for a value in JSON output: a map is written like a
@@ -73,16 +74,19 @@ pub fn emit(tree: &Tree, indent: Option<usize>) -> Result<Vec<u8>, StoreError> {
 /// ```
 /// use aesec::{Value, store::json};
 /// let list = Value::List(vec![Value::Float(1.0), Value::Null]);
-/// assert_eq!(json::emit_value(&list, Some(2))?, b"[\n  1,\n  null\n]");
+/// assert_eq!(*json::emit_value(&list, Some(2))?, b"[\n  1,\n  null\n]");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn emit_value(value: &Value, indent: Option<usize>) -> Result<Vec<u8>, StoreError> {
+pub fn emit_value(
+    value: &Value,
+    indent: Option<usize>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     let mut writer = Writer::new(indent);
     writer.value(value, 0)?;
     if matches!(value, Value::Map(_)) {
         writer.out.push(b'\n');
     }
-    Ok(writer.out)
+    Ok(writer.out.into_inner())
 }
 
 /// A recursive-descent reader with Go's acceptance rules.
@@ -384,7 +388,7 @@ impl Parser<'_> {
 /// Writes values as `json.Marshal` + `json.Indent` would.
 struct Writer {
     /// The output so far.
-    out: Vec<u8>,
+    out: SecretBuf,
     /// One level of indentation.
     unit: Vec<u8>,
     /// The key path of the value being written, for errors.
@@ -398,7 +402,7 @@ impl Writer {
             Some(n) => vec![b' '; n],
         };
         Self {
-            out: Vec::new(),
+            out: SecretBuf::new(),
             unit,
             path: Vec::new(),
         }
@@ -504,7 +508,7 @@ fn first_char(bytes: &[u8]) -> Option<char> {
 
 /// Appends `bytes` as a JSON string with Go's `json.Marshal` escaping (HTML-safe; invalid UTF-8
 /// written as the escape `\ufffd`).
-fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
+fn write_string(out: &mut SecretBuf, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let mut rest = bytes;
@@ -634,7 +638,7 @@ pub(crate) mod vectors {
         store: &str,
         ext: &str,
         parse: impl Fn(&[u8]) -> Result<Tree, StoreError>,
-        emit: impl Fn(&Tree) -> Result<Vec<u8>, StoreError>,
+        emit: impl Fn(&Tree) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError>,
         refused: impl Fn(&StoreError) -> bool,
     ) -> usize {
         let mut checked = 0;
@@ -648,10 +652,12 @@ pub(crate) mod vectors {
                 );
                 continue;
             };
-            let ours = emit(&result.unwrap_or_else(|e| panic!("{}: {e}", case.name))).unwrap();
+            let ours = emit(&result.unwrap_or_else(|e| panic!("{}: {e}", case.name)))
+                .unwrap()
+                .to_vec();
             assert_eq!(show(&ours), show(&expected), "{}", case.name);
             assert_eq!(
-                emit(&parse(&expected).unwrap()).unwrap(),
+                emit(&parse(&expected).unwrap()).unwrap().to_vec(),
                 expected,
                 "{}",
                 case.name
@@ -683,7 +689,7 @@ mod tests {
             let indent = indent_of(&case.name);
             let tree = parse(&case.input).unwrap_or_else(|e| panic!("{}: {e}", case.name));
             let expected = case.expected.as_deref().expect("checked by cases()");
-            let ours = emit(&tree, indent).unwrap();
+            let ours = emit(&tree, indent).unwrap().to_vec();
             assert_eq!(
                 show(&ours),
                 show(expected),
@@ -693,7 +699,7 @@ mod tests {
             assert_eq!(ours, expected, "{}", case.name);
             // sops' own output is a fixed point.
             assert_eq!(
-                emit(&parse(expected).unwrap(), indent).unwrap(),
+                emit(&parse(expected).unwrap(), indent).unwrap().to_vec(),
                 expected,
                 "{}",
                 case.name
@@ -702,7 +708,7 @@ mod tests {
                 .encrypted
                 .as_deref()
                 .expect("every JSON input has .enc.json");
-            let ours = emit(&parse(encrypted).unwrap(), indent).unwrap();
+            let ours = emit(&parse(encrypted).unwrap(), indent).unwrap().to_vec();
             assert_eq!(
                 show(&ours),
                 show(encrypted),
@@ -738,7 +744,9 @@ mod tests {
             show(&encrypted)
         );
         // shared_vec.sops.json is `sops decrypt tests/vectors/sops/vec.enc.json`.
-        let plain = emit(&parse(&read("json", "shared_vec.json")).unwrap(), None).unwrap();
+        let plain = emit(&parse(&read("json", "shared_vec.json")).unwrap(), None)
+            .unwrap()
+            .to_vec();
         assert_eq!(plain, read("json", "shared_vec.sops.json"));
     }
 
@@ -780,7 +788,10 @@ mod tests {
             key: "k".into(),
             value: Value::Str(Text::new(b"\xff".to_vec())),
         }]);
-        assert_eq!(emit(&tree, Some(0)).unwrap(), b"{\n\"k\": \"\\ufffd\"\n}\n");
+        assert_eq!(
+            emit(&tree, Some(0)).unwrap().to_vec(),
+            b"{\n\"k\": \"\\ufffd\"\n}\n"
+        );
     }
 
     #[test]
@@ -833,17 +844,17 @@ mod tests {
 
     #[test]
     fn emit_value_matches_extract() {
-        assert_eq!(emit_value(&Value::Float(1e21), None).unwrap(), b"1e+21");
+        assert_eq!(*emit_value(&Value::Float(1e21), None).unwrap(), b"1e+21");
         assert_eq!(
-            emit_value(&Value::Str("<".into()), None).unwrap(),
+            emit_value(&Value::Str("<".into()), None).unwrap().to_vec(),
             b"\"\\u003c\""
         );
-        assert_eq!(emit_value(&Value::List(vec![]), None).unwrap(), b"[]");
+        assert_eq!(*emit_value(&Value::List(vec![]), None).unwrap(), b"[]");
         let map = Value::Map(vec![Item::Entry {
             key: "k".into(),
             value: Value::Null,
         }]);
-        assert_eq!(emit_value(&map, None).unwrap(), b"{\n\t\"k\": null\n}\n");
+        assert_eq!(*emit_value(&map, None).unwrap(), b"{\n\t\"k\": null\n}\n");
     }
 
     #[test]
@@ -956,7 +967,7 @@ mod tests {
         ) {
             let branch: Branch = entries.into_iter().map(|(key, value)| Item::Entry { key, value }).collect();
             let tree = Tree::single(branch);
-            let bytes = emit(&tree, indent).unwrap();
+            let bytes = emit(&tree, indent).unwrap().to_vec();
             prop_assert_eq!(parse(&bytes).unwrap(), tree);
         }
 

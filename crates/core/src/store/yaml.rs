@@ -28,7 +28,7 @@ use crate::store::StoreError;
 /// use aesec::store::yaml;
 /// let tree = yaml::parse(b"# hi\nport: 5432\n")?;
 /// assert_eq!(tree.branches.len(), 1);
-/// assert_eq!(yaml::emit(&tree, 4)?, b"# hi\nport: 5432\n");
+/// assert_eq!(*yaml::emit(&tree, 4)?, b"# hi\nport: 5432\n");
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
@@ -44,10 +44,10 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 ///     key: "list".into(),
 ///     value: Value::List(vec![Value::Int(1), Value::Str("yes".into())]),
 /// }]);
-/// assert_eq!(yaml::emit(&tree, 4)?, b"list:\n    - 1\n    - \"yes\"\n");
+/// assert_eq!(*yaml::emit(&tree, 4)?, b"list:\n    - 1\n    - \"yes\"\n");
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn emit(tree: &Tree, indent: usize) -> Result<Vec<u8>, StoreError> {
+pub fn emit(tree: &Tree, indent: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     Ok(emit::emit(tree, effective_indent(indent)))
 }
 
@@ -55,10 +55,10 @@ pub fn emit(tree: &Tree, indent: usize) -> Result<Vec<u8>, StoreError> {
 ///
 /// ```
 /// use aesec::{Value, store::yaml};
-/// assert_eq!(yaml::emit_value(&Value::Int(5), 4)?, b"5\n");
+/// assert_eq!(*yaml::emit_value(&Value::Int(5), 4)?, b"5\n");
 /// Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn emit_value(value: &Value, indent: usize) -> Result<Vec<u8>, StoreError> {
+pub fn emit_value(value: &Value, indent: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
     Ok(emit::emit_value(value, effective_indent(indent)))
 }
 
@@ -86,7 +86,9 @@ mod tests {
     }
 
     fn roundtrip(input: &[u8]) -> Vec<u8> {
-        emit(&parse(input).expect("parse"), 4).expect("emit")
+        emit(&parse(input).expect("parse"), 4)
+            .expect("emit")
+            .to_vec()
     }
 
     #[test]
@@ -158,7 +160,8 @@ mod tests {
                 value: Value::Null,
             });
         }
-        let text = String::from_utf8(emit(&with_sops, indent).expect("emit")).expect("utf8");
+        let text =
+            String::from_utf8(emit(&with_sops, indent).expect("emit").to_vec()).expect("utf8");
         text.lines()
             .filter(|l| *l != "sops: null")
             .map(|l| format!("{l}\n"))
@@ -198,7 +201,7 @@ mod tests {
             let plain = vector_dir().join(format!("{name}.plain.yaml"));
             if plain.exists() {
                 let want = fs_err_read(plain);
-                let got = emit(&tree, 4).expect("emit");
+                let got = emit(&tree, 4).expect("emit").to_vec();
                 if got != want {
                     failures.push(format!(
                         "{name} (decrypt):\n--- want\n{}--- got\n{}",
@@ -223,26 +226,26 @@ mod tests {
         let tree =
             parse(b"a:\n    b:\n        - c\n        - d: e\n          f: g\n").expect("parse");
         assert_eq!(
-            emit(&tree, 2).expect("emit"),
+            emit(&tree, 2).expect("emit").to_vec(),
             b"a:\n  b:\n    - c\n    - d: e\n      f: g\n".to_vec()
         );
         let tree = parse(b"l:\n  - two: 2\n    three:\n      - a\n").expect("parse");
         assert_eq!(
-            emit(&tree, 4).expect("emit"),
+            emit(&tree, 4).expect("emit").to_vec(),
             b"l:\n    - two: 2\n      three:\n        - a\n".to_vec()
         );
     }
 
     #[test]
     fn emit_value_marshals() {
-        assert_eq!(emit_value(&Value::Int(5), 4).expect("emit"), b"5\n");
+        assert_eq!(*emit_value(&Value::Int(5), 4).expect("emit"), b"5\n");
         let list = Value::List(vec![Value::Str("a".into()), Value::Bool(true)]);
-        assert_eq!(emit_value(&list, 4).expect("emit"), b"- a\n- true\n");
+        assert_eq!(*emit_value(&list, 4).expect("emit"), b"- a\n- true\n");
         let map = Value::Map(vec![Item::Entry {
             key: "k".into(),
             value: Value::Float(1e20),
         }]);
-        assert_eq!(emit_value(&map, 4).expect("emit"), b"k: 1e+20\n");
+        assert_eq!(*emit_value(&map, 4).expect("emit"), b"k: 1e+20\n");
     }
 
     #[test]
@@ -304,7 +307,7 @@ mod tests {
                 key: "c".into(),
                 value: Value::Str(value.into()),
             }]);
-            let text = String::from_utf8(emit(&tree, 4).expect("emit")).expect("utf8");
+            let text = String::from_utf8(emit(&tree, 4).expect("emit").to_vec()).expect("utf8");
             assert_eq!(get(&text), Value::Str(value.into()), "{text:?}");
         }
         assert_eq!(
@@ -544,7 +547,7 @@ mod tests {
             match parse(&input) {
                 Ok(tree) => {
                     parsed += 1;
-                    let again = emit(&tree, 4).expect("emit");
+                    let again = emit(&tree, 4).expect("emit").to_vec();
                     if is_output && !relative.contains("with-dotsops") {
                         decrypted += 1;
                         if again == input {
@@ -555,7 +558,7 @@ mod tests {
                     } else if !is_output {
                         if again == input {
                             same += 1;
-                        } else if emit(&tree, 2).expect("emit") == input {
+                        } else if emit(&tree, 2).expect("emit").to_vec() == input {
                             same_at_two += 1;
                         } else {
                             differ += 1;
@@ -596,7 +599,7 @@ mod tests {
 
         #[test]
         fn parse_emit_roundtrip(tree in arb_tree(), indent in prop_oneof![Just(4usize), Just(2usize)]) {
-            let bytes = emit(&tree, indent).expect("emit");
+            let bytes = emit(&tree, indent).expect("emit").to_vec();
             let back = parse(&bytes);
             prop_assert!(back.is_ok(), "{:?}\n{}", back, String::from_utf8_lossy(&bytes));
             let back = back.expect("checked");

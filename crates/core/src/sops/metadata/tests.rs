@@ -55,7 +55,7 @@ fn stores_reproduce_vector_bytes() {
         let mut tree = yaml_tree(&text);
         let metadata = Metadata::from_branch(&sops_of(&tree)).unwrap();
         set_sops(&mut tree, metadata.to_branch(NullStyle::Yaml));
-        let out = String::from_utf8(crate::store::yaml::emit(&tree, 4).unwrap()).unwrap();
+        let out = String::from_utf8(crate::store::yaml::emit(&tree, 4).unwrap().to_vec()).unwrap();
         // Only the metadata block is this module's output; the rest belongs to the YAML store.
         let block = |doc: &str| doc.split_once("\nsops:\n").map(|(_, b)| b.to_owned());
         assert_eq!(block(&out), block(&text), "{path}");
@@ -66,7 +66,7 @@ fn stores_reproduce_vector_bytes() {
     let mut tree = crate::store::json::parse(text.as_bytes()).unwrap();
     let metadata = Metadata::from_branch(&sops_of(&tree)).unwrap();
     set_sops(&mut tree, metadata.to_branch(NullStyle::Json));
-    let out = crate::store::json::emit(&tree, None).unwrap();
+    let out = crate::store::json::emit(&tree, None).unwrap().to_vec();
     assert_eq!(String::from_utf8(out).unwrap(), text);
 
     let text = read("other/sample.enc.env");
@@ -89,7 +89,9 @@ fn stores_reproduce_vector_bytes() {
     for (key, value) in flatten_dotenv(&metadata.to_branch(NullStyle::Json)) {
         items.push(entry(&key, s(&value)));
     }
-    let out = crate::store::dotenv::emit(&crate::sops::tree::Tree::single(items)).unwrap();
+    let out = crate::store::dotenv::emit(&crate::sops::tree::Tree::single(items))
+        .unwrap()
+        .to_vec();
     assert_eq!(String::from_utf8(out).unwrap(), text);
 }
 

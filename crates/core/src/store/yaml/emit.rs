@@ -9,8 +9,10 @@
 //! double quoted with escapes, or a literal block).
 
 use base64::Engine as _;
+use zeroize::Zeroizing;
 
 use super::resolve::resolves_to_str;
+use crate::secret::SecretBuf;
 use crate::sops::tree::{Branch, Item, Text, Tree, Value};
 use crate::store::gofmt::format_g;
 
@@ -18,9 +20,9 @@ use crate::store::gofmt::format_g;
 const MAX_SIMPLE_KEY_BYTES: usize = 128;
 
 /// Writes every document; documents are separated by `---`.
-pub(super) fn emit(tree: &Tree, indent: usize) -> Vec<u8> {
+pub(super) fn emit(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
     let mut out = Emitter {
-        out: String::new(),
+        out: SecretBuf::new(),
         indent: indent.max(1),
     };
     for (index, branch) in tree.branches.iter().enumerate() {
@@ -29,13 +31,13 @@ pub(super) fn emit(tree: &Tree, indent: usize) -> Vec<u8> {
         }
         out.document(branch);
     }
-    out.out.into_bytes()
+    out.out.into_inner()
 }
 
 /// Writes one value as `yaml.Marshal` does (a scalar on one line, collections in block style).
-pub(super) fn emit_value(value: &Value, indent: usize) -> Vec<u8> {
+pub(super) fn emit_value(value: &Value, indent: usize) -> Zeroizing<Vec<u8>> {
     let mut out = Emitter {
-        out: String::new(),
+        out: SecretBuf::new(),
         indent: indent.max(1),
     };
     match value {
@@ -43,14 +45,14 @@ pub(super) fn emit_value(value: &Value, indent: usize) -> Vec<u8> {
         Value::List(items) if has_values(items) => out.list(items, 0),
         _ => {
             out.scalar_or_empty(value, 0, false);
-            out.out.push('\n');
+            out.out.push_char('\n');
         }
     }
-    out.out.into_bytes()
+    out.out.into_inner()
 }
 
 struct Emitter {
-    out: String,
+    out: SecretBuf,
     indent: usize,
 }
 
@@ -93,14 +95,14 @@ impl Emitter {
     }
 
     fn pad(&mut self, column: usize) {
-        self.out.extend(std::iter::repeat_n(' ', column));
+        self.out.push_repeated(b' ', column);
     }
 
     fn comment(&mut self, text: &Text, column: usize) {
         self.pad(column);
-        self.out.push('#');
+        self.out.push_char('#');
         self.out.push_str(&text.to_string_lossy());
-        self.out.push('\n');
+        self.out.push_char('\n');
     }
 
     fn document(&mut self, branch: &Branch) {
@@ -128,9 +130,9 @@ impl Emitter {
                 Item::Comment(text) => {
                     if inline {
                         // A comment cannot follow `- ` on its line; go-yaml puts it first.
-                        self.out.push('#');
+                        self.out.push_char('#');
                         self.out.push_str(&text.to_string_lossy());
-                        self.out.push('\n');
+                        self.out.push_char('\n');
                         inline = false;
                     } else {
                         self.comment(text, column);
@@ -152,25 +154,25 @@ impl Emitter {
         let child = self.deeper(column);
         if simple {
             self.key_scalar(key, child);
-            self.out.push(':');
+            self.out.push_char(':');
         } else {
             self.out.push_str("? ");
             self.string(key.as_bytes(), child, false);
             self.end_line();
             self.pad(column);
-            self.out.push(':');
+            self.out.push_char(':');
         }
         match value {
             Value::Map(items) if has_entries(items) => {
-                self.out.push('\n');
+                self.out.push_char('\n');
                 self.map(items, child);
             }
             Value::List(items) if has_values(items) => {
-                self.out.push('\n');
+                self.out.push_char('\n');
                 self.list(items, child);
             }
             _ => {
-                self.out.push(' ');
+                self.out.push_char(' ');
                 self.scalar_or_empty(value, child, false);
                 self.end_line();
                 // The comments of an empty collection are its head comment, which go-yaml
@@ -197,8 +199,12 @@ impl Emitter {
     /// Ends the current line unless a block scalar already did (go-yaml counts a literal
     /// block's last LS or PS as the line's end, and writes nothing after it).
     fn end_line(&mut self) {
-        if !self.out.ends_with(['\n', '\u{2028}', '\u{2029}']) {
-            self.out.push('\n');
+        let out = self.out.as_slice();
+        if !["\n", "\u{2028}", "\u{2029}"]
+            .iter()
+            .any(|end| out.ends_with(end.as_bytes()))
+        {
+            self.out.push_char('\n');
         }
     }
 
@@ -211,9 +217,9 @@ impl Emitter {
         for item in visible_items(items) {
             if let Value::Comment(text) = item {
                 if inline {
-                    self.out.push('#');
+                    self.out.push_char('#');
                     self.out.push_str(&text.to_string_lossy());
-                    self.out.push('\n');
+                    self.out.push_char('\n');
                     inline = false;
                 } else {
                     self.comment(text, column);
@@ -241,9 +247,9 @@ impl Emitter {
             };
             for text in &leading {
                 if inline {
-                    self.out.push('#');
+                    self.out.push_char('#');
                     self.out.push_str(&text.to_string_lossy());
-                    self.out.push('\n');
+                    self.out.push_char('\n');
                     inline = false;
                 } else {
                     self.comment(text, column);
@@ -354,50 +360,50 @@ impl Emitter {
     }
 
     fn single(&mut self, s: &str, scalar_indent: usize) {
-        self.out.push('\'');
+        self.out.push_char('\'');
         let mut breaks = false;
         for c in s.chars() {
             if is_break(c) {
-                self.out.push(c);
+                self.out.push_char(c);
                 breaks = true;
             } else {
                 if breaks {
                     self.pad(scalar_indent);
                 }
                 if c == '\'' {
-                    self.out.push('\'');
+                    self.out.push_char('\'');
                 }
-                self.out.push(c);
+                self.out.push_char(c);
                 breaks = false;
             }
         }
-        self.out.push('\'');
+        self.out.push_char('\'');
     }
 
     fn double(&mut self, s: &str) {
-        self.out.push('"');
+        self.out.push_char('"');
         // go-yaml's `is_bom` looks at the first bytes of the string, not at the current
         // character: after a leading BOM every character is escaped (`"\uFEFF\x62"`).
         let bom = s.starts_with('\u{feff}');
         for c in s.chars() {
             if bom || !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
-                self.out.push('\\');
+                self.out.push_char('\\');
                 match c {
-                    '\0' => self.out.push('0'),
-                    '\u{7}' => self.out.push('a'),
-                    '\u{8}' => self.out.push('b'),
-                    '\t' => self.out.push('t'),
-                    '\n' => self.out.push('n'),
-                    '\u{b}' => self.out.push('v'),
-                    '\u{c}' => self.out.push('f'),
-                    '\r' => self.out.push('r'),
-                    '\u{1b}' => self.out.push('e'),
-                    '"' => self.out.push('"'),
-                    '\\' => self.out.push('\\'),
-                    '\u{85}' => self.out.push('N'),
-                    '\u{a0}' => self.out.push('_'),
-                    '\u{2028}' => self.out.push('L'),
-                    '\u{2029}' => self.out.push('P'),
+                    '\0' => self.out.push_char('0'),
+                    '\u{7}' => self.out.push_char('a'),
+                    '\u{8}' => self.out.push_char('b'),
+                    '\t' => self.out.push_char('t'),
+                    '\n' => self.out.push_char('n'),
+                    '\u{b}' => self.out.push_char('v'),
+                    '\u{c}' => self.out.push_char('f'),
+                    '\r' => self.out.push_char('r'),
+                    '\u{1b}' => self.out.push_char('e'),
+                    '"' => self.out.push_char('"'),
+                    '\\' => self.out.push_char('\\'),
+                    '\u{85}' => self.out.push_char('N'),
+                    '\u{a0}' => self.out.push_char('_'),
+                    '\u{2028}' => self.out.push_char('L'),
+                    '\u{2029}' => self.out.push_char('P'),
                     _ => {
                         let v = u32::from(c);
                         if v <= 0xFF {
@@ -410,37 +416,37 @@ impl Emitter {
                     }
                 }
             } else {
-                self.out.push(c);
+                self.out.push_char(c);
             }
         }
-        self.out.push('"');
+        self.out.push_char('"');
     }
 
     fn literal(&mut self, s: &str, scalar_indent: usize) {
-        self.out.push('|');
+        self.out.push_char('|');
         let mut chars = s.chars();
         if chars.next().is_some_and(|c| c == ' ' || is_break(c)) {
             self.out.push_str(&self.indent.to_string());
         }
         let mut rev = s.chars().rev();
         match (rev.next(), rev.next()) {
-            (None, _) => self.out.push('-'),
-            (Some(last), _) if !is_break(last) => self.out.push('-'),
-            (Some(_), None) => self.out.push('+'),
-            (Some(_), Some(before)) if is_break(before) => self.out.push('+'),
+            (None, _) => self.out.push_char('-'),
+            (Some(last), _) if !is_break(last) => self.out.push_char('-'),
+            (Some(_), None) => self.out.push_char('+'),
+            (Some(_), Some(before)) if is_break(before) => self.out.push_char('+'),
             _ => {}
         }
-        self.out.push('\n');
+        self.out.push_char('\n');
         let mut breaks = true;
         for c in s.chars() {
             if is_break(c) {
-                self.out.push(if c == '\n' { '\n' } else { c });
+                self.out.push_char(if c == '\n' { '\n' } else { c });
                 breaks = true;
             } else {
                 if breaks {
                     self.pad(scalar_indent);
                 }
-                self.out.push(c);
+                self.out.push_char(c);
                 breaks = false;
             }
         }
