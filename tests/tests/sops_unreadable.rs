@@ -181,13 +181,20 @@ fn ini_comment_lines_renormalized() {
 }
 
 /// go-ini writes no empty comment: a bare `;` (or `; `) is lost on sops' first round trip, and a
-/// `DEFAULT` section holding nothing else goes with it; aesec writes the same bytes.
+/// `DEFAULT` section holding nothing else goes with it; a key comment's first line is trimmed.
+/// aesec writes the same bytes.
 #[test]
-fn ini_empty_comment_lost() {
+fn ini_empty_or_blank_edged_comment_changed() {
     let fx = require_peer!(Fixture::new());
     for (name, input, expected) in [
         ("default", "; \n\n[t]\nx = 1\n", "[t]\nx = 1\n"),
         ("section", "[s]\n;\n[t]\nx = 1\n", "[s]\n\n[t]\nx = 1\n"),
+        // A key's comment in a CRLF file: go-ini trims the `\r` of its first line.
+        (
+            "crlf",
+            "[s]\na = 1\n; x\r\n; c\r\nb = 2\n",
+            "[s]\na = 1\n; x\n; c\nb = 2\n",
+        ),
     ] {
         let path = fx.home.write(format!("{name}.ini"), input);
         let encrypted = fx

@@ -183,11 +183,17 @@ fn known_unparsable(format: Format, tree: &Tree) -> bool {
 /// - a comment of several lines whose later line is not `#` or `;`, one space and trimmed text:
 ///   go-ini writes each line so (`;  two` becomes `; two`), and sops 3.11 does the same;
 /// - an empty comment (a bare `;` or `; `): go-ini writes no empty comment, so it is lost (a
-///   `DEFAULT` section holding only that comment goes with it), in sops 3.11 too.
+///   `DEFAULT` section holding only that comment goes with it), in sops 3.11 too;
+/// - a key's comment (any comment of a section but a leading one) whose first line has outer
+///   blanks, a `\r` of a CRLF file among them: go-ini trims it (`; x\r` becomes `; x`), and
+///   sops 3.11 does the same.
 fn ini_misread(tree: &Tree) -> bool {
-    let renormalized = |text: &crate::Text| {
-        text.as_bytes().is_empty()
-            || text.to_string_lossy().split('\n').skip(1).any(|line| {
+    let renormalized = |text: &crate::Text, is_key_comment: bool| {
+        let text = text.to_string_lossy();
+        let first = text.split('\n').next().unwrap_or_default();
+        text.is_empty()
+            || (is_key_comment && first.trim() != first)
+            || text.split('\n').skip(1).any(|line| {
                 let rest = line.get(1..).unwrap_or_default();
                 !line.starts_with(['#', ';']) || rest != format!(" {}", rest.trim())
             })
@@ -196,17 +202,20 @@ fn ini_misread(tree: &Tree) -> bool {
         Item::Entry {
             value: Value::Map(section),
             ..
-        } => section.iter().any(|entry| match entry {
-            Item::Entry { key, value } => {
-                (key.contains('`') && key.contains(['"', '=', ':']))
-                    || key.starts_with(['[', '#', ';'])
-                    || matches!(value, Value::Str(text) if text.as_str().is_some_and(|text| {
-                        ini_closes_early(text) || ini_opens_triple_quote(text)
-                    }))
-            }
-            Item::Comment(text) => renormalized(text),
-        }),
-        Item::Comment(text) => renormalized(text),
+        } => section
+            .iter()
+            .enumerate()
+            .any(|(index, entry)| match entry {
+                Item::Entry { key, value } => {
+                    (key.contains('`') && key.contains(['"', '=', ':']))
+                        || key.starts_with(['[', '#', ';'])
+                        || matches!(value, Value::Str(text) if text.as_str().is_some_and(|text| {
+                            ini_closes_early(text) || ini_opens_triple_quote(text)
+                        }))
+                }
+                Item::Comment(text) => renormalized(text, index > 0),
+            }),
+        Item::Comment(text) => renormalized(text, false),
         _ => false,
     })
 }
@@ -558,6 +567,13 @@ mod tests {
         store_round_trip(Format::Ini, input);
         assert!(ini_misread(&ini::parse(input).unwrap()));
         assert!(ini_misread(&ini::parse(b"[s]\n;\n[t]\nx = 1\n").unwrap()));
+        // The ini target's finding: a key comment of a CRLF file, trimmed by go-ini.
+        let input = b"[s]\na = 1\n; x\r\n; c\r\nb = 2\n";
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
+        assert!(!ini_misread(
+            &ini::parse(b"[s]\na = 1\n; x\n; c\nb = 2\n").unwrap()
+        ));
         assert!(!ini_misread(
             &ini::parse(b"[s]\nk = v\n# a\n; b\nk2 = v2\n").unwrap()
         ));

@@ -58,7 +58,7 @@ pub fn open_tampered(seed: &[u8], edits: &[u8]) {
     let Ok(emitted) = yaml::emit(&tree, EmitOptions::default().yaml_indent) else {
         return;
     };
-    let tampered = with_aliases(emitted, &aliases);
+    let tampered = with_aliases(emitted.to_vec(), &aliases);
     let Ok(mut opened) = Document::open(&tampered, Format::Yaml, &[&decryptor], &options) else {
         return;
     };

@@ -345,7 +345,7 @@ mod tests {
                 value: Value::Str(value.into()),
             }]);
             assert_eq!(
-                String::from_utf8(emit(&tree, 4).expect("emit")).expect("utf8"),
+                String::from_utf8(emit(&tree, 4).expect("emit").to_vec()).expect("utf8"),
                 written,
                 "{value:?}"
             );
