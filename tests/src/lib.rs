@@ -1161,6 +1161,117 @@ impl fmt::Debug for BaoDev {
     }
 }
 
+/// The data key of the sops file `bytes` (named `name`, for its format), unwrapped for the age
+/// identity file `identity_file`. Age wrapping is randomized, so only unwrapped keys tell whether
+/// two files share a data key. The library unwraps it, and the real `age --decrypt` unwraps the
+/// identity's own entry as an independent oracle (when age is missing: a panic under
+/// `AESEC_REQUIRE_PEERS=1`, else the library's answer alone); the two must agree.
+pub fn data_key(name: &str, bytes: &[u8], identity_file: &Path) -> Vec<u8> {
+    use aesec::sops::{AgeDecryptor, Document, KeyEntry, OpenOptions, decrypt_data_key};
+
+    let text = std::fs::read_to_string(identity_file)
+        .unwrap_or_else(|error| panic!("{}: {error}", identity_file.display()));
+    let mut identities = aesec::keys::age::Identities::new();
+    identities
+        .add_identity_file_text(&text, "identity")
+        .expect("identity file");
+    let decryptor = AgeDecryptor::new(&identities);
+    let document = Document::open(
+        bytes,
+        aesec::store::Format::from_path(Path::new(name)),
+        &[&decryptor],
+        &OpenOptions::default(),
+    )
+    .unwrap_or_else(|error| panic!("{name} does not open: {error}"));
+    let key = decrypt_data_key(document.metadata(), &[&decryptor])
+        .unwrap_or_else(|error| panic!("{name}: no data key: {error}"))
+        .expose_secret()
+        .to_vec();
+    let Some(age) = age() else {
+        return key;
+    };
+    let recipient = text
+        .lines()
+        .find_map(|line| line.strip_prefix("# public key: "))
+        .expect("identity file names its public key");
+    let enc = document
+        .metadata()
+        .key_groups
+        .iter()
+        .flatten()
+        .find_map(|entry| match entry {
+            KeyEntry::Age { recipient: r, enc } if r == recipient => Some(enc.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{name} has no age entry for {recipient}"));
+    let mut child = Command::new(&age)
+        .arg("--decrypt")
+        .arg("--identity")
+        .arg(identity_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{}: {error}", age.display()));
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(enc.as_bytes())
+        .expect("age reads its input");
+    let output = child.wait_with_output().expect("age runs");
+    assert!(
+        output.status.success(),
+        "age --decrypt of {name}'s entry failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        output.stdout, key,
+        "{name}: the real age and the library unwrap different data keys"
+    );
+    key
+}
+
+/// sops, one age key made by `age-keygen`, and a temporary home where a test writes its files:
+/// the common ground of the tests that compare aesec with sops file by file.
+#[derive(Debug)]
+pub struct SopsFixture {
+    /// The temporary home (and working directory) of every command.
+    pub home: TempHome,
+    /// The sops binary ([`sops`]).
+    pub sops: PathBuf,
+    /// The one age key both tools use.
+    pub key: AgeKey,
+}
+
+impl SopsFixture {
+    /// `None` when sops or `age-keygen` is missing (a panic under `AESEC_REQUIRE_PEERS=1`).
+    pub fn new() -> Option<Self> {
+        let sops = sops()?;
+        let keygen = age_keygen()?;
+        let home = TempHome::new();
+        let key = AgeKey::generate(&keygen, &home, "key");
+        Some(Self { home, sops, key })
+    }
+
+    /// `sops --config /dev/null` with the fixture's identity.
+    pub fn sops(&self) -> Cmd {
+        let mut cmd = self.home.cmd(&self.sops);
+        cmd.env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .args(["--config", "/dev/null"]);
+        cmd
+    }
+
+    /// `aesec --config /dev/null` with the fixture's identity.
+    pub fn aesec(&self) -> Cmd {
+        let mut cmd = self.home.aesec();
+        cmd.env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
+            .args(["--config", "/dev/null"]);
+        cmd
+    }
+}
+
 /// An age X25519 key pair made by Go `age-keygen`, its identity stored in a file of a
 /// [`TempHome`] (the secret never leaves that file; `Debug` shows only the public side).
 #[derive(Debug, Clone)]

@@ -20,10 +20,10 @@
 //! hold. Under `AESEC_REQUIRE_PEERS=1` a missing sops fails the tests (see the harness).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aesec_tests::{AgeKey, Cmd, TempHome, age_keygen, mask_ciphertexts, require_peer, sops};
+use aesec_tests::{SopsFixture as Fixture, mask_ciphertexts, require_peer};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -37,40 +37,6 @@ const MAX_SHRINK_ITERS: u32 = 200;
 // ---------------------------------------------------------------------------------------------
 // Fixture
 // ---------------------------------------------------------------------------------------------
-
-/// sops, one age key, and a temporary home where every case writes its files.
-struct Fixture {
-    home: TempHome,
-    sops: PathBuf,
-    key: AgeKey,
-}
-
-impl Fixture {
-    fn new() -> Option<Self> {
-        let sops = sops()?;
-        let keygen = age_keygen()?;
-        let home = TempHome::new();
-        let key = AgeKey::generate(&keygen, &home, "key");
-        Some(Self { home, sops, key })
-    }
-
-    /// `sops --config /dev/null` with the fixture's identity.
-    fn sops(&self) -> Cmd {
-        let mut cmd = self.home.cmd(&self.sops);
-        cmd.env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
-            .args(["--config", "/dev/null"]);
-        cmd
-    }
-
-    /// `aesec --config /dev/null` with the fixture's identity.
-    fn aesec(&self) -> Cmd {
-        let mut cmd = self.home.aesec();
-        cmd.env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
-            .args(["--config", "/dev/null"]);
-        cmd
-    }
-}
 
 /// Text for assertion messages: printed as an escaped string when UTF-8, as escaped bytes
 /// otherwise.

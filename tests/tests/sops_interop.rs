@@ -927,50 +927,16 @@ fn set_across_tools() {
     );
 }
 
-/// The data key of the sops file at `path`, unwrapped by the real `age --decrypt` from the
-/// entry of `fx.keys[0]` (the library only finds the entry in the metadata). Age wrapping is
-/// randomized, so only unwrapped keys tell whether two files share a data key.
-fn age_data_key(fx: &Fixture, age: &Path, path: &Path) -> Vec<u8> {
-    use aesec::keys::age::Identities;
-    use aesec::sops::{AgeDecryptor, Document, KeyEntry, OpenOptions};
-
-    let key = &fx.keys[0];
-    let mut identities = Identities::new();
-    identities
-        .add_identity_file_text(&fx.home.read(&key.identity_file), "key0")
-        .expect("identity file");
-    let document = Document::open(
-        fx.home.read(path).as_bytes(),
-        aesec::store::Format::from_path(path),
-        &[&AgeDecryptor::new(&identities)],
-        &OpenOptions::default(),
+/// The data key of the sops file at `path` for `fx.keys[0]`, unwrapped by the library and the
+/// real age ([`aesec_tests::data_key`]).
+fn age_data_key(fx: &Fixture, path: &Path) -> Vec<u8> {
+    let full = fx.home.join(path);
+    let bytes = std::fs::read(&full).unwrap_or_else(|error| panic!("{}: {error}", full.display()));
+    aesec_tests::data_key(
+        &path.to_string_lossy(),
+        &bytes,
+        &fx.home.join(&fx.keys[0].identity_file),
     )
-    .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    let enc = document
-        .metadata()
-        .key_groups
-        .iter()
-        .flatten()
-        .find_map(|entry| match entry {
-            KeyEntry::Age { recipient, enc } if *recipient == key.recipient => Some(enc.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{}: no age entry for key0", path.display()));
-    let output = fx
-        .home
-        .cmd(age)
-        .arg("--decrypt")
-        .arg("--identity")
-        .arg(&key.identity_file)
-        .stdin(enc)
-        .run();
-    assert_eq!(
-        output.stdout.len(),
-        32,
-        "{}: not a data key",
-        path.display()
-    );
-    output.stdout
 }
 
 /// `aesec rotate -i` on a sops-made file: sops still decrypts it to the same plaintext, with a
@@ -978,17 +944,17 @@ fn age_data_key(fx: &Fixture, age: &Path, path: &Path) -> Vec<u8> {
 #[test]
 fn aesec_rotate_then_sops_decrypts() {
     let fx = require_peer!(Fixture::new());
-    let age = require_peer!(aesec_tests::age());
+    require_peer!(aesec_tests::age());
     for case in EDIT_CASES {
         let file = encrypt_with(&fx, "sops", case, "rotate");
         let before_text = fx.home.read(&file);
         let before = decrypt_with(&fx, "sops", &file);
-        let key_before = age_data_key(&fx, &age, &file);
+        let key_before = age_data_key(&fx, &file);
         let mut cmd = with_key(fx.aesec(), &fx.keys[0].identity_file);
         cmd.args(["rotate", "-i"]).arg(&file).run();
         let after_text = fx.home.read(&file);
         assert_ne!(
-            age_data_key(&fx, &age, &file),
+            age_data_key(&fx, &file),
             key_before,
             "{}: aesec rotate kept the data key",
             case.file

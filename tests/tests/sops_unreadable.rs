@@ -8,77 +8,47 @@
 //! bytes must fail or decrypt to something else. Under `AESEC_REQUIRE_PEERS=1` a missing sops
 //! fails the tests (see the harness).
 
-use std::path::PathBuf;
+use aesec_tests::{SopsFixture as Fixture, require_peer};
 
-use aesec_tests::{AgeKey, Cmd, TempHome, age_keygen, require_peer, sops};
-
-/// sops, one age key, and a temporary home.
-struct Fixture {
-    home: TempHome,
-    sops: PathBuf,
-    key: AgeKey,
-}
-
-impl Fixture {
-    fn new() -> Option<Self> {
-        let sops = sops()?;
-        let keygen = age_keygen()?;
-        let home = TempHome::new();
-        let key = AgeKey::generate(&keygen, &home, "key");
-        Some(Self { home, sops, key })
-    }
-
-    /// `sops --config /dev/null` with the fixture's identity.
-    fn sops(&self) -> Cmd {
-        let mut cmd = self.home.cmd(&self.sops);
-        cmd.env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
-            .args(["--config", "/dev/null"]);
-        cmd
-    }
-
-    /// Shows that sops writes `yaml` as `store` (`ini`, `yaml`) in a form it cannot read back,
-    /// and that aesec writes the same bytes; returns sops' output, for the caller to check that
-    /// it holds the case.
-    fn assert_unreadable(&self, name: &str, yaml: &str, store: &str) -> String {
-        let input = self.home.write(format!("{name}.yaml"), yaml);
-        let encrypted = self
-            .sops()
-            .args(["encrypt", "--age", &self.key.recipient])
-            .arg(&input)
-            .stdout();
-        let encrypted = self.home.write(format!("{name}.enc.yaml"), encrypted);
-        let written = self
-            .sops()
-            .args(["decrypt", "--output-type", store])
-            .arg(&encrypted)
-            .stdout();
-        let ours = self
+/// Shows that sops writes `yaml` as `store` (`ini`, `yaml`) in a form it cannot read back,
+/// and that aesec writes the same bytes; returns sops' output, for the caller to check that
+/// it holds the case.
+fn assert_unreadable(fx: &Fixture, name: &str, yaml: &str, store: &str) -> String {
+    let input = fx.home.write(format!("{name}.yaml"), yaml);
+    let encrypted = fx
+        .sops()
+        .args(["encrypt", "--age", &fx.key.recipient])
+        .arg(&input)
+        .stdout();
+    let encrypted = fx.home.write(format!("{name}.enc.yaml"), encrypted);
+    let written = fx
+        .sops()
+        .args(["decrypt", "--output-type", store])
+        .arg(&encrypted)
+        .stdout();
+    let ours = fx
+        .aesec()
+        .args(["decrypt", "--output-type", store])
+        .arg(&encrypted)
+        .stdout();
+    assert_eq!(ours, written, "{name}: aesec writes other bytes than sops");
+    let output = fx.home.write(format!("{name}.out.{store}"), &written);
+    let reencrypted = fx
+        .sops()
+        .args(["encrypt", "--age", &fx.key.recipient])
+        .arg(&output)
+        .output();
+    if reencrypted.status.success() {
+        let again = fx
             .home
-            .aesec()
-            .env("SOPS_AGE_KEY_FILE", &self.key.identity_file)
-            .args(["--config", "/dev/null", "decrypt", "--output-type", store])
-            .arg(&encrypted)
-            .stdout();
-        assert_eq!(ours, written, "{name}: aesec writes other bytes than sops");
-        let output = self.home.write(format!("{name}.out.{store}"), &written);
-        let reencrypted = self
-            .sops()
-            .args(["encrypt", "--age", &self.key.recipient])
-            .arg(&output)
-            .output();
-        if reencrypted.status.success() {
-            let again = self
-                .home
-                .write(format!("{name}.again.{store}"), reencrypted.stdout);
-            let read_back = self.sops().arg("decrypt").arg(&again).output();
-            assert!(
-                !read_back.status.success() || read_back.stdout != written.as_bytes(),
-                "{name}: sops reads back its own output {written:?}"
-            );
-        }
-        written
+            .write(format!("{name}.again.{store}"), reencrypted.stdout);
+        let read_back = fx.sops().arg("decrypt").arg(&again).output();
+        assert!(
+            !read_back.status.success() || read_back.stdout != written.as_bytes(),
+            "{name}: sops reads back its own output {written:?}"
+        );
     }
+    written
 }
 
 /// go-ini's `"""` quoting closes at the first line that holds `"""` before the value's last.
@@ -90,7 +60,7 @@ fn ini_triple_quote_closed_early() {
         ("inside", "s: {k: \"ab\\\"\\\"\\\"cd\\nx\"}\n"),
         ("middle", "s: {k: \"x\\nab\\\"\\\"\\\"cd\\ny\"}\n"),
     ] {
-        let written = fx.assert_unreadable(name, yaml, "ini");
+        let written = assert_unreadable(&fx, name, yaml, "ini");
         assert!(written.contains("k = \"\"\""), "{written}");
     }
 }
@@ -108,7 +78,7 @@ fn ini_value_opens_triple_quote() {
         ),
         ("blanks", "s: {k: '\"\" rl  '}\n", "k = \"\"\" rl  \"\n"),
     ] {
-        let written = fx.assert_unreadable(name, yaml, "ini");
+        let written = assert_unreadable(&fx, name, yaml, "ini");
         assert!(written.ends_with(line), "{written}");
     }
 }
@@ -118,7 +88,7 @@ fn ini_value_opens_triple_quote() {
 fn ini_key_with_backtick_in_backticks() {
     let fx = require_peer!(Fixture::new());
     for (name, key) in [("equals", "a`=b"), ("colon", "a`:b"), ("quote", "a`\\\"b")] {
-        let written = fx.assert_unreadable(name, &format!("s: {{\"{key}\": \"1\"}}\n"), "ini");
+        let written = assert_unreadable(&fx, name, &format!("s: {{\"{key}\": \"1\"}}\n"), "ini");
         assert!(
             written.contains(&format!("`{}` = 1", key.replace('\\', ""))),
             "{written}"
@@ -131,7 +101,7 @@ fn ini_key_with_backtick_in_backticks() {
 fn ini_key_read_as_header_or_comment() {
     let fx = require_peer!(Fixture::new());
     for (name, key) in [("bracket", "[x"), ("hash", "#x"), ("semicolon", ";x")] {
-        let written = fx.assert_unreadable(name, &format!("s: {{\"{key}\": \"1\"}}\n"), "ini");
+        let written = assert_unreadable(&fx, name, &format!("s: {{\"{key}\": \"1\"}}\n"), "ini");
         assert!(written.contains(&format!("\n{key} = 1\n")), "{written}");
     }
 }
@@ -146,50 +116,26 @@ fn yaml_indentation_indicator_in_list_item() {
         ("item", "l:\n  - \"  x\\ny\"\n"),
         ("item_break", "l:\n  - k: \"\\nx\\ny\"\n"),
     ] {
-        let written = fx.assert_unreadable(name, yaml, "yaml");
+        let written = assert_unreadable(&fx, name, yaml, "yaml");
         assert!(written.contains("|4-"), "{written}");
     }
 }
 
-/// go-ini writes each later line of a comment as `;`/`#`, one space and the trimmed text: sops
-/// changes `;  two lines` on its first round trip, and aesec writes the same bytes.
+/// go-ini rewrites INI comments on sops' first round trip, and aesec writes the same bytes:
+/// each later line of a comment becomes `;`/`#`, one space and the trimmed text; an empty
+/// comment (a bare `;` or `; `) is not written, and a `DEFAULT` section holding nothing else goes
+/// with it; the first line of a key's comment is trimmed (the `\r` of a CRLF file).
 #[test]
-fn ini_comment_lines_renormalized() {
-    let fx = require_peer!(Fixture::new());
-    let input = "[sec]\nk = v\n# before second\n;  two lines\nk2 = v2\n";
-    let path = fx.home.write("comment.ini", input);
-    let encrypted = fx
-        .sops()
-        .args(["encrypt", "--age", &fx.key.recipient])
-        .arg(&path)
-        .stdout();
-    let encrypted = fx.home.write("comment.enc.ini", encrypted);
-    let written = fx.sops().arg("decrypt").arg(&encrypted).stdout();
-    assert_ne!(written, input);
-    assert!(
-        written.contains("; before second\n; two lines\n"),
-        "{written}"
-    );
-    let ours = fx
-        .home
-        .aesec()
-        .env("SOPS_AGE_KEY_FILE", &fx.key.identity_file)
-        .args(["--config", "/dev/null", "decrypt"])
-        .arg(&encrypted)
-        .stdout();
-    assert_eq!(ours, written);
-}
-
-/// go-ini writes no empty comment: a bare `;` (or `; `) is lost on sops' first round trip, and a
-/// `DEFAULT` section holding nothing else goes with it; a key comment's first line is trimmed.
-/// aesec writes the same bytes.
-#[test]
-fn ini_empty_or_blank_edged_comment_changed() {
+fn ini_comments_rewritten_by_go_ini() {
     let fx = require_peer!(Fixture::new());
     for (name, input, expected) in [
+        (
+            "respaced",
+            "[sec]\nk = v\n# before second\n;  two lines\nk2 = v2\n",
+            "[sec]\nk  = v\n; before second\n; two lines\nk2 = v2\n",
+        ),
         ("default", "; \n\n[t]\nx = 1\n", "[t]\nx = 1\n"),
         ("section", "[s]\n;\n[t]\nx = 1\n", "[s]\n\n[t]\nx = 1\n"),
-        // A key's comment in a CRLF file: go-ini trims the `\r` of its first line.
         (
             "crlf",
             "[s]\na = 1\n; x\r\n; c\r\nb = 2\n",
@@ -205,13 +151,7 @@ fn ini_empty_or_blank_edged_comment_changed() {
         let encrypted = fx.home.write(format!("{name}.enc.ini"), encrypted);
         let written = fx.sops().arg("decrypt").arg(&encrypted).stdout();
         assert_eq!(written, expected, "{name}: sops");
-        let ours = fx
-            .home
-            .aesec()
-            .env("SOPS_AGE_KEY_FILE", &fx.key.identity_file)
-            .args(["--config", "/dev/null", "decrypt"])
-            .arg(&encrypted)
-            .stdout();
+        let ours = fx.aesec().arg("decrypt").arg(&encrypted).stdout();
         assert_eq!(ours, written, "{name}: aesec");
     }
 }

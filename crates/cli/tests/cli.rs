@@ -689,8 +689,8 @@ fn edit_reencrypts_the_change_and_keeps_other_ciphertexts() {
     assert_eq!(age_enc(&after), age_enc(&before), "age entry kept");
     let identity = sandbox.home.join("key.txt");
     assert_eq!(
-        harness::data_key("s.yaml", after.as_bytes(), &identity),
-        harness::data_key("s.yaml", before.as_bytes(), &identity),
+        aesec_tests::data_key("s.yaml", after.as_bytes(), &identity),
+        aesec_tests::data_key("s.yaml", before.as_bytes(), &identity),
         "same data key"
     );
     let run = sandbox.run(&["decrypt", "s.yaml"]).ok();
@@ -1034,8 +1034,8 @@ fn rotate_changes_the_data_key_and_every_ciphertext() {
     // Age wrapping is randomized: only the unwrapped keys tell a new data key.
     let identity = sandbox.home.join("key.txt");
     assert_ne!(
-        harness::data_key("s.yaml", after.as_bytes(), &identity),
-        harness::data_key("s.yaml", before.as_bytes(), &identity),
+        aesec_tests::data_key("s.yaml", after.as_bytes(), &identity),
+        aesec_tests::data_key("s.yaml", before.as_bytes(), &identity),
         "new data key"
     );
     let (old, new) = (ciphertexts(&before), ciphertexts(&after));

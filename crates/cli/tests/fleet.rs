@@ -307,8 +307,8 @@ fn updatekeys_adds_then_removes_and_sops_agrees() {
         assert_ne!(bytes, &added[name], "{name} unchanged");
         let admin = &fleet.key("admin").path;
         assert_ne!(
-            harness::data_key(name, bytes, admin),
-            harness::data_key(name, &added[name], admin),
+            aesec_tests::data_key(name, bytes, admin),
+            aesec_tests::data_key(name, &added[name], admin),
             "{name}: same data key after removing host2"
         );
         let error = decrypt(name, bytes, &host2).expect_err("host2 still reads");
@@ -394,8 +394,8 @@ fn no_rotate_warns_loudly_and_keeps_the_data_key() {
     let admin = &fleet.key("admin").path;
     for (name, _) in STORES {
         assert_eq!(
-            harness::data_key(name, &after[name], admin),
-            harness::data_key(name, &before[name], admin),
+            aesec_tests::data_key(name, &after[name], admin),
+            aesec_tests::data_key(name, &before[name], admin),
             "{name}: --no-rotate changed the data key"
         );
     }
@@ -587,8 +587,8 @@ fn rotate_older_than_rotates_due_files_only() {
         // Age wrapping is randomized: only the unwrapped keys tell a new data key.
         let admin = &fleet.key("admin").path;
         assert_ne!(
-            harness::data_key(name, &after[name], admin),
-            harness::data_key(name, &before[name], admin),
+            aesec_tests::data_key(name, &after[name], admin),
+            aesec_tests::data_key(name, &before[name], admin),
             "{name}: same data key"
         );
         let path = format!("secrets/{name}");

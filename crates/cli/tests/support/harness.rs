@@ -309,67 +309,6 @@ pub(crate) fn vector(path: &str) -> PathBuf {
         .join(path)
 }
 
-/// The data key of the sops file `bytes` (named `name`, for the format), unwrapped with the age
-/// identity file `identity_file`. Age wrapping is randomized, so only the unwrapped key tells
-/// whether two files share a data key. The library unwraps it; where the real age is present it
-/// also decrypts the armored entry of the identity's recipient, as an independent oracle, and
-/// the two must agree.
-pub(crate) fn data_key(name: &str, bytes: &[u8], identity_file: &Path) -> Vec<u8> {
-    use aesec::sops::{AgeDecryptor, Document, KeyEntry, OpenOptions, decrypt_data_key};
-
-    let text = std::fs::read_to_string(identity_file).expect("identity file");
-    let mut identities = aesec::keys::age::Identities::new();
-    identities
-        .add_identity_file_text(&text, "identity")
-        .expect("identity file");
-    let decryptor = AgeDecryptor::new(&identities);
-    let document = Document::open(
-        bytes,
-        aesec::store::Format::from_path(Path::new(name)),
-        &[&decryptor],
-        &OpenOptions::default(),
-    )
-    .unwrap_or_else(|error| panic!("{name} does not open: {error}"));
-    let key = decrypt_data_key(document.metadata(), &[&decryptor])
-        .unwrap_or_else(|error| panic!("{name}: no data key: {error}"))
-        .expose_secret()
-        .to_vec();
-    let Some(age) = peer("age") else {
-        return key;
-    };
-    let recipient = text
-        .lines()
-        .find_map(|line| line.strip_prefix("# public key: "))
-        .expect("identity file names its public key");
-    let enc = document
-        .metadata()
-        .key_groups
-        .iter()
-        .flatten()
-        .find_map(|entry| match entry {
-            KeyEntry::Age { recipient: r, enc } if r == recipient => Some(enc.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{name} has no age entry for {recipient}"));
-    let output = Command::new(age)
-        .arg("--decrypt")
-        .arg("--identity")
-        .arg(identity_file)
-        .write_stdin(enc)
-        .output()
-        .expect("age starts");
-    assert!(
-        output.status.success(),
-        "age --decrypt of {name}'s entry failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        output.stdout, key,
-        "{name}: the real age and the library unwrap different data keys"
-    );
-    key
-}
-
 /// A peer program, found by the peer harness' one version-checked lookup
 /// ([`aesec_tests::Peer::require`]: `$SOPS` only when set, sops 3.11.0, age 1.1.x); `script`
 /// (util-linux, not a peer whose version matters) is looked up in `PATH` with the same
