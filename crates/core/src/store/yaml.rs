@@ -357,6 +357,19 @@ mod tests {
         }
     }
 
+    /// A key holding a line break is written as a complex key (`? key`); go-yaml starts a map or
+    /// list value on the `:` line, padded to the child column (bytes written by sops 3.11; the
+    /// differential generators found it, issue 12). Regression: aesec broke the line there.
+    #[test]
+    fn complex_key_collections_start_on_the_colon_line() {
+        let written = "a:\n    ? '\u{2028}'\n    :   - x\n        - \"y\"\n    ? 'k\u{2028}'\n    :   b: 1\n        c: 2\n? '\u{2028}'\n:   a: 1\n";
+        let tree = parse(written.as_bytes()).expect("parse");
+        assert_eq!(
+            String::from_utf8(emit(&tree, 4).expect("emit").to_vec()).expect("utf8"),
+            written
+        );
+    }
+
     /// saphyr's span of a quoted scalar runs over a comment after it; the comment is kept.
     #[test]
     fn line_comment_after_quoted_scalar_is_kept() {

@@ -163,6 +163,16 @@ impl Emitter {
             self.out.push_char(':');
         }
         match value {
+            // After a complex key's `:`, libyaml pads to the child column and starts the
+            // collection on that line (`:   a: 1`, `:   - x`).
+            Value::Map(items) if has_entries(items) && !simple => {
+                self.pad(child.saturating_sub(column + 1));
+                self.map_items(items, child, true);
+            }
+            Value::List(items) if has_values(items) && !simple => {
+                self.pad(child.saturating_sub(column + 1));
+                self.list_items(items, child, true);
+            }
             Value::Map(items) if has_entries(items) => {
                 self.out.push_char('\n');
                 self.map(items, child);
