@@ -65,7 +65,8 @@ fn ini_triple_quote_closed_early() {
     }
 }
 
-/// A value written bare or in `"…"` that starts with `"""` reads as an opening `"""`.
+/// A value written bare or in `"…"` that starts with `"""` reads as an opening `"""`; go-ini
+/// strips the quotes around a bare value.
 #[test]
 fn ini_value_opens_triple_quote() {
     let fx = require_peer!(Fixture::new());
@@ -77,6 +78,9 @@ fn ini_value_opens_triple_quote() {
             "k = \"\"\"x\"\"\"\n",
         ),
         ("blanks", "s: {k: '\"\" rl  '}\n", "k = \"\"\" rl  \"\n"),
+        // go-ini's quote stripping: the surrounding quotes of a bare value go.
+        ("double", "s: {k: '\"x\"'}\n", "k = \"x\"\n"),
+        ("single", "s: {k: \"'y'\"}\n", "k = 'y'\n"),
     ] {
         let written = assert_unreadable(&fx, name, yaml, "ini");
         assert!(written.ends_with(line), "{written}");
@@ -154,4 +158,44 @@ fn ini_comments_rewritten_by_go_ini() {
         let ours = fx.aesec().arg("decrypt").arg(&encrypted).stdout();
         assert_eq!(ours, written, "{name}: aesec");
     }
+}
+
+/// A value that go-ini quotes with `"` for its outer blanks and that holds another `"` keeps its
+/// quotes when read back (go-ini strips only a quote pair with nothing alike inside): sops 3.11
+/// writes `k = " q"r "` for ` q"r ` and reads `" q"r "`; aesec writes the same bytes.
+#[test]
+fn ini_quoted_value_with_inner_quote_keeps_its_quotes() {
+    let fx = require_peer!(Fixture::new());
+    let input = fx.home.write("inner.yaml", "s: {k: ' q\"r '}\n");
+    let encrypted = fx
+        .sops()
+        .args(["encrypt", "--age", &fx.key.recipient])
+        .arg(&input)
+        .stdout();
+    let encrypted = fx.home.write("inner.enc.yaml", encrypted);
+    let written = fx
+        .sops()
+        .args(["decrypt", "--output-type", "ini"])
+        .arg(&encrypted)
+        .stdout();
+    assert!(written.ends_with("k = \" q\"r \"\n"), "{written}");
+    let ours = fx
+        .aesec()
+        .args(["decrypt", "--output-type", "ini"])
+        .arg(&encrypted)
+        .stdout();
+    assert_eq!(ours, written);
+    let output = fx.home.write("inner.ini", &written);
+    let again = fx
+        .sops()
+        .args(["encrypt", "--age", &fx.key.recipient])
+        .arg(&output)
+        .stdout();
+    let again = fx.home.write("inner.enc.ini", again);
+    let json = fx
+        .sops()
+        .args(["decrypt", "--output-type", "json"])
+        .arg(&again)
+        .stdout();
+    assert!(json.contains(r#""k": "\" q\"r \"""#), "{json}");
 }

@@ -230,10 +230,22 @@ fn ini_closes_early(value: &str) -> bool {
 
 /// Whether go-ini writes `value` bare or as `"value"` (no newline, backtick, `#` or `;`) and
 /// that starts with `"""`.
+///
+/// Also go-ini's quote stripping on read: a value it writes bare that is surrounded by `"` or
+/// `'` (with no other such quote inside) loses them (`k = "x"` reads `x`), and a value it quotes
+/// with `"` for its outer blanks keeps its quotes when it holds another `"` (`k = " q"r "`).
 fn ini_opens_triple_quote(value: &str) -> bool {
+    let surrounded = |quote: char| {
+        value.len() >= 2
+            && value.starts_with(quote)
+            && value.ends_with(quote)
+            && value.get(1..).and_then(|rest| rest.find(quote)) == Some(value.len() - 2)
+    };
+    let blanks = value.trim().len() != value.len();
     !value.contains(['\n', '`', '#', ';'])
         && (value.starts_with("\"\"\"")
-            || (value.starts_with("\"\"") && value.trim().len() != value.len()))
+            || (blanks && value.contains('"'))
+            || (!blanks && (surrounded('"') || surrounded('\''))))
 }
 
 /// YAML: whether `value` holds a string that go-yaml v3 writes as a block scalar with an
@@ -567,6 +579,10 @@ mod tests {
         store_round_trip(Format::Ini, input);
         assert!(ini_misread(&ini::parse(input).unwrap()));
         assert!(ini_misread(&ini::parse(b"[s]\n;\n[t]\nx = 1\n").unwrap()));
+        // The ini target's finding: a value quoted for its outer blanks that holds a `"`.
+        let input = b"[s]\nlong = f\0\0\0\"\\t,   second \\\n \n";
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
         // The ini target's finding: a key comment of a CRLF file, trimmed by go-ini.
         let input = b"[s]\na = 1\n; x\r\n; c\r\nb = 2\n";
         store_round_trip(Format::Ini, input);
