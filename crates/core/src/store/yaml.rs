@@ -370,6 +370,43 @@ mod tests {
         );
     }
 
+    /// Head comments of a list inside a list (the comments sops decrypts from `type:comment`
+    /// list items): as a list item, the list's head goes before its `- ` and its first item's
+    /// head after it; as a key's value, go-yaml keeps only the first item's head. Bytes written
+    /// by sops 3.11 (found by the differential tests, issue 12); aesec lost the first comment.
+    #[test]
+    fn head_comments_of_nested_lists_as_go_yaml() {
+        let comment = |text: &str| Value::Comment(text.into());
+        let list = |values: Vec<Value>| Value::List(values);
+        for (key, value, written) in [
+            (
+                "a",
+                list(vec![list(vec![
+                    comment(" "),
+                    list(vec![comment(" "), Value::Str("".into())]),
+                ])]),
+                "a:\n    # \n    - # \n      - - \"\"\n",
+            ),
+            (
+                "x",
+                list(vec![
+                    comment(" p"),
+                    list(vec![comment(" q"), Value::Str("a".into())]),
+                ]),
+                "x:\n    # q\n    - - a\n",
+            ),
+        ] {
+            let tree = Tree::single(vec![Item::Entry {
+                key: key.into(),
+                value,
+            }]);
+            assert_eq!(
+                String::from_utf8(emit(&tree, 4).expect("emit").to_vec()).expect("utf8"),
+                written
+            );
+        }
+    }
+
     /// saphyr's span of a quoted scalar runs over a comment after it; the comment is kept.
     #[test]
     fn line_comment_after_quoted_scalar_is_kept() {

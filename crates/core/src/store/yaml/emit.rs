@@ -246,7 +246,9 @@ impl Emitter {
                         Item::Entry { .. } => None,
                     })
                     .collect(),
-                Value::List(values) if has_values(values) => visible_items(values)
+                // A list in a list keeps its head comment: it goes before the `- `, and the head
+                // of its own first item after it (`- # q\n      - - x`, as sops 3.11 writes).
+                Value::List(values) if has_values(values) => values
                     .iter()
                     .map_while(|v| match v {
                         Value::Comment(text) => Some(text),
@@ -280,7 +282,6 @@ impl Emitter {
                     );
                 }
                 Value::List(values) if has_values(values) => {
-                    let values = visible_items(values);
                     self.list_items(values.get(leading.len()..).unwrap_or_default(), child, true);
                 }
                 _ => {
