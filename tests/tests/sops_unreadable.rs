@@ -128,7 +128,8 @@ fn yaml_indentation_indicator_in_list_item() {
 /// go-ini rewrites INI comments on sops' first round trip, and aesec writes the same bytes:
 /// each later line of a comment becomes `;`/`#`, one space and the trimmed text; an empty
 /// comment (a bare `;` or `; `) is not written, and a `DEFAULT` section holding nothing else goes
-/// with it; the first line of a key's comment is trimmed (the `\r` of a CRLF file).
+/// with it; the first line of a key's comment is trimmed (the `\r` of a CRLF file); a comment
+/// text starting with `#` (inline `;#x`) is written `# x`, read back as `x`.
 #[test]
 fn ini_comments_rewritten_by_go_ini() {
     let fx = require_peer!(Fixture::new());
@@ -140,6 +141,7 @@ fn ini_comments_rewritten_by_go_ini() {
         ),
         ("default", "; \n\n[t]\nx = 1\n", "[t]\nx = 1\n"),
         ("section", "[s]\n;\n[t]\nx = 1\n", "[s]\n\n[t]\nx = 1\n"),
+        ("inline", "[s]\na = v ;#x\n", "[s]\n# x\na = v\n"),
         (
             "crlf",
             "[s]\na = 1\n; x\r\n; c\r\nb = 2\n",

@@ -187,12 +187,15 @@ fn known_unparsable(format: Format, tree: &Tree) -> bool {
 /// - a key's comment (any comment of a section but a leading one) whose first line has outer
 ///   blanks, a `\r` of a CRLF file among them: go-ini trims it (`; x\r` becomes `; x`), and
 ///   sops 3.11 does the same.
+/// - a comment whose first line starts with `#` or `;` (an inline comment `;#x` is read as `#x`):
+///   go-ini writes `# x`, which reads back as `x`; sops 3.11 does the same.
 fn ini_misread(tree: &Tree) -> bool {
     let renormalized = |text: &crate::Text, is_key_comment: bool| {
         let text = text.to_string_lossy();
         let first = text.split('\n').next().unwrap_or_default();
         text.is_empty()
             || (is_key_comment && first.trim() != first)
+            || first.starts_with(['#', ';'])
             || text.split('\n').skip(1).any(|line| {
                 let rest = line.get(1..).unwrap_or_default();
                 !line.starts_with(['#', ';']) || rest != format!(" {}", rest.trim())
@@ -579,6 +582,11 @@ mod tests {
         store_round_trip(Format::Ini, input);
         assert!(ini_misread(&ini::parse(input).unwrap()));
         assert!(ini_misread(&ini::parse(b"[s]\n;\n[t]\nx = 1\n").unwrap()));
+        // The ini target's finding: an inline comment whose text starts with a comment character.
+        let input = b"[q]\na = \"double;;;###;;;\x01side\"\ne = \" padded \"\n";
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
+        assert!(ini_misread(&ini::parse(b"[s]\na = v ;#x\n").unwrap()));
         // The ini target's finding: a value quoted for its outer blanks that holds a `"`.
         let input = b"[s]\nlong = f\0\0\0\"\\t,   second \\\n \n";
         store_round_trip(Format::Ini, input);
