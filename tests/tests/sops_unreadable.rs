@@ -66,7 +66,8 @@ fn ini_triple_quote_closed_early() {
 }
 
 /// A value written bare or in `"…"` that starts with `"""` reads as an opening `"""`; go-ini
-/// strips the quotes around a bare value.
+/// strips the quotes around a bare value, and a bare value ending with `\` takes in the next
+/// line.
 #[test]
 fn ini_value_opens_triple_quote() {
     let fx = require_peer!(Fixture::new());
@@ -81,6 +82,8 @@ fn ini_value_opens_triple_quote() {
         // go-ini's quote stripping: the surrounding quotes of a bare value go.
         ("double", "s: {k: '\"x\"'}\n", "k = \"x\"\n"),
         ("single", "s: {k: \"'y'\"}\n", "k = 'y'\n"),
+        // A bare value ending with `\` continues on the next line.
+        ("continued", "s: {z: \"1\", k: \"a \\\\\"}\n", "k = a \\\n"),
     ] {
         let written = assert_unreadable(&fx, name, yaml, "ini");
         assert!(written.ends_with(line), "{written}");

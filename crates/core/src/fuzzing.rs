@@ -237,6 +237,7 @@ fn ini_closes_early(value: &str) -> bool {
 /// Also go-ini's quote stripping on read: a value it writes bare that is surrounded by `"` or
 /// `'` (with no other such quote inside) loses them (`k = "x"` reads `x`), and a value it quotes
 /// with `"` for its outer blanks keeps its quotes when it holds another `"` (`k = " q"r "`).
+/// And its line continuation: a value written bare that ends with `\` takes in the next line.
 fn ini_opens_triple_quote(value: &str) -> bool {
     let surrounded = |quote: char| {
         value.len() >= 2
@@ -248,7 +249,7 @@ fn ini_opens_triple_quote(value: &str) -> bool {
     !value.contains(['\n', '`', '#', ';'])
         && (value.starts_with("\"\"\"")
             || (blanks && value.contains('"'))
-            || (!blanks && (surrounded('"') || surrounded('\''))))
+            || (!blanks && (surrounded('"') || surrounded('\'') || value.ends_with('\\'))))
 }
 
 /// YAML: whether `value` holds a string that go-yaml v3 writes as a block scalar with an
@@ -582,6 +583,10 @@ mod tests {
         store_round_trip(Format::Ini, input);
         assert!(ini_misread(&ini::parse(input).unwrap()));
         assert!(ini_misread(&ini::parse(b"[s]\n;\n[t]\nx = 1\n").unwrap()));
+        // The ini target's finding: a bare value ending with `\`, a go-ini line continuation.
+        let input = b"[s]\nlong = first \\second \\;\0";
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
         // The ini target's finding: an inline comment whose text starts with a comment character.
         let input = b"[q]\na = \"double;;;###;;;\x01side\"\ne = \" padded \"\n";
         store_round_trip(Format::Ini, input);
