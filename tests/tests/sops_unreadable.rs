@@ -103,14 +103,17 @@ fn ini_key_with_backtick_in_backticks() {
     }
 }
 
-/// A key starting with `[`, `#` or `;` is written bare: a section header or a comment.
+/// A key starting with `[`, `#` or `;` is written bare: a section header or a comment; a first
+/// DEFAULT key starting with U+FEFF reads as a byte-order mark.
 #[test]
 fn ini_key_read_as_header_or_comment() {
     let fx = require_peer!(Fixture::new());
     for (name, key) in [("bracket", "[x"), ("hash", "#x"), ("semicolon", ";x")] {
         let written = assert_unreadable(&fx, name, &format!("s: {{\"{key}\": \"1\"}}\n"), "ini");
         assert!(written.contains(&format!("\n{key} = 1\n")), "{written}");
-    }
+    } // A DEFAULT key starting with U+FEFF is the file's first line: read as a byte-order mark.
+    let written = assert_unreadable(&fx, "bom", "DEFAULT: {\"\\ufeffx\": \"1\"}\n", "ini");
+    assert!(written.starts_with("\u{feff}x = 1\n"), "{written:?}");
 }
 
 /// go-yaml's `|4-` for a string whose first line starts with a blank or a break, as a list item

@@ -180,6 +180,8 @@ fn known_unparsable(format: Format, tree: &Tree) -> bool {
 /// - a key holding a backtick and `"`, `=` or `:`: quoted with backticks, which it contains;
 /// - a key starting with `[` (read as a section header), `#` or `;` (read as a comment; go-ini's
 ///   auto-increment keys `- = v` are named `#1`, `#2`, … and written so);
+/// - a key of the `DEFAULT` section starting with U+FEFF: written as the file's first line, it
+///   reads as a byte-order mark, which go-ini drops (the key and its AAD change);
 /// - a comment of several lines whose later line is not `#` or `;`, one space and trimmed text:
 ///   go-ini writes each line so (`;  two` becomes `; two`), and sops 3.11 does the same;
 /// - an empty comment (a bare `;` or `; `): go-ini writes no empty comment, so it is lost (a
@@ -203,14 +205,15 @@ fn ini_misread(tree: &Tree) -> bool {
     };
     tree.branches.iter().flatten().any(|item| match item {
         Item::Entry {
+            key: name,
             value: Value::Map(section),
-            ..
         } => section
             .iter()
             .enumerate()
             .any(|(index, entry)| match entry {
                 Item::Entry { key, value } => {
-                    (key.contains('`') && key.contains(['"', '=', ':']))
+                    (name.eq_ignore_ascii_case("DEFAULT") && key.starts_with('\u{feff}'))
+                        || (key.contains('`') && key.contains(['"', '=', ':']))
                         || key.starts_with(['[', '#', ';'])
                         || matches!(value, Value::Str(text) if text.as_str().is_some_and(|text| {
                             ini_closes_early(text) || ini_opens_triple_quote(text)
@@ -583,6 +586,10 @@ mod tests {
         store_round_trip(Format::Ini, input);
         assert!(ini_misread(&ini::parse(input).unwrap()));
         assert!(ini_misread(&ini::parse(b"[s]\n;\n[t]\nx = 1\n").unwrap()));
+        // The ini target's finding: a first DEFAULT key starting with a byte-order mark.
+        let input = " \u{feff}k = v\n[s]\na = 1\n".as_bytes();
+        store_round_trip(Format::Ini, input);
+        assert!(ini_misread(&ini::parse(input).unwrap()));
         // The ini target's finding: a bare value ending with `\`, a go-ini line continuation.
         let input = b"[s]\nlong = first \\second \\;\0";
         store_round_trip(Format::Ini, input);
