@@ -31,10 +31,9 @@ fi
 
 ./seed.sh
 
-# A fixed seed (FUZZ_SEED, default 1) makes the smoke run reproducible: from the seeded corpus,
-# every run walks the same sequence of inputs and CI replays the start of what a developer ran
-# for longer with the same seed. Exploration beyond it is a longer run with another seed
-# (`FUZZ_SEED=0` asks libFuzzer for a random one).
+# A fixed libFuzzer seed (FUZZ_SEED, default 1; 0 asks for a random one) makes runs comparable.
+# They are not identical: coverage feedback (hash-map order in the targets) still steers each run
+# its own way, so a finding in CI is a real finding to narrow or fix, never to retry away.
 seed="${FUZZ_SEED:-1}"
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do

@@ -125,9 +125,11 @@ fn yaml_indentation_indicator_in_list_item() {
         ("item_map", "l:\n  - k: \"  x\\ny\"\n"),
         ("item", "l:\n  - \"  x\\ny\"\n"),
         ("item_break", "l:\n  - k: \"\\nx\\ny\"\n"),
+        // Read back, but without its leading blanks.
+        ("item_map_kept_newline", "l:\n  - k: \"  x\\n\"\n"),
     ] {
         let written = assert_unreadable(&fx, name, yaml, "yaml");
-        assert!(written.contains("|4-"), "{written}");
+        assert!(written.contains("|4"), "{written}");
     }
 }
 
