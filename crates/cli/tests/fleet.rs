@@ -105,14 +105,22 @@ impl Fleet {
             .ok();
     }
 
-    /// Every file under `secrets/`, name → bytes.
+    /// Every file under `secrets/`, name → bytes. A file listed but gone before it is read
+    /// (a temporary file renamed by a run still going, as `kill_mid_write` polls) is left
+    /// out; with no run going, [`inspect`] counts every file, so a lost one still fails.
     fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
         let dir = self.sandbox.work.join("secrets");
         let mut files = BTreeMap::new();
         for entry in std::fs::read_dir(&dir).expect("secrets dir") {
             let entry = entry.expect("dir entry");
             let name = entry.file_name().into_string().expect("utf-8 name");
-            files.insert(name, std::fs::read(entry.path()).expect("read"));
+            match std::fs::read(entry.path()) {
+                Ok(bytes) => {
+                    files.insert(name, bytes);
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => panic!("read secrets/{name}: {error}"),
+            }
         }
         files
     }
