@@ -23,6 +23,9 @@ need fuzz/smoke.sh "the fuzz smoke run"
 compgen -G 'crates/*/benches/*.rs' >/dev/null ||
   need 'crates/*/benches/*.rs' "the criterion benches the bench smoke stage runs"
 
+stage "module floors (scripts/check-layers.py)"
+python3 scripts/check-layers.py
+
 stage "cargo fmt --all --check (workspace and fuzz/)"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --all --check

@@ -33,8 +33,8 @@ use std::path::{Component, Path, PathBuf};
 pub use rules::{CreationRule, KeyGroupSpec, KmsKeySpec};
 
 use crate::fs::FsError;
-use crate::sops::tree::{Item, Value};
 use crate::store::{EmitOptions, StoreError};
+use crate::tree::{Item, Value};
 use rules::{Context, get, list_values};
 
 /// The file name sops looks for.

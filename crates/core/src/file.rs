@@ -12,12 +12,13 @@ use zeroize::Zeroizing;
 use crate::CryptRule;
 use crate::config::{Config, ConfigError, CreationRule};
 use crate::keys::age::{ParseRecipientError, Recipient};
-use crate::sops::tree::{Branch, Item, Tree, Value};
+use crate::sops::envelope;
 use crate::sops::{
     AgeMasterKey, Document, EncryptionRules, KeyDecryptor, KeyEntry, MasterKey, OpenError,
     OpenOptions, PathError, Recipients, SealError, TreePath,
 };
-use crate::store::{EmitOptions, Format, StoreError, envelope, json, yaml};
+use crate::store::{EmitOptions, Format, StoreError, json, yaml};
+use crate::tree::{Branch, Item, Tree, Value};
 
 /// Why a file operation failed.
 #[derive(Debug, thiserror::Error)]

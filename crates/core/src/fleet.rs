@@ -54,11 +54,12 @@ use crate::file::FileError;
 use crate::fs::{FsError, WriteOptions};
 use crate::keys::age::Recipient;
 use crate::progress::Observer;
+use crate::sops::envelope;
 use crate::sops::{
     AgeMasterKey, Document, KeyDecryptor, MasterKey, Metadata, MetadataError, OpenError,
     OpenOptions, Recipients, SealError, decrypt_data_key,
 };
-use crate::store::{EmitOptions, Format, StoreError, envelope};
+use crate::store::{EmitOptions, Format, StoreError};
 
 /// Threads writing files at once: writes wait on the disk (fsync), not the CPU.
 const WRITE_THREADS: usize = 32;
@@ -527,7 +528,7 @@ pub(crate) fn read_metadata(bytes: &[u8], format: Format) -> Result<Metadata, Fl
 pub(crate) fn read_document(
     bytes: &[u8],
     format: Format,
-) -> Result<(Metadata, crate::sops::tree::Tree), FleetFileError> {
+) -> Result<(Metadata, crate::tree::Tree), FleetFileError> {
     let split = envelope::parse_encrypted(format, bytes)?;
     let raw = split.metadata.ok_or(FleetFileError::NotEncrypted)?;
     Ok((Metadata::from_branch(&raw.into_branch()?)?, split.tree))

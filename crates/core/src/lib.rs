@@ -86,6 +86,7 @@ pub mod fleet;
 pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gofmt;
 pub mod keys;
 pub mod progress;
 mod secret;
@@ -93,10 +94,11 @@ pub mod sops;
 pub mod store;
 #[cfg(test)]
 mod test_support;
+pub(crate) mod tree;
 
 /// The age crate, re-exported so embedders use the same version as aesec.
 pub use age;
 /// The secrecy crate (as re-exported by age), for passphrases and secret strings.
 pub use age::secrecy;
 pub use sops::rules::CryptRule;
-pub use sops::tree::{Branch, Item, Text, Tree, Value};
+pub use tree::{Branch, Item, Text, Tree, Value};

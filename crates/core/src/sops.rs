@@ -8,7 +8,6 @@ pub(crate) mod metadata;
 pub(crate) mod path;
 pub(crate) mod rules;
 pub mod shamir;
-pub(crate) mod tree;
 pub(crate) mod value;
 pub use age_key::{AgeDecryptor, AgeMasterKey, armor, decrypt_age_entry};
 pub use crypt::{DecryptError, EncryptError, decrypt_tree, encrypt_tree};
@@ -34,4 +33,5 @@ pub use value::{
     ValueError, ValueType, plaintext_bytes, typed_plaintext,
 };
 pub(crate) mod document;
+pub(crate) mod envelope;
 pub use document::{Document, EncryptionRules, OpenError, OpenOptions, Recipients, SealError};

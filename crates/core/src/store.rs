@@ -7,8 +7,6 @@
 
 pub mod binary;
 pub mod dotenv;
-pub(crate) mod envelope;
-pub(crate) mod gofmt;
 pub mod ini;
 pub mod json;
 pub mod yaml;

@@ -16,7 +16,7 @@ use regex::Regex;
 
 use super::ConfigError;
 use crate::CryptRule;
-use crate::sops::tree::{Item, Value};
+use crate::tree::{Item, Value};
 
 /// One entry of `creation_rules`.
 #[derive(Clone, Debug)]
@@ -402,7 +402,7 @@ fn kms_from_arn(arn: &str, aws_profile: Option<String>) -> KmsKeySpec {
 
 /// Looks up `key` among the entries of a map.
 pub(super) fn get<'a>(items: &'a [Item], key: &str) -> Option<&'a Value> {
-    crate::sops::tree::get(items, key)
+    crate::tree::get(items, key)
 }
 
 /// The elements of a list, comments left out.

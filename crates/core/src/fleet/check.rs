@@ -17,8 +17,8 @@ use crate::config::{Config, ConfigError};
 use crate::sops::Metadata;
 use crate::sops::crypt::{Anomaly, audit_tree};
 use crate::sops::document::decryption_rule;
-use crate::sops::tree::Tree;
 use crate::store::Format;
+use crate::tree::Tree;
 
 /// One problem [`check`] found.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

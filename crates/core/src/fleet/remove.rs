@@ -20,8 +20,9 @@ use crate::config::edit::{ConfigEditor, EditError};
 use crate::fs::{FsError, WriteOptions};
 use crate::progress::Observer;
 use crate::sops::KeyDecryptor;
-use crate::sops::tree::{Item, Value};
-use crate::store::{Format, envelope};
+use crate::sops::envelope;
+use crate::store::Format;
+use crate::tree::{Item, Value};
 
 /// Options of [`remove`].
 #[derive(Clone, Debug, Default)]

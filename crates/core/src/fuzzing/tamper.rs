@@ -20,9 +20,10 @@
 
 use std::collections::HashSet;
 
+use crate::sops::envelope;
 use crate::sops::value::plaintext_bytes;
 use crate::sops::{AgeDecryptor, Document, EncryptedValue, OpenOptions};
-use crate::store::{EmitOptions, Format, envelope, yaml};
+use crate::store::{EmitOptions, Format, yaml};
 use crate::{Branch, Item, Text, Tree, Value};
 
 use super::test_identities;

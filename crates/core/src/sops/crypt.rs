@@ -26,11 +26,11 @@ use zeroize::Zeroizing;
 
 use crate::sops::mac::{MacHasher, MacHex, MacScope};
 use crate::sops::rules::{CompiledRule, CryptRule, InvalidRuleRegexError};
-use crate::sops::tree::{Branch, Item, Text, Tree, Value};
 use crate::sops::value::{
     Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, ParseEncryptedValueError, RandomError,
     ValueError, ValueType, fill_random, plaintext_bytes, typed_plaintext,
 };
+use crate::tree::{Branch, Item, Text, Tree, Value};
 
 /// Leaves per rayon task: small trees stay on one thread.
 const MIN_LEAVES_PER_TASK: usize = 256;
@@ -1071,7 +1071,7 @@ sops:
         let mut branch = &tree.branches[0];
         let mut value = None;
         for key in path {
-            let found = crate::sops::tree::get(branch, key).unwrap();
+            let found = crate::tree::get(branch, key).unwrap();
             if let Value::Map(inner) = found {
                 branch = inner;
             }

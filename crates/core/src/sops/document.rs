@@ -14,13 +14,14 @@ use zeroize::Zeroizing;
 use crate::sops::crypt::{
     self, DecryptError as TreeDecryptError, EncryptError as TreeEncryptError,
 };
+use crate::sops::envelope;
 use crate::sops::mac::{self, MacError, MacScope};
 use crate::sops::master_key::{self, DataKeyError, KeyDecryptor, MasterKey, MasterKeyError};
 use crate::sops::metadata::{Metadata, MetadataError, SOPS_VERSION};
 use crate::sops::rules::CryptRule;
-use crate::sops::tree::Tree;
 use crate::sops::value::{Cipher, DataKey, IvStash, RandomError};
-use crate::store::{EmitOptions, Format, StoreError, envelope};
+use crate::store::{EmitOptions, Format, StoreError};
+use crate::tree::Tree;
 
 /// An open sops document.
 pub struct Document {

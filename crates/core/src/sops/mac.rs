@@ -13,8 +13,8 @@ use sha2::{Digest as _, Sha512};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use crate::sops::tree::Value;
 use crate::sops::value::{Cipher, IV_BYTES, ValueError, ValueType, fill_random};
+use crate::tree::Value;
 
 /// `sha256("sops")`, hashed first when `mac_only_encrypted` is set.
 pub const MAC_ONLY_ENCRYPTED_PREFIX: [u8; 32] = [

@@ -13,7 +13,7 @@ mod flat;
 pub(crate) mod test_support;
 
 use crate::sops::rules::CryptRule;
-use crate::sops::tree::{Branch, Item, Text, Value};
+use crate::tree::{Branch, Item, Text, Value};
 
 pub use flat::{
     DOTENV_PREFIX, INI_SECTION, flatten, flatten_dotenv, flatten_ini, is_dotenv_metadata_key,
@@ -593,7 +593,7 @@ impl Metadata {
 
 /// The value under `key`, ignoring comments.
 fn lookup<'a>(branch: &'a [Item], key: &str) -> Option<&'a Value> {
-    crate::sops::tree::get(branch, key)
+    crate::tree::get(branch, key)
 }
 
 fn kind_name(value: &Value) -> &'static str {
@@ -643,7 +643,7 @@ fn read_text(value: &Value, field: &str) -> Result<String, MetadataError> {
         }
         Value::Time(text) => Ok(text.clone()),
         Value::Int(i) => Ok(i.to_string()),
-        Value::Float(f) => Ok(crate::store::gofmt::format_f(*f)),
+        Value::Float(f) => Ok(crate::gofmt::format_f(*f)),
         Value::Bool(b) => Ok(b.to_string()),
         other => Err(invalid(field.to_owned(), "a string", other)),
     }
@@ -674,7 +674,7 @@ fn read_count(value: &Value, field: &str) -> Result<usize, MetadataError> {
     };
     match value {
         Value::Int(i) => usize::try_from(*i).map_err(|_| bad(i.to_string())),
-        Value::Float(f) => from_float(*f, crate::store::gofmt::format_f(*f)),
+        Value::Float(f) => from_float(*f, crate::gofmt::format_f(*f)),
         Value::Str(text) => {
             let text = text.to_string_lossy();
             let trimmed = text.trim();

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::sops::tree::{Branch, Item, Value};
+use crate::tree::{Branch, Item, Value};
 
 /// One step of a [`TreePath`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -30,8 +30,8 @@ use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use crate::sops::tree::{Text, Value};
-use crate::store::gofmt;
+use crate::gofmt;
+use crate::tree::{Text, Value};
 
 /// The length of a data key.
 pub const DATA_KEY_BYTES: usize = 32;

@@ -6,8 +6,8 @@
 //! encrypted form is a JSON document `{"data": "ENC[…]", "sops": {…}}` read and written by
 //! [`crate::store::json`].
 
-use crate::sops::tree::{Item, Text, Tree, Value};
 use crate::store::StoreError;
+use crate::tree::{Item, Text, Tree, Value};
 
 /// The format name used in errors.
 const FORMAT: &str = "binary";
@@ -72,7 +72,7 @@ mod tests {
         let tree = json::parse(&envelope).unwrap();
         assert_eq!(json::emit(&tree, None).unwrap().to_vec(), envelope);
         assert!(matches!(
-            crate::sops::tree::get(&tree.branches[0], DATA_KEY),
+            crate::tree::get(&tree.branches[0], DATA_KEY),
             Some(Value::Str(text)) if text.as_bytes().starts_with(b"ENC[AES256_GCM,")
         ));
         let raw = read("binary", "sample.bin");
@@ -83,7 +83,7 @@ mod tests {
     fn empty_file_is_empty_string() {
         let tree = parse(b"");
         assert!(matches!(
-            crate::sops::tree::get(&tree.branches[0], DATA_KEY),
+            crate::tree::get(&tree.branches[0], DATA_KEY),
             Some(Value::Str(text)) if text.is_empty()
         ));
     }

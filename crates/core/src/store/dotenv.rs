@@ -10,9 +10,10 @@
 //! Writing gives `KEY=VALUE\n` per entry and `#text\n` per comment, with newlines in values
 //! written back as `\n`. The `sops` metadata is a set of ordinary `sops_*` keys here.
 
+use crate::gofmt;
 use crate::secret::SecretBuf;
-use crate::sops::tree::{Item, Text, Tree, Value};
-use crate::store::{StoreError, gofmt};
+use crate::store::StoreError;
+use crate::tree::{Item, Text, Tree, Value};
 
 /// The format name used in errors.
 const FORMAT: &str = "dotenv";

@@ -21,9 +21,9 @@
 //! input must be UTF-8.
 
 use crate::secret::SecretBuf;
-use crate::sops::tree::{Branch, Item, Text, Tree, Value};
 use crate::store::StoreError;
 use crate::store::dotenv::value_to_string;
+use crate::tree::{Branch, Item, Text, Tree, Value};
 
 /// The format name used in errors.
 const FORMAT: &str = "ini";
@@ -594,10 +594,10 @@ mod tests {
     #[test]
     fn metadata_section_keeps_escaped_newlines() {
         let tree = parse(&read("ini", "golden.sample.enc.ini")).unwrap();
-        let Some(Value::Map(sops)) = crate::sops::tree::get(&tree.branches[0], "sops") else {
+        let Some(Value::Map(sops)) = crate::tree::get(&tree.branches[0], "sops") else {
             panic!("no [sops] section");
         };
-        let Some(Value::Str(enc)) = crate::sops::tree::get(sops, "age__list_0__map_enc") else {
+        let Some(Value::Str(enc)) = crate::tree::get(sops, "age__list_0__map_enc") else {
             panic!("no enc key");
         };
         let enc = enc.as_str().expect("ascii");

@@ -12,9 +12,10 @@
 
 use base64::Engine as _;
 
+use crate::gofmt;
 use crate::secret::SecretBuf;
-use crate::sops::tree::{Branch, Item, Text, Tree, Value};
-use crate::store::{MAX_DEPTH, StoreError, gofmt};
+use crate::store::{MAX_DEPTH, StoreError};
+use crate::tree::{Branch, Item, Text, Tree, Value};
 
 /// The format name used in errors.
 const FORMAT: &str = "json";
@@ -754,12 +755,12 @@ mod tests {
     fn numbers_are_floats_with_go_precision() {
         let tree = parse(br#"{"a": 42, "b": 12345678901234567890, "c": -0}"#).unwrap();
         let branch = &tree.branches[0];
-        assert!(matches!(crate::sops::tree::get(branch, "a"), Some(Value::Float(f)) if *f == 42.0));
+        assert!(matches!(crate::tree::get(branch, "a"), Some(Value::Float(f)) if *f == 42.0));
         assert!(
-            matches!(crate::sops::tree::get(branch, "b"), Some(Value::Float(f)) if *f == 12345678901234567000.0)
+            matches!(crate::tree::get(branch, "b"), Some(Value::Float(f)) if *f == 12345678901234567000.0)
         );
         assert!(
-            matches!(crate::sops::tree::get(branch, "c"), Some(Value::Float(f)) if f.is_sign_negative())
+            matches!(crate::tree::get(branch, "c"), Some(Value::Float(f)) if f.is_sign_negative())
         );
     }
 
@@ -779,7 +780,7 @@ mod tests {
     #[test]
     fn invalid_utf8_and_surrogates_become_replacement_characters() {
         let tree = parse(b"{\"a\": \"x\xe2\x82y\\ud800\\u0041\"}").unwrap();
-        let Some(Value::Str(text)) = crate::sops::tree::get(&tree.branches[0], "a") else {
+        let Some(Value::Str(text)) = crate::tree::get(&tree.branches[0], "a") else {
             panic!("not a string");
         };
         assert_eq!(text.as_str(), Some("x\u{fffd}\u{fffd}y\u{fffd}A"));

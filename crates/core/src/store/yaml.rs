@@ -13,8 +13,8 @@ mod emit;
 mod parse;
 mod resolve;
 
-use crate::sops::tree::{Tree, Value};
 use crate::store::StoreError;
+use crate::tree::{Tree, Value};
 
 /// Parses YAML (plaintext or sops-encrypted) into a tree, one branch per document.
 ///
@@ -74,8 +74,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::sops::tree::{Item, Text};
     use crate::store::MAX_DEPTH;
+    use crate::tree::{Item, Text};
 
     fn shared(path: &str) -> Vec<u8> {
         fs_err_read(Path::new(crate::test_support::VECTORS).join(path))
@@ -113,7 +113,7 @@ mod tests {
         let tree = parse(&shared("vec.yaml")).expect("parse");
         let branch = &tree.branches[0];
         assert!(matches!(&branch[0], Item::Comment(t) if t.as_bytes() == b" top-level comment"));
-        let get = |k| crate::sops::tree::get(branch, k).expect("key");
+        let get = |k| crate::tree::get(branch, k).expect("key");
         assert_eq!(get("port"), &Value::Int(5432));
         assert_eq!(get("ratio"), &Value::Float(0.75));
         assert_eq!(get("enabled"), &Value::Bool(true));
@@ -292,9 +292,7 @@ mod tests {
     fn unicode_line_breaks_read_as_go_yaml_reads_them() {
         let get = |input: &str| {
             let tree = parse(input.as_bytes()).expect("parse");
-            crate::sops::tree::get(&tree.branches[0], "c")
-                .expect("c")
-                .clone()
+            crate::tree::get(&tree.branches[0], "c").expect("c").clone()
         };
         for value in [
             "a\u{2028}b",
@@ -421,7 +419,7 @@ mod tests {
     #[test]
     fn comments_leading_list_items_sit_where_sops_puts_them() {
         let tree = parse(b"a:\n  - b: 1 # x\n").expect("parse");
-        let Some(Value::List(items)) = crate::sops::tree::get(&tree.branches[0], "a") else {
+        let Some(Value::List(items)) = crate::tree::get(&tree.branches[0], "a") else {
             panic!("a list");
         };
         assert!(matches!(&items[0], Value::Map(map) if matches!(&map[0], Item::Comment(_))));

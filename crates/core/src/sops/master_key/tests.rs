@@ -511,7 +511,7 @@ proptest! {
 
 /// The `sops` metadata of a corpus file, read with the store sops 3.11 would pick.
 fn corpus_metadata(store: &str, text: &[u8]) -> Metadata {
-    use crate::sops::tree::{Item, Value};
+    use crate::tree::{Item, Value};
     let pairs = |items: &[Item], strip: bool| -> Vec<(String, String)> {
         items
             .iter()
@@ -539,8 +539,7 @@ fn corpus_metadata(store: &str, text: &[u8]) -> Metadata {
         }
         "ini" => {
             let tree = crate::store::ini::parse(text).unwrap();
-            let Some(Value::Map(section)) = crate::sops::tree::get(&tree.branches[0], "sops")
-            else {
+            let Some(Value::Map(section)) = crate::tree::get(&tree.branches[0], "sops") else {
                 panic!("no [sops] section");
             };
             crate::sops::unflatten_ini(&pairs(section, false)).unwrap()

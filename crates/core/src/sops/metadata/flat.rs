@@ -7,7 +7,7 @@
 //! newlines as `\n` is the store's business, not this module's.
 
 use crate::sops::metadata::MetadataError;
-use crate::sops::tree::{Branch, Item, Text, Value};
+use crate::tree::{Branch, Item, Text, Value};
 
 /// The prefix of flattened metadata keys in a dotenv file.
 pub const DOTENV_PREFIX: &str = "sops_";
@@ -79,7 +79,7 @@ fn flatten_value(path: String, value: &Value, out: &mut Vec<(String, String)>) {
         }
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => crate::store::gofmt::format_f(*f),
+        Value::Float(f) => crate::gofmt::format_f(*f),
         Value::Str(text) | Value::Bytes(text) => text.to_string_lossy().into_owned(),
         Value::Time(text) => text.clone(),
     };

@@ -1,6 +1,6 @@
 //! Test support: the `sops` block of vector files, read with the real stores.
 
-use crate::sops::tree::{Branch, Item, Tree, Value};
+use crate::tree::{Branch, Item, Tree, Value};
 
 /// The first document of a YAML file.
 pub(crate) fn yaml_tree(text: &str) -> Tree {
@@ -9,7 +9,7 @@ pub(crate) fn yaml_tree(text: &str) -> Tree {
 
 /// The `sops` map of a tree's first document.
 pub(crate) fn sops_of(tree: &Tree) -> Branch {
-    match crate::sops::tree::get(&tree.branches[0], "sops") {
+    match crate::tree::get(&tree.branches[0], "sops") {
         Some(Value::Map(b)) => b.clone(),
         _ => panic!("no sops map in document"),
     }

@@ -89,7 +89,7 @@ fn stores_reproduce_vector_bytes() {
     for (key, value) in flatten_dotenv(&metadata.to_branch(NullStyle::Json)) {
         items.push(entry(&key, s(&value)));
     }
-    let out = crate::store::dotenv::emit(&crate::sops::tree::Tree::single(items))
+    let out = crate::store::dotenv::emit(&crate::tree::Tree::single(items))
         .unwrap()
         .to_vec();
     assert_eq!(String::from_utf8(out).unwrap(), text);
@@ -125,16 +125,13 @@ fn shamir_vector_fields() {
     assert_eq!(metadata.shamir_threshold, Some(2));
     assert_eq!(metadata.effective_threshold(), 2);
     let json = metadata.to_branch(NullStyle::Json);
-    let Some(Value::List(groups)) = crate::sops::tree::get(&json, "key_groups") else {
+    let Some(Value::List(groups)) = crate::tree::get(&json, "key_groups") else {
         panic!("key_groups missing");
     };
     let Value::Map(first) = &groups[0] else {
         panic!("group is not a map")
     };
-    assert_eq!(
-        crate::sops::tree::get(first, "hc_vault"),
-        Some(&Value::Null)
-    );
+    assert_eq!(crate::tree::get(first, "hc_vault"), Some(&Value::Null));
 }
 
 #[test]

@@ -12,9 +12,9 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::resolve::resolves_to_str;
+use crate::gofmt::format_g;
 use crate::secret::SecretBuf;
-use crate::sops::tree::{Branch, Item, Text, Tree, Value};
-use crate::store::gofmt::format_g;
+use crate::tree::{Branch, Item, Text, Tree, Value};
 
 /// Longest key (in bytes) written as a simple `key:`; longer ones use `? key` (libyaml).
 const MAX_SIMPLE_KEY_BYTES: usize = 128;

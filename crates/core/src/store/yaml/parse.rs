@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
 use super::resolve::{CoreKind, Resolved, ScalarTag, resolve_scalar};
-use crate::sops::tree::{Branch, Item, Text, Tree, Value};
 use crate::store::{MAX_DEPTH, StoreError};
+use crate::tree::{Branch, Item, Text, Tree, Value};
 
 const FORMAT: &str = "yaml";
 /// Values produced by alias expansion before the input counts as an alias bomb.

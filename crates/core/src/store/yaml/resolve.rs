@@ -8,7 +8,7 @@
 
 use base64::Engine as _;
 
-use crate::sops::tree::Value;
+use crate::tree::Value;
 
 /// What a scalar resolves to, before it becomes a [`Value`].
 #[derive(Debug, PartialEq)]

@@ -8,8 +8,8 @@
 use crate::sops::metadata::{
     self, DOTENV_PREFIX, INI_SECTION, METADATA_KEY, Metadata, MetadataError, NullStyle,
 };
-use crate::sops::tree::{Branch, Item, Tree, Value};
 use crate::store::{EmitOptions, Format, StoreError, binary, dotenv, ini, json, yaml};
+use crate::tree::{Branch, Item, Tree, Value};
 
 /// A file split into its document tree and its metadata, as the file holds it.
 pub(crate) struct Split {
@@ -46,13 +46,11 @@ impl RawMetadata {
             pairs.iter().any(|(k, v)| k == key && !v.is_empty())
         };
         match self {
-            Self::Map(branch) => {
-                crate::sops::tree::get(branch, field).is_some_and(|value| match value {
-                    Value::Str(text) => !text.is_empty(),
-                    Value::Null => false,
-                    _ => true,
-                })
-            }
+            Self::Map(branch) => crate::tree::get(branch, field).is_some_and(|value| match value {
+                Value::Str(text) => !text.is_empty(),
+                Value::Null => false,
+                _ => true,
+            }),
             Self::Dotenv(pairs) => flat(pairs, &format!("{DOTENV_PREFIX}{field}")),
             Self::Ini(pairs) => flat(pairs, field),
         }
