@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod env;
 mod exit;
+mod legacy;
 mod output;
 mod progress;
 #[cfg(debug_assertions)]
@@ -14,7 +15,21 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    // sops' top-level forms (`-d FILE`, `--set '…' FILE`, a bare FILE…) become subcommands.
+    let command = <cli::Cli as clap::CommandFactory>::command();
+    let mut subcommands: Vec<&str> = vec!["help"];
+    for subcommand in command.get_subcommands() {
+        subcommands.push(subcommand.get_name());
+        subcommands.extend(subcommand.get_all_aliases());
+    }
+    let args = match legacy::rewrite(std::env::args_os().collect(), &subcommands) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(exit::INVALID_SET_FORMAT);
+        }
+    };
+    let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         // Flags that cannot be combined exit with sops' code for the same mistake (8); every
         // other usage error keeps clap's message and code (2; README "Exit codes").

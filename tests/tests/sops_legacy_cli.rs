@@ -1,0 +1,226 @@
+//! sops' top-level command forms, differentially: each command line from real projects'
+//! scripts (`sops -d FILE`, `sops -e -i FILE`, `sops -d -i FILE`, `sops -r -i FILE`,
+//! `sops --set '["a"] "v"' -i FILE`, `sops --extract … -d FILE`, the bare `sops FILE`) runs
+//! with the real sops 3.11 and with `aesec` in its place, each on its own copy of the same
+//! files. Both must exit alike; what they print must be the same bytes where the output is
+//! plaintext, and decrypt (with sops) to the same document where it is ciphertext.
+
+use std::path::{Path, PathBuf};
+
+use aesec_tests::{Cmd, SopsFixture};
+
+/// What a command line leaves behind, compared between the two tools.
+#[derive(Debug, Clone, Copy)]
+enum Compare {
+    /// Standard output, byte for byte (plaintext).
+    Stdout,
+    /// Standard output is a sops document: compared after `sops decrypt`.
+    StdoutDecrypted,
+    /// The file `f.yaml` (or `p.yaml`) afterwards, byte for byte (plaintext).
+    File(&'static str),
+    /// The file afterwards is a sops document: compared after `sops decrypt`.
+    FileDecrypted(&'static str),
+    /// Only the exit code.
+    ExitCode,
+}
+
+/// One command line: its name, its words (`{R}` is the fixture's recipient) and the check.
+struct Case {
+    name: &'static str,
+    words: &'static [&'static str],
+    compare: Compare,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "-d FILE",
+        words: &["-d", "f.yaml"],
+        compare: Compare::Stdout,
+    },
+    Case {
+        name: "--decrypt FILE (JSON)",
+        words: &["--decrypt", "f.json"],
+        compare: Compare::Stdout,
+    },
+    Case {
+        name: "--extract PATH -d FILE",
+        words: &["--extract", "[\"db\"][\"password\"]", "-d", "f.yaml"],
+        compare: Compare::Stdout,
+    },
+    Case {
+        name: "-d -i FILE",
+        words: &["-d", "-i", "f.yaml"],
+        compare: Compare::File("f.yaml"),
+    },
+    Case {
+        name: "-d --output-type json FILE",
+        words: &["-d", "--output-type", "json", "f.yaml"],
+        compare: Compare::Stdout,
+    },
+    Case {
+        name: "-e --age R FILE",
+        words: &["-e", "--age", "{R}", "p.yaml"],
+        compare: Compare::StdoutDecrypted,
+    },
+    Case {
+        name: "-e -a R -i FILE",
+        words: &["-e", "-a", "{R}", "-i", "p.yaml"],
+        compare: Compare::FileDecrypted("p.yaml"),
+    },
+    Case {
+        name: "-r FILE",
+        words: &["-r", "f.yaml"],
+        compare: Compare::StdoutDecrypted,
+    },
+    Case {
+        name: "-r -i FILE",
+        words: &["-r", "-i", "f.yaml"],
+        compare: Compare::FileDecrypted("f.yaml"),
+    },
+    Case {
+        name: "--set 'INDEX VALUE' FILE",
+        words: &["--set", "[\"db\"][\"password\"] \"changed\"", "f.yaml"],
+        compare: Compare::FileDecrypted("f.yaml"),
+    },
+    Case {
+        name: "--set 'INDEX VALUE' -i FILE",
+        words: &["--set", "[\"new\"] {\"a\": [1, 2]}", "-i", "f.yaml"],
+        compare: Compare::FileDecrypted("f.yaml"),
+    },
+    Case {
+        name: "--set=INDEX VALUE FILE",
+        words: &["--set=[\"db\"][\"user\"] 5", "f.yaml"],
+        compare: Compare::FileDecrypted("f.yaml"),
+    },
+    Case {
+        name: "FILE (edit, the bare form)",
+        words: &["f.yaml"],
+        compare: Compare::FileDecrypted("f.yaml"),
+    },
+    Case {
+        name: "-d on a missing file",
+        words: &["-d", "missing.yaml"],
+        compare: Compare::ExitCode,
+    },
+    Case {
+        name: "-e on an encrypted file",
+        words: &["-e", "--age", "{R}", "f.yaml"],
+        compare: Compare::ExitCode,
+    },
+    Case {
+        name: "-d on a plaintext file",
+        words: &["-d", "p.yaml"],
+        compare: Compare::ExitCode,
+    },
+    Case {
+        name: "--set without a value",
+        words: &["--set", "nonsense", "f.yaml"],
+        compare: Compare::ExitCode,
+    },
+    Case {
+        name: "--set with a bad JSON value",
+        words: &["--set", "[\"db\"] {nope", "f.yaml"],
+        compare: Compare::ExitCode,
+    },
+];
+
+const PLAIN_YAML: &str = "db:\n    user: admin\n    password: hunter2\nport: 5432\n";
+const PLAIN_JSON: &str = "{\"token\": \"t-1\", \"list\": [1, \"two\"]}\n";
+
+/// An editor for the bare form: appends a key to the file it is given.
+const EDITOR: &str = "#!/bin/sh\nprintf 'added: by the editor\\n' >> \"$1\"\n";
+
+/// One tool's working directory, filled with the same inputs for every case.
+fn prepare(fixture: &SopsFixture, dir: &Path) {
+    std::fs::create_dir_all(dir).expect("case dir");
+    std::fs::write(dir.join("p.yaml"), PLAIN_YAML).expect("plain yaml");
+    std::fs::write(dir.join("p.json"), PLAIN_JSON).expect("plain json");
+    for (plain, encrypted) in [("p.yaml", "f.yaml"), ("p.json", "f.json")] {
+        let out = fixture
+            .sops()
+            .current_dir(dir)
+            .args(["encrypt", "--age", &fixture.key.recipient, plain])
+            .run();
+        std::fs::write(dir.join(encrypted), out.stdout).expect("encrypted input");
+    }
+}
+
+/// `sops decrypt` of a document held in `bytes`, written next to the inputs.
+fn sops_decrypt(fixture: &SopsFixture, dir: &Path, bytes: &[u8]) -> Vec<u8> {
+    let path = dir.join("to-decrypt.yaml");
+    std::fs::write(&path, bytes).expect("write the document to decrypt");
+    let out = fixture
+        .sops()
+        .current_dir(dir)
+        .args(["decrypt", "to-decrypt.yaml"])
+        .run();
+    out.stdout
+}
+
+/// Runs one case with one tool; returns (exit code, what is compared).
+fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, Vec<u8>) {
+    let mut cmd = tool;
+    let words: Vec<String> = case
+        .words
+        .iter()
+        .map(|word| word.replace("{R}", &fixture.key.recipient))
+        .collect();
+    cmd.current_dir(dir)
+        .env("EDITOR", dir.join("editor.sh"))
+        .env("SOPS_EDITOR", dir.join("editor.sh"))
+        .args(&words);
+    let out = cmd.output();
+    let code = out.status.code().expect("exited normally");
+    let compared = match case.compare {
+        Compare::Stdout => out.stdout,
+        Compare::StdoutDecrypted if code == 0 => sops_decrypt(fixture, dir, &out.stdout),
+        Compare::File(name) => std::fs::read(dir.join(name)).expect("the file"),
+        Compare::FileDecrypted(name) if code == 0 => {
+            let bytes = std::fs::read(dir.join(name)).expect("the file");
+            sops_decrypt(fixture, dir, &bytes)
+        }
+        Compare::StdoutDecrypted | Compare::FileDecrypted(_) | Compare::ExitCode => Vec::new(),
+    };
+    (code, compared)
+}
+
+#[test]
+fn sops_top_level_forms_work_unchanged_with_aesec() {
+    let Some(fixture) = SopsFixture::new() else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for (index, case) in CASES.iter().enumerate() {
+        let mut results = Vec::new();
+        for (tool, cmd) in [("sops", fixture.sops()), ("aesec", fixture.aesec())] {
+            let dir: PathBuf = fixture.home.join(format!("case{index}/{tool}"));
+            prepare(&fixture, &dir);
+            std::fs::write(dir.join("editor.sh"), EDITOR).expect("editor");
+            std::fs::set_permissions(
+                dir.join("editor.sh"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .expect("editor mode");
+            results.push(run_case(&fixture, case, cmd, &dir));
+        }
+        let (sops, aesec) = (&results[0], &results[1]);
+        if !matches!(case.compare, Compare::ExitCode) && sops.0 != 0 {
+            failures.push(format!("{}: sops itself fails ({})", case.name, sops.0));
+        } else if sops.0 != aesec.0 {
+            failures.push(format!(
+                "{}: sops exits {}, aesec {}",
+                case.name, sops.0, aesec.0
+            ));
+        } else if sops.1 != aesec.1 {
+            failures.push(format!(
+                "{}: sops gives {:?}, aesec {:?}",
+                case.name,
+                String::from_utf8_lossy(&sops.1),
+                String::from_utf8_lossy(&aesec.1)
+            ));
+        } else if !matches!(case.compare, Compare::ExitCode) && sops.1.is_empty() {
+            failures.push(format!("{}: nothing decrypted to compare", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
