@@ -135,10 +135,11 @@ pub(crate) fn rewrite(
         } else {
             word.clone()
         });
-        if takes_value && inline_value.is_none() {
-            if let Some(value) = words.next() {
-                kept.push(value.clone());
-            }
+        if takes_value
+            && inline_value.is_none()
+            && let Some(value) = words.next()
+        {
+            kept.push(value.clone());
         }
     }
     kept.extend(words.cloned());
