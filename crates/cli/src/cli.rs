@@ -70,6 +70,11 @@ pub(crate) enum Command {
     Set(SetArgs),
     /// Remove one value: `aesec unset FILE '["key"]'` (sops unset).
     Unset(UnsetArgs),
+    /// Run a command with the file's top-level values in its environment (sops exec-env).
+    ExecEnv(ExecEnvArgs),
+    /// Run a command with the decrypted file at a private path, `{}` in the command (sops
+    /// exec-file).
+    ExecFile(ExecFileArgs),
     /// Tell whether a file is sops-encrypted: prints {"encrypted":true|false} (sops filestatus).
     Filestatus(FilestatusArgs),
     /// Give files a new data key and re-encrypt every value (sops rotate), or, with
@@ -266,6 +271,56 @@ pub(crate) struct UnsetArgs {
     /// Succeed without writing when the value does not exist.
     #[arg(long)]
     pub(crate) idempotent: bool,
+    #[command(flatten)]
+    pub(crate) types: TypeArgs,
+}
+
+/// How `exec-env` and `exec-file` run their command.
+#[derive(Debug, Args)]
+pub(crate) struct RunAs {
+    /// Give the command only the decrypted values, not aesec's own environment.
+    #[arg(long)]
+    pub(crate) pristine: bool,
+    /// Run the command as this user (aesec must run as root; the environment is kept, as in
+    /// sops 3.11).
+    #[arg(long, value_name = "USER")]
+    pub(crate) user: Option<String>,
+    /// Start the command and exit at once without waiting for it (deprecated in sops).
+    #[arg(long)]
+    pub(crate) background: bool,
+}
+
+/// `aesec exec-env`.
+#[derive(Debug, Args)]
+pub(crate) struct ExecEnvArgs {
+    /// The encrypted file; its top-level values become variables.
+    pub(crate) file: PathBuf,
+    /// The command, run by `/bin/sh -c`.
+    pub(crate) command: String,
+    /// Replace aesec with the command (exec) instead of running it as a child.
+    #[arg(long, conflicts_with = "background")]
+    pub(crate) same_process: bool,
+    #[command(flatten)]
+    pub(crate) run_as: RunAs,
+    #[command(flatten)]
+    pub(crate) types: TypeArgs,
+}
+
+/// `aesec exec-file`.
+#[derive(Debug, Args)]
+pub(crate) struct ExecFileArgs {
+    /// The encrypted file.
+    pub(crate) file: PathBuf,
+    /// The command, run by `/bin/sh -c`; `{}` is replaced by the plaintext's path.
+    pub(crate) command: String,
+    /// A regular 0600 file instead of a FIFO (for commands that read the file twice or seek).
+    #[arg(long)]
+    pub(crate) no_fifo: bool,
+    /// The name of the FIFO or file inside the private directory (default: tmp-file).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) filename: Option<String>,
+    #[command(flatten)]
+    pub(crate) run_as: RunAs,
     #[command(flatten)]
     pub(crate) types: TypeArgs,
 }

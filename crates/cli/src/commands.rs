@@ -7,6 +7,7 @@ mod decrypt;
 mod edit;
 mod encrypt;
 pub(crate) mod enroll;
+mod exec;
 mod filestatus;
 mod keys;
 pub(crate) mod remove;
@@ -37,6 +38,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Edit(args) => edit::run(&context, args),
         Command::Set(args) => set::run_set(&context, args),
         Command::Unset(args) => set::run_unset(&context, args),
+        Command::ExecEnv(args) => exec::run_env(&context, args),
+        Command::ExecFile(args) => exec::run_file(&context, args),
         Command::Filestatus(args) => filestatus::run(&context, args),
         Command::Rotate(args) => rotate::run(&context, args),
         Command::Updatekeys(args) => updatekeys::run(&context, args),
@@ -311,4 +314,13 @@ pub(crate) fn write_file(
 ) -> anyhow::Result<()> {
     aesec::fs::write_atomic(path, bytes, options)?;
     Ok(())
+}
+
+/// Where `program` is on `PATH`.
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os(crate::env::PATH)
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
 }

@@ -7,6 +7,7 @@ mod exit;
 mod legacy;
 mod output;
 mod progress;
+mod scratch;
 #[cfg(debug_assertions)]
 mod test_hooks;
 

@@ -1,5 +1,6 @@
 //! File operations as the sops command line does them: encrypt for a creation rule, decrypt
-//! (whole file or `--extract`), set, unset, rotate, filestatus.
+//! (whole file or `--extract`), set, unset, rotate, filestatus, and the environment of
+//! `exec-env`.
 //!
 //! Each function takes bytes and returns bytes; reading and writing files (atomically) is the
 //! caller's choice, so an embedding tool can keep everything in memory. Key material comes in
@@ -19,6 +20,9 @@ use crate::sops::{
 };
 use crate::store::{EmitOptions, Format, StoreError, json, yaml};
 use crate::tree::{Branch, Item, Tree, Value};
+
+mod environment;
+pub use environment::{EnvVar, EnvironmentError, environment};
 
 /// Why a file operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -6,13 +6,8 @@
 //! terminal must not leave the plaintext behind). A warning goes to stderr when the directory
 //! is not on a RAM-backed filesystem.
 
-use std::fs::Permissions;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::{Handle, Signals};
 
 use aesec::file::{FileError, RuleOverrides};
 use aesec::fs::WriteOptions;
@@ -20,18 +15,10 @@ use aesec::sops::{AgeDecryptor, Document, OpenOptions};
 use anyhow::Context as _;
 
 use crate::cli::EditArgs;
-use crate::commands::{Context, input_format, read_input, write_file};
+use crate::commands::{Context, input_format, read_input, which, write_file};
 use crate::exit;
 use crate::output::CliError;
-
-/// Filesystems that keep data in memory, in order of preference.
-const RAM_DIRS: [&str; 2] = ["/dev/shm", "/run/user"];
-
-/// `statfs` magic numbers of file systems that keep data in memory (linux/magic.h).
-const RAM_FILESYSTEMS: [u64; 2] = [0x0102_1994 /* tmpfs */, 0x8584_58f6 /* ramfs */];
-
-/// The signals that remove the private directory before aesec ends.
-const CLEANUP_SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+use crate::scratch::Scratch;
 
 pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
     let path = context.path(&args.file);
@@ -69,8 +56,7 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         document
     };
     let plaintext = document.to_plaintext(format, &emit)?;
-    let dir = private_dir()?;
-    let cleanup = remove_on_signal(dir.path())?;
+    let dir = Scratch::new("aesec-edit-", "the editor runs")?;
     let name = path
         .file_name()
         .map_or_else(|| "secret".into(), |n| n.to_os_string());
@@ -79,7 +65,6 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
     run_editor(&scratch)?;
     let edited = zeroize::Zeroizing::new(aesec::fs::read(&scratch)?);
     drop(dir);
-    cleanup.close();
     if *edited == *plaintext {
         if !context.quiet {
             eprintln!("file has not changed, exiting");
@@ -100,76 +85,6 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("cannot encrypt '{}'", args.file.display()))?;
     write_file(&path, &encrypted, WriteOptions::keep_mode_or(0o644))?;
     Ok(0)
-}
-
-/// A fresh 0700 directory in `XDG_RUNTIME_DIR`, `/dev/shm` or `/run/user` (the first that
-/// takes one), else in the temporary directory (`TMPDIR`); a warning when it is not on a
-/// RAM-backed filesystem.
-fn private_dir() -> anyhow::Result<tempfile::TempDir> {
-    let uid_dir = std::env::var_os(crate::env::XDG_RUNTIME_DIR).map(PathBuf::from);
-    let candidates = uid_dir
-        .into_iter()
-        .chain(RAM_DIRS.iter().map(PathBuf::from))
-        .chain([std::env::temp_dir()]);
-    let mut last_error = None;
-    for base in candidates {
-        // The builder's mode is reduced by the umask, never widened: 0700 at most from the
-        // start, then exactly 0700.
-        let made = tempfile::Builder::new()
-            .prefix("aesec-edit-")
-            .permissions(Permissions::from_mode(0o700))
-            .tempdir_in(&base)
-            .and_then(|dir| {
-                std::fs::set_permissions(dir.path(), Permissions::from_mode(0o700))?;
-                Ok(dir)
-            });
-        match made {
-            Ok(dir) => {
-                if !is_ram_backed(dir.path()) {
-                    eprintln!(
-                        "warning: no RAM-backed directory is available: the plaintext is \
-                         written to disk in '{}' while the editor runs",
-                        dir.path().display()
-                    );
-                }
-                return Ok(dir);
-            }
-            Err(error) => last_error = Some((base, error)),
-        }
-    }
-    match last_error {
-        Some((base, error)) => Err(anyhow::Error::new(error).context(format!(
-            "cannot create a private directory in '{}'",
-            base.display()
-        ))),
-        None => Err(anyhow::anyhow!("no directory for the plaintext")),
-    }
-}
-
-/// Whether `dir` is on tmpfs or ramfs.
-fn is_ram_backed(dir: &Path) -> bool {
-    rustix::fs::statfs(dir).is_ok_and(|stat| {
-        // The field's integer type differs between targets.
-        let kind = u64::try_from(stat.f_type).unwrap_or_default();
-        RAM_FILESYSTEMS.contains(&kind)
-    })
-}
-
-/// Removes `dir` and ends aesec as the signal would when SIGINT, SIGTERM or SIGHUP arrives;
-/// [`Handle::close`] stops watching.
-fn remove_on_signal(dir: &Path) -> anyhow::Result<Handle> {
-    let mut signals = Signals::new(CLEANUP_SIGNALS).context("cannot watch for signals")?;
-    let handle = signals.handle();
-    let dir = dir.to_path_buf();
-    std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            // Best effort: nothing else can be done with an error now.
-            let _ = std::fs::remove_dir_all(&dir);
-            let _ = signal_hook::low_level::emulate_default_handler(signal);
-            std::process::exit(128 + signal);
-        }
-    });
-    Ok(handle)
 }
 
 fn run_editor(file: &Path) -> anyhow::Result<()> {
@@ -209,12 +124,4 @@ fn run_editor(file: &Path) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os(crate::env::PATH)
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
