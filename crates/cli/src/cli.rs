@@ -244,19 +244,22 @@ pub(crate) struct SetArgs {
     pub(crate) file: PathBuf,
     /// Where to set, e.g. '["db"]["password"]'.
     pub(crate) index: String,
-    /// The value as JSON (e.g. '"text"', '5', '{"a": 1}').
-    #[arg(required_unless_present_any = ["value_file", "value_stdin"])]
+    /// The value as JSON (e.g. '"text"', '5', '{"a": 1}'); with --value-file, the file that
+    /// holds it; none with --value-stdin.
     pub(crate) value: Option<String>,
-    /// Read the JSON value from this file.
-    #[arg(long, conflicts_with_all = ["value", "value_stdin"], value_name = "FILE")]
-    pub(crate) value_file: Option<PathBuf>,
-    /// Read the JSON value from stdin.
-    #[arg(long, conflicts_with = "value")]
+    /// VALUE is a file holding the JSON value (keeps secrets out of process listings).
+    #[arg(long)]
+    pub(crate) value_file: bool,
+    /// Read the JSON value from stdin; give no VALUE.
+    #[arg(long)]
     pub(crate) value_stdin: bool,
     /// Succeed quietly when the value is already set (the file is never rewritten then; without
     /// this flag a note says so on stderr).
     #[arg(long)]
     pub(crate) idempotent: bool,
+    /// Open the file even if its MAC does not match (recovering a hand-edited file only).
+    #[arg(long)]
+    pub(crate) ignore_mac: bool,
     #[command(flatten)]
     pub(crate) types: TypeArgs,
 }
@@ -271,6 +274,9 @@ pub(crate) struct UnsetArgs {
     /// Succeed without writing when the value does not exist.
     #[arg(long)]
     pub(crate) idempotent: bool,
+    /// Open the file even if its MAC does not match (recovering a hand-edited file only).
+    #[arg(long)]
+    pub(crate) ignore_mac: bool,
     #[command(flatten)]
     pub(crate) types: TypeArgs,
 }

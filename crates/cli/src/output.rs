@@ -26,6 +26,9 @@ pub(crate) enum CliError {
     /// Options that cannot be combined or are missing.
     #[error("{0}")]
     Usage(&'static str),
+    /// Positional arguments are missing for what the flags ask (sops exits 100).
+    #[error("missing arguments: {0}")]
+    MissingArguments(&'static str),
     /// The index of `set` or `unset` is not a tree path (sops: "Invalid set index format").
     #[error("invalid index '{index}'")]
     InvalidIndex {
@@ -202,7 +205,9 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         }
         if let Some(cli) = cause.downcast_ref::<CliError>() {
             match cli {
-                CliError::NoSuchFile(_) => return Diagnosis::new(exit::NO_FILE_SPECIFIED, None),
+                CliError::NoSuchFile(_) | CliError::MissingArguments(_) => {
+                    return Diagnosis::new(exit::NO_FILE_SPECIFIED, None);
+                }
                 CliError::Usage(_) => return Diagnosis::new(exit::CONFLICTING_PARAMETERS, None),
                 CliError::InvalidIndex { .. } => {
                     return Diagnosis::new(exit::INVALID_SET_FORMAT, Some(TREE_PATH_HINT));

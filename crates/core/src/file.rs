@@ -360,59 +360,113 @@ pub fn rotate(
     Ok(document.seal(emit)?)
 }
 
-/// Whether [`set`] rewrites a file whose value is already the one given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unchanged {
-    /// Seal it again anyway (new `lastmodified` and MAC), as `sops set` does.
-    Rewrite,
-    /// Leave it alone, as `sops set --idempotent` does.
-    Skip,
+/// How [`set`] and [`unset`] read the file and write it back.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ChangeOptions {
+    /// The file's format.
+    pub input: Format,
+    /// The format written back (`--output-type`; sops rewrites a JSON file as YAML then).
+    pub output: Format,
+    /// `--idempotent`: no new file when [`set`]'s value is already there or [`unset`]'s path is
+    /// not (sops otherwise seals the file again, with a new `lastmodified` and MAC).
+    pub idempotent: bool,
+    /// Skip the MAC check when opening (`--ignore-mac`).
+    pub ignore_mac: bool,
+    /// Layout of the written file.
+    pub emit: EmitOptions,
+}
+
+impl ChangeOptions {
+    /// Reads and writes `format`, not idempotent, MAC checked, default layout.
+    pub fn new(format: Format) -> Self {
+        Self {
+            input: format,
+            output: format,
+            idempotent: false,
+            ignore_mac: false,
+            emit: EmitOptions::default(),
+        }
+    }
+}
+
+/// Opens `encrypted` for a change of one value; `Err` also when the document is empty.
+fn open_for_change(
+    encrypted: &[u8],
+    decryptors: &[&dyn KeyDecryptor],
+    options: &ChangeOptions,
+) -> Result<Document, FileError> {
+    let open = OpenOptions {
+        ignore_mac: options.ignore_mac,
+        ..OpenOptions::default()
+    };
+    let document = Document::open(encrypted, options.input, decryptors, &open)?;
+    if document.tree().branches.is_empty() {
+        return Err(FileError::Store(StoreError::Empty {
+            format: options.input.name(),
+        }));
+    }
+    Ok(document)
 }
 
 /// Sets one value (`sops set`) and returns the new file, or `None` when the value was already
-/// there and `unchanged` is [`Unchanged::Skip`]. Every other value keeps its ciphertext.
+/// there and [`ChangeOptions::idempotent`] is set. Every other value keeps its ciphertext.
+///
+/// ```
+/// use aesec::file::{ChangeOptions, set, value_from_json};
+/// use aesec::keys::age::Identities;
+/// use aesec::sops::AgeDecryptor;
+/// use aesec::store::Format;
+///
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops");
+/// let encrypted = std::fs::read(format!("{dir}/vec.enc.json"))?;
+/// let mut identities = Identities::new();
+/// identities.add_identity_file_text(&std::fs::read_to_string(format!("{dir}/vec.key"))?, "vec.key")?;
+/// let decryptors = [&AgeDecryptor::new(&identities) as _];
+/// let path = r#"["user"]"#.parse()?;
+/// let options = ChangeOptions::new(Format::Json);
+/// let changed = set(&encrypted, &decryptors, &path, value_from_json(b"\"bob\"")?, &options)?
+///     .expect("a new value gives a new file");
+/// // Write `changed` back (atomically: aesec::fs::write_atomic); here, read it again.
+/// let plaintext = aesec::file::decrypt(&changed, &decryptors, &aesec::file::DecryptOptions::new(Format::Json, Format::Json))?;
+/// assert!(std::str::from_utf8(&plaintext)?.contains(r#""user": "bob""#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn set(
     encrypted: &[u8],
-    format: Format,
     decryptors: &[&dyn KeyDecryptor],
     path: &TreePath,
     value: Value,
-    unchanged: Unchanged,
-    emit: &EmitOptions,
+    options: &ChangeOptions,
 ) -> Result<Option<Vec<u8>>, FileError> {
-    let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
+    let mut document = open_for_change(encrypted, decryptors, options)?;
     let changed = match document.tree_mut().branches.first_mut() {
         Some(branch) => path.set(branch, value)?,
-        None => {
-            return Err(FileError::Store(StoreError::Empty {
-                format: format.name(),
-            }));
-        }
+        None => false,
     };
-    if !changed && unchanged == Unchanged::Skip {
+    if !changed && options.idempotent {
         return Ok(None);
     }
-    Ok(Some(document.seal(emit)?))
+    Ok(Some(document.seal_as(options.output, &options.emit)?))
 }
 
-/// Removes one value (`sops unset`).
+/// Removes one value (`sops unset`) and returns the new file, or `None` when the path does not
+/// exist and [`ChangeOptions::idempotent`] is set.
 pub fn unset(
     encrypted: &[u8],
-    format: Format,
     decryptors: &[&dyn KeyDecryptor],
     path: &TreePath,
-    emit: &EmitOptions,
-) -> Result<Vec<u8>, FileError> {
-    let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
-    match document.tree_mut().branches.first_mut() {
-        Some(branch) => path.unset(branch)?,
-        None => {
-            return Err(FileError::Store(StoreError::Empty {
-                format: format.name(),
-            }));
+    options: &ChangeOptions,
+) -> Result<Option<Vec<u8>>, FileError> {
+    let mut document = open_for_change(encrypted, decryptors, options)?;
+    if let Some(branch) = document.tree_mut().branches.first_mut() {
+        match path.unset(branch) {
+            Ok(()) => {}
+            Err(PathError::NotFound { .. }) if options.idempotent => return Ok(None),
+            Err(error) => return Err(error.into()),
         }
     }
-    Ok(document.seal(emit)?)
+    Ok(Some(document.seal_as(options.output, &options.emit)?))
 }
 
 /// Whether a file is sops-encrypted as `sops filestatus` judges it: metadata with a non-empty

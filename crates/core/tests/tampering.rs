@@ -732,6 +732,7 @@ fn every_entry_point_refuses_an_injected_clear_value() {
     let decryptors: [&dyn aesec::sops::KeyDecryptor; 1] = [&decryptor];
     let path: TreePath = r#"["db"]["password"]"#.parse().expect("a valid path");
     let emit = EmitOptions::default();
+    let change = aesec::file::ChangeOptions::new(Format::Yaml);
     let mut extract = DecryptOptions::new(Format::Yaml, Format::Yaml);
     extract.extract = Some(path.clone());
     let results: [(&str, Result<(), FileError>); 5] = [
@@ -752,18 +753,16 @@ fn every_entry_point_refuses_an_injected_clear_value() {
             "set",
             aesec::file::set(
                 text.as_bytes(),
-                Format::Yaml,
                 &decryptors,
                 &path,
                 aesec::Value::Str("x".into()),
-                aesec::file::Unchanged::Rewrite,
-                &emit,
+                &change,
             )
             .map(drop),
         ),
         (
             "unset",
-            aesec::file::unset(text.as_bytes(), Format::Yaml, &decryptors, &path, &emit).map(drop),
+            aesec::file::unset(text.as_bytes(), &decryptors, &path, &change).map(drop),
         ),
         (
             "rotate",
