@@ -953,7 +953,7 @@ fn set_json_values_then_real_sops_decrypts() {
         .ok();
     sandbox.write("value.json", "true");
     sandbox
-        .run(&["set", "--value-file", "value.json", "s.yaml", r#"["file"]"#])
+        .run(&["set", "--value-file", "s.yaml", r#"["file"]"#, "value.json"])
         .ok();
     let expected =
         "a: new\nnum: 5\nobj:\n    k:\n        - 1\n        - v\nstdin: piped\nfile: true\n";
