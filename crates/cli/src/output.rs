@@ -8,7 +8,7 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use aesec::config::ConfigError;
-use aesec::file::FileError;
+use aesec::file::{EditError, FileError};
 use aesec::fleet::{FleetError, FleetFileError};
 use aesec::fs::{FsError, Operation};
 use aesec::keys::ssh::SshToAgeError;
@@ -173,6 +173,10 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         if let Some(file) = cause.downcast_ref::<FileError>() {
             return file_diagnosis(file);
         }
+        // As transparent as `FileError`.
+        if let Some(edit) = cause.downcast_ref::<EditError>() {
+            return edit_diagnosis(edit);
+        }
         if let Some(config) = cause.downcast_ref::<ConfigError>() {
             return config_diagnosis(config);
         }
@@ -250,6 +254,19 @@ fn file_diagnosis(error: &FileError) -> Diagnosis {
             exit::INVALID_SET_FORMAT,
             Some(r#"the value is JSON: a string needs its quotes, e.g. '"text"'"#),
         ),
+        _ => Diagnosis::new(exit::GENERIC, None),
+    }
+}
+
+/// An edit session's failure: the code of the step that failed, as when the CLI took the steps
+/// itself.
+fn edit_diagnosis(error: &EditError) -> Diagnosis {
+    match error {
+        EditError::Open(open) => open_diagnosis(open),
+        EditError::Create(seal) | EditError::Invalid(seal) | EditError::Seal(seal) => {
+            seal_diagnosis(seal)
+        }
+        EditError::Plaintext(store) => store_diagnosis(store, exit::COULD_NOT_READ_INPUT_FILE),
         _ => Diagnosis::new(exit::GENERIC, None),
     }
 }
@@ -477,6 +494,19 @@ mod tests {
         assert_eq!(exit_code(&error), exit::FILE_ALREADY_ENCRYPTED);
         let error = anyhow::Error::new(FileError::Open(OpenError::NotEncrypted));
         assert_eq!(exit_code(&error), exit::GENERIC);
+    }
+
+    #[test]
+    fn edit_error_inner_variant_picks_the_code() {
+        use aesec::store::StoreError;
+        let invalid = StoreError::Empty { format: "yaml" };
+        let error = anyhow::Error::new(EditError::Invalid(SealError::Store(invalid)))
+            .context("the edited 'a.yaml' is not valid yaml; nothing was written");
+        assert_eq!(exit_code(&error), exit::NEED_AT_LEAST_ONE_DOCUMENT);
+        let error = anyhow::Error::new(EditError::Invalid(SealError::AlreadyEncrypted));
+        assert_eq!(exit_code(&error), exit::FILE_ALREADY_ENCRYPTED);
+        let error = anyhow::Error::new(EditError::Open(OpenError::MacMismatch));
+        assert_eq!(exit_code(&error), exit::MAC_MISMATCH);
     }
 
     #[test]

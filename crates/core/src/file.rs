@@ -1,9 +1,11 @@
 //! File operations as the sops command line does them: encrypt for a creation rule, decrypt
-//! (whole file or `--extract`), set, unset, rotate, filestatus.
+//! (whole file or `--extract`), set, unset, rotate, filestatus, and edit ([`EditSession`]).
 //!
 //! Each function takes bytes and returns bytes; reading and writing files (atomically) is the
 //! caller's choice, so an embedding tool can keep everything in memory. Key material comes in
 //! through [`KeyDecryptor`]s (for opening) and [`Recipients`] (for encrypting).
+
+mod edit;
 
 use std::path::Path;
 
@@ -19,6 +21,8 @@ use crate::sops::{
 };
 use crate::store::{EmitOptions, Format, StoreError, json, yaml};
 use crate::tree::{Branch, Item, Tree, Value};
+
+pub use edit::{EditError, EditSession, example_document};
 
 /// Why a file operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -471,16 +475,5 @@ fn json_value(value: serde_json::Value) -> Value {
                 })
                 .collect::<Branch>(),
         ),
-    }
-}
-
-/// The document `edit` starts from for a file that does not exist yet.
-pub fn example_document(format: Format) -> &'static [u8] {
-    match format {
-        Format::Yaml => b"# Enter your secrets here.\nexample_key: example_value\n",
-        Format::Json => b"{\n\t\"example_key\": \"example_value\"\n}\n",
-        Format::Dotenv => b"example_key=example_value\n",
-        Format::Ini => b"[example]\nexample_key = example_value\n",
-        Format::Binary => b"example value\n",
     }
 }
