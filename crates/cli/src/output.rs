@@ -1,15 +1,18 @@
-//! Human output: errors with hints, exit codes chosen from the typed error, JSON printing.
+//! Human output: errors with hints, exit codes chosen from the typed error, JSON printing, and
+//! the pieces several commands print (paths relative to the working directory, the fleet
+//! summary line).
 //!
 //! Every failure goes through [`report_error`]: `error: …` with the whole cause chain (which
 //! names the file and, for value failures, the key path), then for the common failures a blank
 //! line and a `hint:`. With `--json` the same facts are printed as one JSON object on stderr.
 
 use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use aesec::config::ConfigError;
 use aesec::file::{EditError, FileError};
-use aesec::fleet::{FleetError, FleetFileError};
+use aesec::fleet::{FleetError, FleetFileError, Plan, Report};
 use aesec::fs::{FsError, Operation};
 use aesec::keys::ssh::SshToAgeError;
 use aesec::sops::{DecryptError, OpenError, PathError, SealError};
@@ -452,6 +455,50 @@ pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut text = serde_json::to_vec(value)?;
     text.push(b'\n');
     stdout(&text)
+}
+
+/// A path as shown to the user: relative to `cwd` when it is inside it.
+pub(crate) fn shown(cwd: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(cwd)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A fleet plan with paths relative to `cwd`, for printing.
+pub(crate) fn shown_plan(cwd: &Path, plan: &Plan) -> Plan {
+    let mut shown_plan = plan.clone();
+    for file in &mut shown_plan.files {
+        file.path = shown(cwd, &file.path);
+    }
+    shown_plan
+}
+
+/// A fleet report with paths relative to `cwd`, for printing.
+pub(crate) fn shown_report(cwd: &Path, mut report: Report) -> Report {
+    for file in &mut report.files {
+        file.path = shown(cwd, &file.path);
+    }
+    for path in &mut report.stale_temps_removed {
+        *path = shown(cwd, path);
+    }
+    report
+}
+
+/// The one-line outcome of a fleet run (updatekeys, rotate, enroll, remove), plus a note on
+/// temporary files removed.
+pub(crate) fn summary(report: &Report) -> String {
+    let unchanged = report.files.len() - report.changed;
+    let mut text = format!(
+        "{} file(s) written: {} re-wrapped (same data key), {} rotated (new data key); {unchanged} unchanged ({} ms)\n",
+        report.changed, report.rewrapped, report.rotated, report.durations.total_ms
+    );
+    for path in &report.stale_temps_removed {
+        text.push_str(&format!(
+            "removed '{}', left by an interrupted run\n",
+            path.display()
+        ));
+    }
+    text
 }
 
 /// Asks `Is this okay? (y/n):` on stderr and reads the answer from stdin, as sops does: `y`
