@@ -200,7 +200,7 @@ impl Context {
         if let Some(dir) = var_os(crate::env::XDG_CONFIG_HOME) {
             sources = sources.config_dir(dir);
         }
-        let found = discovery::discover_all(&sources, &crate::commands::keys::TerminalPrompt);
+        let found = discovery::discover_all(&sources, &crate::output::TerminalPrompt);
         let problems: Vec<String> = found
             .errors
             .iter()

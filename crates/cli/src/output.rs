@@ -1,12 +1,12 @@
-//! Human output: errors with hints, exit codes chosen from the typed error, JSON printing, and
-//! the pieces several commands print (paths relative to the working directory, the fleet
-//! summary line).
+//! Human output and questions: errors with hints, exit codes chosen from the typed error, JSON
+//! printing, the `y/n` confirmation and the passphrase prompt, and the pieces several commands
+//! print (paths relative to the working directory, the fleet summary line).
 //!
 //! Every failure goes through [`report_error`]: `error: …` with the whole cause chain (which
 //! names the file and, for value failures, the key path), then for the common failures a blank
 //! line and a `hint:`. With `--json` the same facts are printed as one JSON object on stderr.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,7 +14,8 @@ use aesec::config::ConfigError;
 use aesec::file::{EditError, FileError};
 use aesec::fleet::{FleetError, FleetFileError, Plan, Report};
 use aesec::fs::{FsError, Operation};
-use aesec::keys::ssh::SshToAgeError;
+use aesec::keys::ssh::{PassphrasePrompt, SshToAgeError};
+use aesec::secrecy::SecretString;
 use aesec::sops::{DecryptError, OpenError, PathError, SealError};
 use aesec::store::StoreError;
 
@@ -525,6 +526,20 @@ pub(crate) fn confirm() -> anyhow::Result<bool> {
             "n" | "N" => return Ok(false),
             _ => {}
         }
+    }
+}
+
+/// Asks for a passphrase on the terminal, when there is one.
+pub(crate) struct TerminalPrompt;
+
+impl PassphrasePrompt for TerminalPrompt {
+    fn passphrase(&self, key_description: &str) -> Option<SecretString> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(format!("Passphrase for {key_description}: "))
+            .ok()
+            .map(SecretString::from)
     }
 }
 
