@@ -66,7 +66,7 @@ pub enum EditError {
 ///
 /// let mut session = EditSession::open(&encrypted, Format::Json, &[&decryptor], &EmitOptions::default())?;
 /// let edited = std::str::from_utf8(session.plaintext())?.replace("\"alice\"", "\"bob\"");
-/// let sealed = session.finish(edited.as_bytes())?.expect("the text changed");
+/// let sealed = session.finish(edited.as_bytes())?.ok_or("the text did not change")?;
 ///
 /// # let dir = std::env::temp_dir().join(format!("aesec-doc-edit-session-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
