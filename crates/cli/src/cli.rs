@@ -95,11 +95,11 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Enroll a host: record its SSH host key in .sops.yaml, grant it rules, re-encrypt its
     /// files.
-    Enroll(crate::commands::enroll::EnrollArgs),
+    Enroll(EnrollArgs),
     /// Remove a member from .sops.yaml and give the files it could read new data keys.
-    Remove(crate::commands::remove::RemoveArgs),
+    Remove(RemoveArgs),
     /// Write a host key made by `enroll --generate` for nixos-anywhere --extra-files.
-    Bootstrap(crate::commands::bootstrap::BootstrapArgs),
+    Bootstrap(BootstrapArgs),
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -477,6 +477,138 @@ pub(crate) struct StatusArgs {
     /// Files and directories to show (default: the whole tree governed by .sops.yaml).
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
+}
+
+/// `aesec enroll --help`.
+const ENROLL_ABOUT: &str = "\
+Enroll a host (or any member): take its key from exactly one source, record it as an anchor in \
+.sops.yaml (the comment keeps the SSH key, the date and the source), add its alias to the rules \
+it should read, and re-encrypt the files of those rules for it.
+
+Key sources:
+  --keyscan HOST[:PORT]   ask the running host's sshd (ssh-keyscan -t ed25519)
+  --key FILE|-            a .pub / known_hosts line, or an age1… recipient
+  --generate              make the host key now, for a host not installed yet: the private key
+                          is stored encrypted to the admins (members named admin_…); write it
+                          for nixos-anywhere with `aesec bootstrap NAME --out DIR`
+
+A scanned key is shown (its SHA256: fingerprint, as `ssh-keygen -l` prints it, and its age \
+recipient) before anything is written. --fingerprint SHA256:… pins it: a different key is \
+refused. A known_hosts entry for the host (--known-hosts FILE, default ~/.ssh/known_hosts; \
+hashed entries too) vouches for it; a known_hosts entry with another key, or an @revoked one, \
+refuses it. With -y, --keyscan needs --fingerprint or a matching known_hosts entry: an \
+unattended run never takes the network's word.
+
+Targets: --to PATH (the rule governing PATH), --like OTHER (every rule naming OTHER), or by \
+default the per-host rule ^DIR/NAME/ (created when missing, with the admins).
+
+Enrolling the same key again changes nothing. A different key for a known name is refused \
+(both fingerprints shown) unless --replace: a changed host key is an alarm. Adding a recipient \
+only re-wraps each file's data key; with --replace the old key is removed and the files get new \
+data keys.";
+
+/// Arguments of `aesec enroll`.
+#[derive(Debug, Args)]
+#[command(long_about = ENROLL_ABOUT)]
+pub(crate) struct EnrollArgs {
+    /// The member's name: its anchor in .sops.yaml, usually the host name.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+
+    /// With --generate: where to store the encrypted private key (default
+    /// DIR/NAME/ssh_host_ed25519_key beside the per-host rules).
+    #[arg(long, value_name = "PATH", requires = "generate")]
+    pub(crate) key_path: Option<PathBuf>,
+
+    /// Grant the rule that governs PATH (repeatable).
+    #[arg(long = "to", value_name = "PATH", conflicts_with = "like")]
+    pub(crate) to: Vec<PathBuf>,
+
+    /// Grant every rule that names member OTHER.
+    #[arg(long, value_name = "OTHER")]
+    pub(crate) like: Option<String>,
+
+    /// Accept a different key for a member that exists.
+    #[arg(long)]
+    pub(crate) replace: bool,
+
+    /// Only edit .sops.yaml; run `aesec updatekeys` later.
+    #[arg(long)]
+    pub(crate) no_updatekeys: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+
+    /// With --keyscan: accept only the host key with this fingerprint (`ssh-keygen -l`).
+    #[arg(long, value_name = "SHA256:…", requires = "keyscan")]
+    pub(crate) fingerprint: Option<String>,
+
+    /// With --keyscan: the known_hosts file that may vouch for the key (default
+    /// ~/.ssh/known_hosts, when it exists).
+    #[arg(long, value_name = "FILE", requires = "keyscan")]
+    pub(crate) known_hosts: Option<PathBuf>,
+
+    /// The ssh-keyscan program for --keyscan.
+    #[arg(long, value_name = "PATH", default_value = "ssh-keyscan")]
+    pub(crate) keyscan_program: PathBuf,
+}
+
+/// Exactly one key source.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct SourceArgs {
+    /// Ask the host's sshd for its ed25519 host key.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub(crate) keyscan: Option<String>,
+
+    /// Read the key from FILE (`-`: stdin): a .pub or known_hosts line, or an age recipient.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: Option<PathBuf>,
+
+    /// Generate the host key now (for a host not installed yet).
+    #[arg(long)]
+    pub(crate) generate: bool,
+}
+
+/// `aesec remove --help`.
+const REMOVE_ABOUT: &str = "\
+Remove a member: delete its anchor and every alias from .sops.yaml (refused when a rule would \
+be left without a recipient or without an admin, or when it is the last admin), then \
+re-encrypt every file it could read WITH NEW DATA KEYS, so that an old copy of a data key \
+opens nothing written from now on. Values already in git history stay readable by the removed \
+key: the values it could read are listed, change them.";
+
+/// Arguments of `aesec remove`.
+#[derive(Debug, Args)]
+#[command(long_about = REMOVE_ABOUT)]
+pub(crate) struct RemoveArgs {
+    /// The member to remove.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+}
+
+/// Arguments of `aesec bootstrap`.
+#[derive(Debug, Args)]
+pub(crate) struct BootstrapArgs {
+    /// The member enrolled with `aesec enroll NAME --generate`.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+
+    /// The directory to pass to `nixos-anywhere --extra-files`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+
+    /// The stored private key, if not at the default path of `enroll --generate`.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) key_path: Option<PathBuf>,
 }
 
 /// `aesec keys …`.

@@ -1,16 +1,16 @@
 //! Dispatch to one file per subcommand, and the context they share: the working directory,
 //! the `.sops.yaml`, the identities found the way sops finds them, and output writing.
 
-pub(crate) mod bootstrap;
+mod bootstrap;
 mod check;
 mod decrypt;
 mod edit;
 mod encrypt;
-pub(crate) mod enroll;
+mod enroll;
 mod exec;
 mod filestatus;
 mod keys;
-pub(crate) mod remove;
+mod remove;
 mod rotate;
 mod set;
 mod status;
@@ -151,9 +151,7 @@ impl Context {
 
     /// A path as shown to the user: relative to the working directory when it is inside it.
     pub(crate) fn shown(&self, path: &Path) -> PathBuf {
-        path.strip_prefix(&self.cwd)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| path.to_path_buf())
+        crate::output::shown(&self.cwd, path)
     }
 
     /// Which `.sops.yaml` is in use, for messages.
@@ -205,7 +203,7 @@ impl Context {
         if let Some(dir) = var_os(crate::env::XDG_CONFIG_HOME) {
             sources = sources.config_dir(dir);
         }
-        let found = discovery::discover_all(&sources, &crate::commands::keys::TerminalPrompt);
+        let found = discovery::discover_all(&sources, &crate::output::TerminalPrompt);
         let problems: Vec<String> = found
             .errors
             .iter()

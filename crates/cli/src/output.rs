@@ -1,17 +1,21 @@
-//! Human output: errors with hints, exit codes chosen from the typed error, JSON printing.
+//! Human output and questions: errors with hints, exit codes chosen from the typed error, JSON
+//! printing, the `y/n` confirmation and the passphrase prompt, and the pieces several commands
+//! print (paths relative to the working directory, the fleet summary line).
 //!
 //! Every failure goes through [`report_error`]: `error: …` with the whole cause chain (which
 //! names the file and, for value failures, the key path), then for the common failures a blank
 //! line and a `hint:`. With `--json` the same facts are printed as one JSON object on stderr.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use aesec::config::ConfigError;
-use aesec::file::FileError;
-use aesec::fleet::{FleetError, FleetFileError};
+use aesec::file::{EditError, FileError};
+use aesec::fleet::{FleetError, FleetFileError, Plan, Report};
 use aesec::fs::{FsError, Operation};
-use aesec::keys::ssh::SshToAgeError;
+use aesec::keys::ssh::{PassphrasePrompt, SshToAgeError};
+use aesec::secrecy::SecretString;
 use aesec::sops::{DecryptError, OpenError, PathError, SealError};
 use aesec::store::StoreError;
 
@@ -176,6 +180,10 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         if let Some(file) = cause.downcast_ref::<FileError>() {
             return file_diagnosis(file);
         }
+        // As transparent as `FileError`.
+        if let Some(edit) = cause.downcast_ref::<EditError>() {
+            return edit_diagnosis(edit);
+        }
         if let Some(config) = cause.downcast_ref::<ConfigError>() {
             return config_diagnosis(config);
         }
@@ -255,6 +263,19 @@ fn file_diagnosis(error: &FileError) -> Diagnosis {
             exit::INVALID_SET_FORMAT,
             Some(r#"the value is JSON: a string needs its quotes, e.g. '"text"'"#),
         ),
+        _ => Diagnosis::new(exit::GENERIC, None),
+    }
+}
+
+/// An edit session's failure: the code of the step that failed, as when the CLI took the steps
+/// itself.
+fn edit_diagnosis(error: &EditError) -> Diagnosis {
+    match error {
+        EditError::Open(open) => open_diagnosis(open),
+        EditError::Create(seal) | EditError::Invalid(seal) | EditError::Seal(seal) => {
+            seal_diagnosis(seal)
+        }
+        EditError::Plaintext(store) => store_diagnosis(store, exit::COULD_NOT_READ_INPUT_FILE),
         _ => Diagnosis::new(exit::GENERIC, None),
     }
 }
@@ -442,6 +463,50 @@ pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     stdout(&text)
 }
 
+/// A path as shown to the user: relative to `cwd` when it is inside it.
+pub(crate) fn shown(cwd: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(cwd)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A fleet plan with paths relative to `cwd`, for printing.
+pub(crate) fn shown_plan(cwd: &Path, plan: &Plan) -> Plan {
+    let mut shown_plan = plan.clone();
+    for file in &mut shown_plan.files {
+        file.path = shown(cwd, &file.path);
+    }
+    shown_plan
+}
+
+/// A fleet report with paths relative to `cwd`, for printing.
+pub(crate) fn shown_report(cwd: &Path, mut report: Report) -> Report {
+    for file in &mut report.files {
+        file.path = shown(cwd, &file.path);
+    }
+    for path in &mut report.stale_temps_removed {
+        *path = shown(cwd, path);
+    }
+    report
+}
+
+/// The one-line outcome of a fleet run (updatekeys, rotate, enroll, remove), plus a note on
+/// temporary files removed.
+pub(crate) fn summary(report: &Report) -> String {
+    let unchanged = report.files.len() - report.changed;
+    let mut text = format!(
+        "{} file(s) written: {} re-wrapped (same data key), {} rotated (new data key); {unchanged} unchanged ({} ms)\n",
+        report.changed, report.rewrapped, report.rotated, report.durations.total_ms
+    );
+    for path in &report.stale_temps_removed {
+        text.push_str(&format!(
+            "removed '{}', left by an interrupted run\n",
+            path.display()
+        ));
+    }
+    text
+}
+
 /// Asks `Is this okay? (y/n):` on stderr and reads the answer from stdin, as sops does: `y`
 /// applies, `n` declines, anything else asks again; end of input is an error.
 pub(crate) fn confirm() -> anyhow::Result<bool> {
@@ -469,6 +534,20 @@ pub(crate) fn confirm() -> anyhow::Result<bool> {
     }
 }
 
+/// Asks for a passphrase on the terminal, when there is one.
+pub(crate) struct TerminalPrompt;
+
+impl PassphrasePrompt for TerminalPrompt {
+    fn passphrase(&self, key_description: &str) -> Option<SecretString> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(format!("Passphrase for {key_description}: "))
+            .ok()
+            .map(SecretString::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +561,19 @@ mod tests {
         assert_eq!(exit_code(&error), exit::FILE_ALREADY_ENCRYPTED);
         let error = anyhow::Error::new(FileError::Open(OpenError::NotEncrypted));
         assert_eq!(exit_code(&error), exit::GENERIC);
+    }
+
+    #[test]
+    fn edit_error_inner_variant_picks_the_code() {
+        use aesec::store::StoreError;
+        let invalid = StoreError::Empty { format: "yaml" };
+        let error = anyhow::Error::new(EditError::Invalid(SealError::Store(invalid)))
+            .context("the edited 'a.yaml' is not valid yaml; nothing was written");
+        assert_eq!(exit_code(&error), exit::NEED_AT_LEAST_ONE_DOCUMENT);
+        let error = anyhow::Error::new(EditError::Invalid(SealError::AlreadyEncrypted));
+        assert_eq!(exit_code(&error), exit::FILE_ALREADY_ENCRYPTED);
+        let error = anyhow::Error::new(EditError::Open(OpenError::MacMismatch));
+        assert_eq!(exit_code(&error), exit::MAC_MISMATCH);
     }
 
     #[test]

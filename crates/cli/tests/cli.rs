@@ -735,6 +735,30 @@ fn edit_to_invalid_yaml_or_failing_editor_writes_nothing() {
     assert_eq!(sandbox.read_text("s.yaml"), before);
 }
 
+/// The edited text is parsed before anything is sealed: an empty document (92) and a pasted
+/// encrypted file (203) are refused with sops' codes, and the file stays as it was.
+#[test]
+fn edit_to_an_empty_or_encrypted_document_writes_nothing() {
+    let mut sandbox = Sandbox::new();
+    let before = sandbox.encrypted("s.yaml", YAML);
+    let empty = sandbox.script("empty.sh", ": > \"$1\"");
+    sandbox.env("EDITOR", empty.to_str().unwrap());
+    sandbox
+        .run(&["edit", "s.yaml"])
+        .code(92)
+        .stderr_has("error: the edited 's.yaml' is not valid yaml; nothing was written: ");
+    assert_eq!(sandbox.read_text("s.yaml"), before);
+    let pasted = sandbox.write("pasted.yaml", &before);
+    let paste = sandbox.script("paste.sh", &format!("cat '{}' > \"$1\"", pasted.display()));
+    sandbox.env("EDITOR", paste.to_str().unwrap());
+    sandbox
+        .run(&["edit", "s.yaml"])
+        .code(203)
+        .stderr_has("already encrypted")
+        .hinted();
+    assert_eq!(sandbox.read_text("s.yaml"), before);
+}
+
 #[test]
 fn edit_creates_a_new_file_from_the_creation_rules() {
     let mut sandbox = Sandbox::new();

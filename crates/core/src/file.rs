@@ -1,10 +1,13 @@
 //! File operations as the sops command line does them: encrypt for a creation rule, decrypt
-//! (whole file or `--extract`), set, unset, rotate, filestatus, and the environment of
-//! `exec-env`.
+//! (whole file or `--extract`), set, unset, rotate, filestatus, edit ([`EditSession`]), and
+//! the environment of `exec-env`.
 //!
 //! Each function takes bytes and returns bytes; reading and writing files (atomically) is the
 //! caller's choice, so an embedding tool can keep everything in memory. Key material comes in
 //! through [`KeyDecryptor`]s (for opening) and [`Recipients`] (for encrypting).
+
+mod edit;
+mod environment;
 
 use std::path::Path;
 
@@ -21,7 +24,7 @@ use crate::sops::{
 use crate::store::{EmitOptions, Format, StoreError, json, yaml};
 use crate::tree::{Branch, Item, Tree, Value};
 
-mod environment;
+pub use edit::{EditError, EditSession, example_document};
 pub use environment::{EnvVar, EnvironmentError, environment};
 
 /// Why a file operation failed.
@@ -529,16 +532,5 @@ fn json_value(value: serde_json::Value) -> Value {
                 })
                 .collect::<Branch>(),
         ),
-    }
-}
-
-/// The document `edit` starts from for a file that does not exist yet.
-pub fn example_document(format: Format) -> &'static [u8] {
-    match format {
-        Format::Yaml => b"# Enter your secrets here.\nexample_key: example_value\n",
-        Format::Json => b"{\n\t\"example_key\": \"example_value\"\n}\n",
-        Format::Dotenv => b"example_key=example_value\n",
-        Format::Ini => b"[example]\nexample_key = example_value\n",
-        Format::Binary => b"example value\n",
     }
 }

@@ -18,7 +18,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`file`](mod@file) | the sops command-line operations on bytes: [`file::encrypt`], [`file::decrypt`], [`file::set`], [`file::unset`], [`file::rotate`] |
+//! | [`file`](mod@file) | the sops command-line operations on bytes: [`file::encrypt`], [`file::decrypt`], [`file::set`], [`file::unset`], [`file::rotate`], and edits ([`file::EditSession`]) |
 //! | [`sops`] | the format: [`sops::Document`], the value cipher, MAC, metadata, master keys, key groups |
 //! | [`store`] | the five file formats, each a parse/emit pair |
 //! | [`keys`] | age recipients and identities, SSH → age conversion, sops' key discovery |
@@ -62,6 +62,41 @@
 //! let options = DecryptOptions::new(Format::Json, Format::Json);
 //! let plaintext = decrypt(&encrypted, &[&AgeDecryptor::new(&identities)], &options)?;
 //! assert!(std::str::from_utf8(&plaintext)?.contains("\"user\": \"alice\""));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Change a value in an encrypted file
+//!
+//! [`file::EditSession`] is `sops edit` without the editor: it hands out the plaintext and
+//! takes the changed text back. The MAC is checked on the way in; on the way out the file is
+//! sealed with the same data key, and values that did not change keep their ciphertext.
+//!
+//! ```
+//! use aesec::file::EditSession;
+//! use aesec::fs::{write_atomic, WriteOptions};
+//! use aesec::keys::age::Identities;
+//! use aesec::sops::AgeDecryptor;
+//! use aesec::store::{EmitOptions, Format};
+//!
+//! # let vectors = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops");
+//! # let dir = std::env::temp_dir().join(format!("aesec-doc-change-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # std::fs::copy(format!("{vectors}/vec.enc.json"), dir.join("vec.enc.json"))?;
+//! let path = dir.join("vec.enc.json");
+//! let mut identities = Identities::new();
+//! identities.add_identity_file_text(&std::fs::read_to_string(format!("{vectors}/vec.key"))?, "vec.key")?;
+//! let decryptor = AgeDecryptor::new(&identities);
+//!
+//! let encrypted = std::fs::read(&path)?;
+//! let mut session = EditSession::open(&encrypted, Format::Json, &[&decryptor], &EmitOptions::default())?;
+//! let changed = std::str::from_utf8(session.plaintext())?.replace("\"alice\"", "\"bob\"");
+//! if let Some(sealed) = session.finish(changed.as_bytes())? {
+//!     write_atomic(&path, &sealed, WriteOptions::keep_mode_or(0o644))?;
+//! }
+//!
+//! let reopened = EditSession::open(&std::fs::read(&path)?, Format::Json, &[&decryptor], &EmitOptions::default())?;
+//! assert!(std::str::from_utf8(reopened.plaintext())?.contains("\"user\": \"bob\""));
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

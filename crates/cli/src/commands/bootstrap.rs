@@ -2,30 +2,12 @@
 //! `DIR/etc/ssh/ssh_host_ed25519_key` (0600) and `.pub` (0644) for `nixos-anywhere
 //! --extra-files DIR` ([`aesec::fleet::bootstrap`]).
 
-use std::path::PathBuf;
-
 use aesec::fleet::{self, BootstrapOptions};
 use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
-use clap::Args;
 
+use crate::cli::BootstrapArgs;
 use crate::commands::Context;
-
-/// Arguments of `aesec bootstrap`.
-#[derive(Debug, Args)]
-pub(crate) struct BootstrapArgs {
-    /// The member enrolled with `aesec enroll NAME --generate`.
-    #[arg(value_name = "NAME")]
-    pub(crate) name: String,
-
-    /// The directory to pass to `nixos-anywhere --extra-files`.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
-
-    /// The stored private key, if not at the default path of `enroll --generate`.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) key_path: Option<PathBuf>,
-}
 
 pub(crate) fn run(context: &Context, args: &BootstrapArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;

@@ -1,17 +1,16 @@
 //! `aesec edit`: decrypt into a private directory on a RAM-backed filesystem, run the editor,
-//! and re-encrypt with the same data key only if the plaintext changed (exit 200 otherwise).
+//! and re-encrypt with the same data key only if the plaintext changed (exit 200 otherwise);
+//! opening and sealing are [`aesec::file::EditSession`]'s, the scratch file and the editor ours.
 //!
-//! The directory is created 0700 (whatever the umask) and the file 0600. It is removed when the
-//! edit ends, and also when aesec gets SIGINT, SIGTERM or SIGHUP while the editor runs (a closed
-//! terminal must not leave the plaintext behind). A warning goes to stderr when the directory
-//! is not on a RAM-backed filesystem.
+//! The scratch file is 0600 in a [`Scratch`] directory: 0700, RAM-backed when possible, removed
+//! when the edit ends and when aesec gets SIGINT, SIGTERM or SIGHUP while the editor runs.
 
 use std::path::Path;
 use std::process::Command;
 
-use aesec::file::{FileError, RuleOverrides};
+use aesec::file::{EditError, EditSession, FileError, RuleOverrides};
 use aesec::fs::WriteOptions;
-use aesec::sops::{AgeDecryptor, Document, OpenOptions};
+use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
 
 use crate::cli::EditArgs;
@@ -24,17 +23,19 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
     let path = context.path(&args.file);
     let format = input_format(&args.types, Some(&args.file));
     let emit = context.emit_options()?;
-    let existed = path.exists();
-    let mut document = if existed {
+    let mut session = if path.exists() {
         let encrypted = read_input(context, Some(&args.file))?;
         let keys = context.keys();
-        Document::open(
+        EditSession::open(
             &encrypted,
             format,
             &[&AgeDecryptor::new(&keys.identities)],
-            &OpenOptions::default(),
+            &emit,
         )
-        .map_err(|error| keys.error("edit", &args.file, FileError::Open(error)))?
+        .map_err(|error| match error {
+            EditError::Open(open) => keys.error("edit", &args.file, FileError::Open(open)),
+            other => other.into(),
+        })?
     } else {
         let config = context.config()?;
         let (recipients, rules) = aesec::file::creation_recipients(
@@ -50,39 +51,37 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
                 context.describe_config()
             )
         })?;
-        let mut document =
-            Document::from_plaintext(aesec::file::example_document(format), format, &rules)?;
-        document.rewrap(&recipients)?;
-        document
+        EditSession::create(format, &recipients, &rules, &emit)?
     };
-    let plaintext = document.to_plaintext(format, &emit)?;
     let dir = Scratch::new("aesec-edit-", "the editor runs")?;
     let name = path
         .file_name()
         .map_or_else(|| "secret".into(), |n| n.to_os_string());
     let scratch = dir.path().join(name);
-    write_file(&scratch, &plaintext, WriteOptions::private(0o600))?;
+    write_file(&scratch, session.plaintext(), WriteOptions::private(0o600))?;
     run_editor(&scratch)?;
     let edited = zeroize::Zeroizing::new(aesec::fs::read(&scratch)?);
     drop(dir);
-    if *edited == *plaintext {
-        if !context.quiet {
-            eprintln!("file has not changed, exiting");
+    let encrypted = match session.finish(&edited) {
+        Ok(Some(encrypted)) => encrypted,
+        Ok(None) => {
+            if !context.quiet {
+                eprintln!("file has not changed, exiting");
+            }
+            return Ok(exit::FILE_HAS_NOT_BEEN_MODIFIED);
         }
-        return Ok(exit::FILE_HAS_NOT_BEEN_MODIFIED);
-    }
-    document
-        .replace_plaintext(&edited, format)
-        .with_context(|| {
-            format!(
+        Err(error @ EditError::Invalid(_)) => {
+            return Err(anyhow::Error::new(error).context(format!(
                 "the edited '{}' is not valid {}; nothing was written",
                 args.file.display(),
                 format.name()
-            )
-        })?;
-    let encrypted = document
-        .seal(&emit)
-        .with_context(|| format!("cannot encrypt '{}'", args.file.display()))?;
+            )));
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error)
+                .context(format!("cannot encrypt '{}'", args.file.display())));
+        }
+    };
     write_file(&path, &encrypted, WriteOptions::keep_mode_or(0o644))?;
     Ok(0)
 }

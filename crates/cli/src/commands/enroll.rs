@@ -11,110 +11,14 @@ use aesec::fleet::{
 };
 use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
-use clap::Args;
 
-use crate::commands::updatekeys::summary;
+use crate::cli::EnrollArgs;
 use crate::commands::{Context, read_input};
-use crate::output::CliError;
+use crate::output::{CliError, summary};
 use crate::progress::Bar;
 
 /// The default SSH port of `--keyscan HOST`.
 const SSH_PORT: u16 = 22;
-
-/// `aesec enroll --help`.
-const ENROLL_ABOUT: &str = "\
-Enroll a host (or any member): take its key from exactly one source, record it as an anchor in \
-.sops.yaml (the comment keeps the SSH key, the date and the source), add its alias to the rules \
-it should read, and re-encrypt the files of those rules for it.
-
-Key sources:
-  --keyscan HOST[:PORT]   ask the running host's sshd (ssh-keyscan -t ed25519)
-  --key FILE|-            a .pub / known_hosts line, or an age1… recipient
-  --generate              make the host key now, for a host not installed yet: the private key
-                          is stored encrypted to the admins (members named admin_…); write it
-                          for nixos-anywhere with `aesec bootstrap NAME --out DIR`
-
-A scanned key is shown (its SHA256: fingerprint, as `ssh-keygen -l` prints it, and its age \
-recipient) before anything is written. --fingerprint SHA256:… pins it: a different key is \
-refused. A known_hosts entry for the host (--known-hosts FILE, default ~/.ssh/known_hosts; \
-hashed entries too) vouches for it; a known_hosts entry with another key, or an @revoked one, \
-refuses it. With -y, --keyscan needs --fingerprint or a matching known_hosts entry: an \
-unattended run never takes the network's word.
-
-Targets: --to PATH (the rule governing PATH), --like OTHER (every rule naming OTHER), or by \
-default the per-host rule ^DIR/NAME/ (created when missing, with the admins).
-
-Enrolling the same key again changes nothing. A different key for a known name is refused \
-(both fingerprints shown) unless --replace: a changed host key is an alarm. Adding a recipient \
-only re-wraps each file's data key; with --replace the old key is removed and the files get new \
-data keys.";
-
-/// Arguments of `aesec enroll`.
-#[derive(Debug, Args)]
-#[command(long_about = ENROLL_ABOUT)]
-pub(crate) struct EnrollArgs {
-    /// The member's name: its anchor in .sops.yaml, usually the host name.
-    #[arg(value_name = "NAME")]
-    pub(crate) name: String,
-
-    #[command(flatten)]
-    pub(crate) source: SourceArgs,
-
-    /// With --generate: where to store the encrypted private key (default
-    /// DIR/NAME/ssh_host_ed25519_key beside the per-host rules).
-    #[arg(long, value_name = "PATH", requires = "generate")]
-    pub(crate) key_path: Option<PathBuf>,
-
-    /// Grant the rule that governs PATH (repeatable).
-    #[arg(long = "to", value_name = "PATH", conflicts_with = "like")]
-    pub(crate) to: Vec<PathBuf>,
-
-    /// Grant every rule that names member OTHER.
-    #[arg(long, value_name = "OTHER")]
-    pub(crate) like: Option<String>,
-
-    /// Accept a different key for a member that exists.
-    #[arg(long)]
-    pub(crate) replace: bool,
-
-    /// Only edit .sops.yaml; run `aesec updatekeys` later.
-    #[arg(long)]
-    pub(crate) no_updatekeys: bool,
-
-    /// Do not ask for confirmation.
-    #[arg(short, long)]
-    pub(crate) yes: bool,
-
-    /// With --keyscan: accept only the host key with this fingerprint (`ssh-keygen -l`).
-    #[arg(long, value_name = "SHA256:…", requires = "keyscan")]
-    pub(crate) fingerprint: Option<String>,
-
-    /// With --keyscan: the known_hosts file that may vouch for the key (default
-    /// ~/.ssh/known_hosts, when it exists).
-    #[arg(long, value_name = "FILE", requires = "keyscan")]
-    pub(crate) known_hosts: Option<PathBuf>,
-
-    /// The ssh-keyscan program for --keyscan.
-    #[arg(long, value_name = "PATH", default_value = "ssh-keyscan")]
-    pub(crate) keyscan_program: PathBuf,
-}
-
-/// Exactly one key source.
-#[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
-pub(crate) struct SourceArgs {
-    /// Ask the host's sshd for its ed25519 host key.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub(crate) keyscan: Option<String>,
-
-    /// Read the key from FILE (`-`: stdin): a .pub or known_hosts line, or an age recipient.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) key: Option<PathBuf>,
-
-    /// Generate the host key now (for a host not installed yet).
-    #[arg(long)]
-    pub(crate) generate: bool,
-}
 
 pub(crate) fn run(context: &Context, args: &EnrollArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;

@@ -1,6 +1,6 @@
 //! `aesec keys`: SSH → age conversion (what ssh-to-age prints) and age key generation.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::Path;
 
 use aesec::keys::ssh::{self, PassphrasePrompt, SshToAgeError};
@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use crate::cli::{KeysCommand, SshToAgeArgs};
 use crate::commands::{Context, read_input, write_file};
-use crate::output::CliError;
+use crate::output::{CliError, TerminalPrompt};
 
 pub(crate) fn run(context: &Context, command: &KeysCommand) -> anyhow::Result<u8> {
     match command {
@@ -122,20 +122,6 @@ fn read_passphrase_from_stdin() -> anyhow::Result<SecretString> {
     Ok(SecretString::from(
         text.trim_end_matches(['\r', '\n']).to_owned(),
     ))
-}
-
-/// Asks for a passphrase on the terminal, when there is one.
-pub(crate) struct TerminalPrompt;
-
-impl PassphrasePrompt for TerminalPrompt {
-    fn passphrase(&self, key_description: &str) -> Option<SecretString> {
-        if !std::io::stdin().is_terminal() {
-            return None;
-        }
-        rpassword::prompt_password(format!("Passphrase for {key_description}: "))
-            .ok()
-            .map(SecretString::from)
-    }
 }
 
 #[cfg(test)]

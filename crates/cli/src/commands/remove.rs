@@ -6,32 +6,11 @@ use std::io::Write;
 use aesec::fleet::{self, RemoveOptions, RemoveOutcome};
 use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
-use clap::Args;
 
+use crate::cli::RemoveArgs;
 use crate::commands::Context;
-use crate::commands::updatekeys::summary;
+use crate::output::summary;
 use crate::progress::Bar;
-
-/// `aesec remove --help`.
-const REMOVE_ABOUT: &str = "\
-Remove a member: delete its anchor and every alias from .sops.yaml (refused when a rule would \
-be left without a recipient or without an admin, or when it is the last admin), then \
-re-encrypt every file it could read WITH NEW DATA KEYS, so that an old copy of a data key \
-opens nothing written from now on. Values already in git history stay readable by the removed \
-key: the values it could read are listed, change them.";
-
-/// Arguments of `aesec remove`.
-#[derive(Debug, Args)]
-#[command(long_about = REMOVE_ABOUT)]
-pub(crate) struct RemoveArgs {
-    /// The member to remove.
-    #[arg(value_name = "NAME")]
-    pub(crate) name: String,
-
-    /// Do not ask for confirmation.
-    #[arg(short, long)]
-    pub(crate) yes: bool,
-}
 
 pub(crate) fn run(context: &Context, args: &RemoveArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;

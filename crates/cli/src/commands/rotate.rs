@@ -8,9 +8,8 @@ use aesec::fs::WriteOptions;
 use aesec::sops::AgeDecryptor;
 
 use crate::cli::RotateArgs;
-use crate::commands::updatekeys::{shown_report, summary};
 use crate::commands::{Context, input_format, output_target, read_input, write_output};
-use crate::output::CliError;
+use crate::output::{CliError, shown_report, summary};
 use crate::progress::Bar;
 
 /// Mode of a rotated file written to a new path.
@@ -73,7 +72,7 @@ fn run_older_than(
         &bar,
     )
     .map_err(fleet_error)?;
-    let report = shown_report(context, report);
+    let report = shown_report(&context.cwd, report);
     if context.json {
         crate::output::json(&report)?;
     } else if !context.quiet {

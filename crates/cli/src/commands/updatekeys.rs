@@ -3,12 +3,12 @@
 
 use std::io::Write;
 
-use aesec::fleet::{self, ApplyOptions, Plan, PlanOptions, Report};
+use aesec::fleet::{self, ApplyOptions, PlanOptions};
 use aesec::sops::AgeDecryptor;
 
 use crate::cli::UpdatekeysArgs;
 use crate::commands::Context;
-use crate::output::CliError;
+use crate::output::{CliError, shown_plan, shown_report, summary};
 use crate::progress::Bar;
 
 pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8> {
@@ -17,7 +17,7 @@ pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8
     let mut options = PlanOptions::default();
     options.no_rotate = args.no_rotate;
     let plan = fleet::plan(&config, &files, &context.cwd, &options)?;
-    let shown = shown_plan(context, &plan);
+    let shown = shown_plan(&context.cwd, &plan);
     let skipped = plan.changed().filter(|f| f.revocation_skipped).count();
 
     if !(context.json || context.quiet && args.yes) {
@@ -67,49 +67,13 @@ pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8
             source,
         }
     })?;
-    let report = shown_report(context, report);
+    let report = shown_report(&context.cwd, report);
     if context.json {
         crate::output::json(&serde_json::json!({ "plan": shown, "report": report }))?;
     } else if !context.quiet {
         crate::output::stdout(summary(&report).as_bytes())?;
     }
     Ok(0)
-}
-
-/// The plan with paths relative to the working directory, for printing.
-fn shown_plan(context: &Context, plan: &Plan) -> Plan {
-    let mut shown = plan.clone();
-    for file in &mut shown.files {
-        file.path = context.shown(&file.path);
-    }
-    shown
-}
-
-/// The report with paths relative to the working directory, for printing.
-pub(crate) fn shown_report(context: &Context, mut report: Report) -> Report {
-    for file in &mut report.files {
-        file.path = context.shown(&file.path);
-    }
-    for path in &mut report.stale_temps_removed {
-        *path = context.shown(path);
-    }
-    report
-}
-
-/// The one-line outcome of a run, plus a note on temporary files removed.
-pub(crate) fn summary(report: &Report) -> String {
-    let unchanged = report.files.len() - report.changed;
-    let mut text = format!(
-        "{} file(s) written: {} re-wrapped (same data key), {} rotated (new data key); {unchanged} unchanged ({} ms)\n",
-        report.changed, report.rewrapped, report.rotated, report.durations.total_ms
-    );
-    for path in &report.stale_temps_removed {
-        text.push_str(&format!(
-            "removed '{}', left by an interrupted run\n",
-            path.display()
-        ));
-    }
-    text
 }
 
 /// The loud warning of `--no-rotate` when it actually skips a revocation.
