@@ -355,6 +355,44 @@ mod tests {
         }
     }
 
+    /// A block scalar whose last line ends the file without a line break reads without one,
+    /// as go-yaml reads it (values printed by `sops decrypt` of `sops encrypt`, sops 3.11; issue
+    /// 11 §3). saphyr added a `\n` for that line: `k: |\n  a` read as `"a\n"`.
+    #[test]
+    fn block_scalars_ending_the_file_unterminated_as_go_yaml() {
+        for (input, value) in [
+            ("k: |\n  multi\n  line", "multi\nline"),
+            ("k: |+\n  a\n  b", "a\nb"),
+            ("k: >\n  a\n  b", "a b"),
+            ("k: |\n  a\n  b\n  ", "a\nb\n"),
+            ("k: |\n  a\n  b\n ", "a\nb\n"),
+            ("k: |\n  a\n  b\n    ", "a\nb\n  "),
+            ("k: |+\n  a\n\n  ", "a\n\n"),
+            ("k: |+\n  ", ""),
+            ("k: >+1\n  ", " "),
+            ("k: >+1\n  a\n ", " a\n"),
+            ("k: &x |1+\n  a\n ", " a\n"),
+            ("k: &x\n  |+\n  ", ""),
+            ("k: |\r\n  a\r\n  b", "a\nb"),
+            ("l:\n- |\n  a\n  ", "a\n"),
+            // Unchanged: a final line break, or a last line less indented than the block.
+            ("k: |\n  a\n", "a\n"),
+            ("k: |+\n  a\n\n ", "a\n\n"),
+            ("k: |+\n\n  ", "\n"),
+        ] {
+            let tree = parse(input.as_bytes()).expect("parse");
+            let branch = &tree.branches[0];
+            let got = match crate::tree::get(branch, "k") {
+                Some(got) => got.clone(),
+                None => match crate::tree::get(branch, "l") {
+                    Some(Value::List(items)) => items[0].clone(),
+                    other => panic!("{input:?}: {other:?}"),
+                },
+            };
+            assert_eq!(got, Value::Str(value.into()), "{input:?}");
+        }
+    }
+
     /// A key holding a line break is written as a complex key (`? key`); go-yaml starts a map or
     /// list value on the `:` line, padded to the child column (bytes written by sops 3.11; the
     /// differential generators found it, issue 12). Regression: aesec broke the line there.
