@@ -352,6 +352,103 @@ fn binary_encrypted_shape() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// YAML block scalars where they end (issue 11 §3)
+// ---------------------------------------------------------------------------------------------
+
+/// Block scalar headers: every chomping indicator, with and without an indentation indicator.
+const BLOCK_HEADERS: [&str; 14] = [
+    "|", "|-", "|+", ">", ">-", ">+", "|2", "|2-", "|+2", "|1+", ">1-", ">2", ">+1", "|4+",
+];
+
+/// Where a block scalar ends, as a document with `H` in place of the header: at the end of the
+/// file with and without a final newline, with trailing blank lines (empty, with fewer, as many
+/// and more spaces than the indentation, unterminated), before a comment, before a less
+/// indented key, in lists and nested maps, after an anchor or tag, with CRLF line ends.
+const BLOCK_ENDINGS: [&str; 40] = [
+    "k: H\n  a\n  b",
+    "k: H\n  a\n  b\n",
+    "k: H\n  a\n  b\n\n\n",
+    "k: H\n  a\n  b\n\n",
+    "k: H\n  a\n  b\n  \n \n",
+    "k: H\n  a\n  b\n\n   ",
+    "k: H\n  a\n  b\n  ",
+    "k: H\n  a\n  b\n ",
+    "k: H\n  a\n  b\n    ",
+    "k: H\n  a\n\n  ",
+    "k: H\n  a\n\n   b\n  c\n\n",
+    "k: H\n  a\n  \tb",
+    "k: H # c\n  a",
+    "k: H\n    a\n  b",
+    "k: H",
+    "k: H\n",
+    "k: H\n  ",
+    "k: H\n ",
+    "k: H\n\n  ",
+    "k: H\n\n  \n",
+    "k: H\n\n\nz: 1\n",
+    "k: H\n  a\n  b\n# c\nz: 1\n",
+    "k: H\n  a\n  b\n\n# c\n\nz: 1\n",
+    "k: H\n  a\n  b\n # c\nz: 1\n",
+    "k: H\n  a\n  b\n# c",
+    "m:\n  k: H\n    a\n    b\n  y: 2\nz: 1\n",
+    "m:\n  k: H\n    a\n    b\n\n  \nz: 1\n",
+    "m:\n  k: H\n    a\n   ",
+    "m:\n  k: H\n    a\n    ",
+    "l:\n  - H\n    a\n    b",
+    "l:\n  - H\n    a\n    b\n\n  - x\n",
+    "l:\n- H\n  a\n\n  b\n\n",
+    "l:\n- H\n  a\n  ",
+    "l:\n  - H\n     a\n    ",
+    "k: &x H\n  a\n  ",
+    "k: &x H\n  a\n ",
+    "k: !!str H\n  a",
+    "k: &x\n  H\n  ",
+    "k: H\r\n  a\r\n  b",
+    "j: H\n  x\nk: H\n  a\n  ",
+];
+
+/// One direction of a differential check on one plaintext.
+type Check = fn(&Fixture, Store, &[u8]) -> Result<(), TestCaseError>;
+
+/// Every block scalar header in every ending, both directions: sops 3.11 decrypts aesec's
+/// encryption to what it decrypts from its own, and aesec decrypts sops' file as sops does.
+/// Regression (issue 11 §3): a block whose last line ends the file without a line break read
+/// with one more `\n` than go-yaml reads (`k: |\n  a` was `"a\n"`, sops reads `"a"`).
+#[test]
+fn yaml_block_scalar_endings() {
+    let fixture = require_peer!(Fixture::new());
+    let checks: [(&str, Check); 2] = [
+        ("aesec->sops", check_aesec_to_sops),
+        ("sops->aesec", check_sops_to_aesec),
+    ];
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for ending in BLOCK_ENDINGS {
+        for header in BLOCK_HEADERS {
+            let document = ending.replace('H', header);
+            for (direction, check) in checks {
+                match check(&fixture, Store::Yaml, document.as_bytes()) {
+                    Ok(()) => compared += 1,
+                    // sops refuses the plaintext (and aesec too, for aesec->sops).
+                    Err(TestCaseError::Reject(_)) => {}
+                    Err(TestCaseError::Fail(why)) => {
+                        failures.push(format!("{direction} {document:?}: {why}"));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("yaml block scalar endings: {compared} comparisons");
+    assert!(compared >= 800, "only {compared} comparisons ran");
+    assert!(
+        failures.is_empty(),
+        "{} of the block scalar endings differ from sops:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Generators
 // ---------------------------------------------------------------------------------------------
 

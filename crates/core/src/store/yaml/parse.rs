@@ -1,32 +1,31 @@
-//! YAML reading for the sops store: saphyr-parser events plus comments recovered from the text.
+//! YAML reading for the sops store: saphyr-parser events built into a tree as go-yaml v3 builds
+//! it (as flattened by sops' `stores/yaml/store.go`).
 //!
-//! saphyr-parser reports no comments, only where each event sits in the input. The text
-//! between two events is scanned for `#` comments, and each comment is given to the map or list
-//! that go-yaml v3 (as flattened by sops' `stores/yaml/store.go`) would attach it to:
-//! - a comment on the line of a scalar becomes its own item just before that entry (3.11 moves
-//!   line comments up), also on the first line of a map or list inside a list; after a flow
-//!   collection it goes first into that collection, or before it when it is a list item;
-//! - a comment on a line of its own goes to the innermost open (or just opening, or just
-//!   closing) collection whose indentation is not deeper than the comment's column.
-//!
-//! Aliases are expanded, anchors dropped, and scalars typed by [`super::resolve`].
+//! This file holds the builder: the open collections, keys and values, documents, and the
+//! errors. Its children read what saphyr reads differently from go-yaml or does not report:
+//! [`comments`] (found in the text between events and placed), [`aliases`] (expanded, with
+//! limits), [`line_breaks`] (NEL, LS and PS), [`block_end`] (a block scalar ending the input
+//! unterminated), over the character-indexed text of [`chars`]. Scalars are typed by
+//! [`super::resolve`]; anchors are dropped.
+
+mod aliases;
+mod block_end;
+mod chars;
+mod comments;
+mod line_breaks;
 
 use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
+use self::aliases::{Anchored, Size};
+use self::chars::{CharText, quoted_end};
+use self::line_breaks::{go_yaml_lines, is_unicode_break};
 use super::resolve::{CoreKind, Resolved, ScalarTag, resolve_scalar};
 use crate::store::{MAX_DEPTH, StoreError};
 use crate::tree::{Branch, Item, Text, Tree, Value};
 
 const FORMAT: &str = "yaml";
-/// Values produced by alias expansion before the input counts as an alias bomb.
-const MAX_EXPANDED_NODES: usize = 1_000_000;
-/// Bytes of text (keys, scalars, comments, plus one per node) that alias expansion may add
-/// before the input counts as an alias bomb. Nodes alone are not enough: one 100 KB scalar
-/// aliased 2,000 times is few nodes but 200 MB of tree, encrypted and written out again.
-/// No real file aliases anywhere near 64 MiB.
-const MAX_EXPANDED_BYTES: usize = 64 << 20;
 
 /// Parses YAML into a tree, one branch per document.
 pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
@@ -162,21 +161,6 @@ struct Builder<'a, 'input> {
     expanded: Size,
 }
 
-/// An anchored value and its [`Size`], measured once when the anchor is defined.
-struct Anchored {
-    value: Value,
-    size: Size,
-}
-
-/// What a value costs when an alias copies it.
-#[derive(Clone, Copy, Default)]
-struct Size {
-    nodes: usize,
-    bytes: usize,
-    /// Levels of maps and lists (0 for a scalar).
-    depth: usize,
-}
-
 impl Builder<'_, '_> {
     fn run(&mut self) -> Result<(), StoreError> {
         let mut cursor = 0usize;
@@ -238,32 +222,7 @@ impl Builder<'_, '_> {
                 self.last = None;
             }
             Event::Alias(id) => {
-                let size = self
-                    .anchors
-                    .get(id)
-                    .map(|anchored| anchored.size)
-                    .ok_or_else(|| self.syntax(span, "unknown anchor"))?;
-                self.expanded.nodes = self.expanded.nodes.saturating_add(size.nodes);
-                self.expanded.bytes = self.expanded.bytes.saturating_add(size.bytes);
-                if self.expanded.nodes > MAX_EXPANDED_NODES {
-                    return Err(self.syntax(span, "document contains excessive aliasing"));
-                }
-                if self.expanded.bytes > MAX_EXPANDED_BYTES {
-                    return Err(StoreError::AliasExpansion {
-                        alias: self.source(span),
-                        line: span.start.line(),
-                        limit: MAX_EXPANDED_BYTES,
-                    });
-                }
-                // The alias's value starts one level below the open collections.
-                if self.frames.len().saturating_sub(1) + size.depth > MAX_DEPTH {
-                    return Err(self.too_deep(span));
-                }
-                let value = self
-                    .anchors
-                    .get(id)
-                    .map(|anchored| anchored.value.clone())
-                    .ok_or_else(|| self.syntax(span, "unknown anchor"))?;
+                let value = self.expand_alias(*id, span)?;
                 if self.expecting_key() {
                     let Value::Str(text) = value else {
                         return Err(StoreError::NonStringKey {
@@ -279,6 +238,14 @@ impl Builder<'_, '_> {
                 let quoted = !matches!(style, ScalarStyle::Plain);
                 let unfolded = self.with_unicode_breaks(text, *style, span);
                 let text = unfolded.as_deref().unwrap_or(text);
+                let text = match style {
+                    ScalarStyle::Literal | ScalarStyle::Folded
+                        if self.break_added_at_end(text, span, *anchor > 0 || tag.is_some()) =>
+                    {
+                        text.strip_suffix('\n').unwrap_or(text)
+                    }
+                    _ => text,
+                };
                 let resolved = resolve_scalar(text, quoted, scalar_tag(tag.as_deref()));
                 let value = match resolved {
                     Resolved::Value(value) => value,
@@ -363,58 +330,6 @@ impl Builder<'_, '_> {
         Ok(())
     }
 
-    /// The scalar at `span` read as go-yaml reads it when its text holds NEL, LS or PS, which
-    /// saphyr saw as `\n` or as a blank (see [`go_yaml_lines`]); `None` when the text holds
-    /// none, and for a folded block (left as saphyr read it).
-    fn with_unicode_breaks(&self, value: &str, style: ScalarStyle, span: &Span) -> Option<String> {
-        let (mut start, mut end) = (span.start.index(), span.end.index().max(span.start.index()));
-        if style == ScalarStyle::Literal {
-            // The span leaves out the empty lines before the first content line and after the
-            // last, whose breaks may be LS or PS: read from the end of the `|…` header line to
-            // the next content.
-            let blank = |c: &char| matches!(c, ' ' | '\t') || is_go_break(*c);
-            start = self
-                .original
-                .get(..start)?
-                .iter()
-                .rposition(|c| !blank(c))?
-                + 1;
-            end += self
-                .original
-                .get(end..)?
-                .iter()
-                .take_while(|c| blank(c))
-                .count();
-        }
-        let raw = self.original.get(start..end)?;
-        if !raw.iter().copied().any(is_unicode_break) {
-            return None;
-        }
-        match style {
-            ScalarStyle::Plain => Some(fold_flow(raw, None)),
-            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                let open = raw.iter().position(|&c| c == '\'' || c == '"')?;
-                let quote = *raw.get(open)?;
-                Some(fold_flow(raw.get(open + 1..)?, Some(quote)))
-            }
-            ScalarStyle::Literal => {
-                // saphyr's value keeps the content's line breaks, in order, as `\n`; the first
-                // break read ends the header line.
-                let mut breaks = source_breaks(raw).into_iter().skip(1);
-                Some(
-                    value
-                        .chars()
-                        .map(|c| match c {
-                            '\n' => breaks.next().unwrap_or('\n'),
-                            other => other,
-                        })
-                        .collect(),
-                )
-            }
-            ScalarStyle::Folded => None,
-        }
-    }
-
     /// Whether a collection start is a flow one (`[` or `{` at its position).
     fn is_flow_start(&self, span: &Span) -> bool {
         matches!(self.chars.at(span.start.index()), Some('[' | '{'))
@@ -482,235 +397,6 @@ impl Builder<'_, '_> {
         Ok(())
     }
 
-    /// Finds comments in `chars[from..to]` and places each one.
-    fn scan_comments(&mut self, from: usize, to: usize, next: usize) -> Result<(), StoreError> {
-        let mut i = from;
-        while i < to {
-            let c = self.chars.at(i).unwrap_or('\n');
-            let after_blank = i == 0
-                || matches!(
-                    self.chars.at(i - 1),
-                    Some(' ' | '\t' | '\n' | '\r' | '\u{feff}')
-                );
-            if c == '#' && after_blank {
-                let start = i + 1;
-                let mut end = start;
-                while end < to && !matches!(self.chars.at(end), Some('\n' | '\r') | None) {
-                    end += 1;
-                }
-                let text: String = (start..end).filter_map(|j| self.chars.at(j)).collect();
-                let line_start = (0..i).rev().find(|&j| self.chars.at(j) == Some('\n'));
-                let column = line_start.map_or(i, |p| i - p - 1);
-                let own_line = (line_start.map_or(0, |p| p + 1)..i)
-                    .all(|j| matches!(self.chars.at(j), Some(' ' | '\t' | '\u{feff}')));
-                // saphyr's lines are 1-based; the newlines before `i` give the line.
-                let line = self.newlines.partition_point(|&p| p < i) + 1;
-                self.place_comment(Text::from(text), line, column, own_line, next);
-                i = end;
-            } else {
-                i += 1;
-            }
-        }
-        Ok(())
-    }
-
-    fn place_comment(
-        &mut self,
-        text: Text,
-        line: usize,
-        column: usize,
-        own_line: bool,
-        next: usize,
-    ) {
-        if !own_line
-            && let Some(last) = self.last
-            && self.place_line_comment(&text, last, line)
-        {
-            return;
-        }
-        self.place_own_line_comment(text, column, next);
-    }
-
-    /// Line comments (sharing a line with the previous content). Returns false if not one.
-    fn place_line_comment(&mut self, text: &Text, last: Last, line: usize) -> bool {
-        match last {
-            Last::Key {
-                depth,
-                line: key_line,
-            } if key_line == line => {
-                self.place_value_line_comment(text.clone(), depth, line, true);
-                true
-            }
-            Last::Flow {
-                depth,
-                line: end_line,
-            } if end_line == line => {
-                let Some(frame) = self.frames.get_mut(depth) else {
-                    return false;
-                };
-                // In a list, go-yaml's line comment on the flow item goes to the list, before it.
-                if let FrameKind::List { items } = &mut frame.kind {
-                    let at = items.len().saturating_sub(1);
-                    items.insert(at, Value::Comment(text.clone()));
-                    return true;
-                }
-                let target = match &mut frame.kind {
-                    FrameKind::Map { items, .. } => match items.last_mut() {
-                        Some(Item::Entry { value, .. }) => Some(value),
-                        _ => None,
-                    },
-                    FrameKind::List { items } => items.last_mut(),
-                    FrameKind::Doc { root, .. } => root.as_mut(),
-                };
-                match target {
-                    Some(Value::Map(items)) => {
-                        let at = first_entry(items);
-                        items.insert(at, Item::Comment(text.clone()));
-                        true
-                    }
-                    Some(Value::List(items)) => {
-                        let at = first_list_value(items);
-                        items.insert(at, Value::Comment(text.clone()));
-                        true
-                    }
-                    _ => false,
-                }
-            }
-            Last::Value {
-                depth,
-                line: value_line,
-            } if value_line == line => {
-                self.place_value_line_comment(text.clone(), depth, line, false);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// `pending`: the value is not in its frame yet (the comment follows a key).
-    fn place_value_line_comment(&mut self, text: Text, depth: usize, line: usize, pending: bool) {
-        // Default: just before the entry or item that holds the value.
-        // On the first line of a block collection: first into that collection (go-yaml makes
-        // it a comment of the collection's first key or item, also inside a list).
-        let first_line = self.frames.get(depth).is_some_and(|frame| {
-            !frame.flow && frame.start_line == line && !matches!(frame.kind, FrameKind::Doc { .. })
-        });
-        let position = if first_line {
-            Some(0)
-        } else if pending {
-            Some(usize::MAX)
-        } else {
-            None
-        };
-        let Some(frame) = self.frames.get_mut(depth) else {
-            return;
-        };
-        match &mut frame.kind {
-            FrameKind::Map { items, .. } | FrameKind::Doc { items, .. } => {
-                let at = match position {
-                    None => items.len().saturating_sub(1),
-                    Some(usize::MAX) => items.len(),
-                    Some(_) => first_entry(items),
-                };
-                items.insert(at, Item::Comment(text));
-            }
-            FrameKind::List { items } => {
-                let at = match position {
-                    None => items.len().saturating_sub(1),
-                    Some(usize::MAX) => items.len(),
-                    Some(_) => first_list_value(items),
-                };
-                items.insert(at, Value::Comment(text));
-            }
-        }
-    }
-
-    fn place_own_line_comment(&mut self, text: Text, column: usize, next: usize) {
-        // Walk the coming events: collections that close, then collections that open, until
-        // the next content.
-        let mut pops = 0usize;
-        let mut opens: Vec<(usize, usize)> = Vec::new(); // (event index, indent)
-        for (index, (event, span)) in self.events.iter().enumerate().skip(next) {
-            match event {
-                Event::MappingEnd | Event::SequenceEnd if opens.is_empty() => pops += 1,
-                Event::DocumentEnd | Event::StreamEnd if opens.is_empty() => {
-                    pops = self.frames.len();
-                    break;
-                }
-                Event::MappingStart(..) | Event::SequenceStart(..) => {
-                    if self.is_flow_start(span) {
-                        break;
-                    }
-                    opens.push((index, span.start.col()));
-                }
-                Event::DocumentStart(_) | Event::StreamStart => {}
-                _ => break,
-            }
-        }
-        if self.frames.is_empty() {
-            // Before any document: give it to the first collection that opens, if any.
-            match opens.first() {
-                Some(&(index, _)) => self.pre_open.entry(index).or_default().push(text),
-                // A flow root (`# c\n{}`): the document's own comment.
-                None => self.pre_doc.push(text),
-            }
-            return;
-        }
-        let len = self.frames.len();
-        let first_candidate = len.saturating_sub(pops + 1);
-        // Candidates: the frames that close (innermost first) and the one that stays, then the
-        // collections about to open. The deepest indentation not past the comment wins; a
-        // closing indentless list (same indentation as its parent) gives way to its parent.
-        let mut best: Option<(usize, Option<usize>)> = None; // (indent, frame depth or None)
-        let mut best_open: Option<usize> = None;
-        for depth in (first_candidate..len).rev() {
-            let frame = &self.frames[depth];
-            let closing = depth > first_candidate || pops >= len;
-            let parent_indent = depth.checked_sub(1).map(|p| self.frames[p].indent);
-            if frame.indent > column
-                || (closing && depth > first_candidate && parent_indent == Some(frame.indent))
-            {
-                continue;
-            }
-            if best.is_none_or(|(indent, _)| frame.indent > indent) {
-                best = Some((frame.indent, Some(depth)));
-            }
-        }
-        for (index, indent) in opens.iter().rev() {
-            if *indent <= column && best.is_none_or(|(best_indent, _)| *indent > best_indent) {
-                best = Some((*indent, None));
-                best_open = Some(*index);
-            }
-        }
-        if let (Some((_, None)), Some(index)) = (best, best_open) {
-            self.pre_open.entry(index).or_default().push(text);
-            return;
-        }
-        let chosen = best.and_then(|(_, depth)| depth).unwrap_or(first_candidate);
-        let innermost = chosen == len - 1;
-        let frame = &mut self.frames[chosen];
-        let busy = !innermost
-            || matches!(frame.kind, FrameKind::Map { key: Some(_), .. })
-            || matches!(frame.kind, FrameKind::Doc { root: Some(_), .. });
-        if busy {
-            frame.after.push(text);
-        } else {
-            push_comment(frame, text);
-        }
-    }
-
-    /// Records an anchor's value with its size.
-    fn anchor(&mut self, id: usize, value: &Value) {
-        let size = size_of(value);
-        self.anchors.insert(
-            id,
-            Anchored {
-                value: value.clone(),
-                size,
-            },
-        );
-    }
-
     /// The input text under `span` (an alias's `*name`).
     fn source(&self, span: &Span) -> String {
         (span.start.index()..span.end.index())
@@ -754,319 +440,6 @@ impl Builder<'_, '_> {
         }
         out
     }
-}
-
-/// `text` with NEL, LS and PS as `\n` outside quoted scalars and as a space inside them
-/// (go-yaml does not check the indentation of a quoted scalar's lines; saphyr does).
-fn go_yaml_lines(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut quoted: Vec<(usize, usize)> = Vec::new();
-    let mut parser = Parser::new_from_str(text);
-    while let Some(Ok((event, span))) = parser.next_event() {
-        if let Event::Scalar(_, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, ..) = event {
-            let start = span.start.index();
-            quoted.push((
-                start,
-                quoted_end(CharText::Decoded(&chars), start, span.end.index()),
-            ));
-        }
-    }
-    let mut spans = quoted.into_iter().peekable();
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            while spans.next_if(|&(_, end)| end <= i).is_some() {}
-            if !is_unicode_break(c) {
-                c
-            } else if spans.peek().is_some_and(|&(start, _)| start <= i) {
-                ' '
-            } else {
-                '\n'
-            }
-        })
-        .collect()
-}
-
-/// go-yaml's line breaks that saphyr does not know.
-fn is_unicode_break(c: char) -> bool {
-    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
-}
-
-/// Any line break go-yaml reads.
-fn is_go_break(c: char) -> bool {
-    matches!(c, '\n' | '\r') || is_unicode_break(c)
-}
-
-/// The index after the closing quote of the quoted scalar whose span starts at `start` (an
-/// anchor or tag included), searching no further than `limit`.
-fn quoted_end(chars: CharText<'_>, start: usize, limit: usize) -> usize {
-    let limit = limit.min(chars.len()).max(start);
-    let Some(open) = (start..limit).find(|&j| matches!(chars.at(j), Some('\'' | '"'))) else {
-        return limit;
-    };
-    let quote = chars.at(open).unwrap_or('\'');
-    let mut i = open + 1;
-    while let Some(c) = (i < limit).then(|| chars.at(i)).flatten() {
-        if quote == '"' && c == '\\' {
-            i += 2;
-            continue;
-        }
-        if c == quote {
-            if quote == '\'' && chars.at(i + 1) == Some('\'') && i + 1 < limit {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += 1;
-    }
-    limit
-}
-
-/// Text indexed by character position, as saphyr's spans count: ASCII text is indexed as
-/// bytes in place, other text decoded once.
-#[derive(Clone, Copy)]
-enum CharText<'a> {
-    /// ASCII: one byte, one character.
-    Ascii(&'a [u8]),
-    /// Decoded characters.
-    Decoded(&'a [char]),
-}
-
-impl CharText<'_> {
-    /// The character at `index`.
-    fn at(self, index: usize) -> Option<char> {
-        match self {
-            Self::Ascii(bytes) => bytes.get(index).map(|&b| char::from(b)),
-            Self::Decoded(chars) => chars.get(index).copied(),
-        }
-    }
-
-    /// The number of characters.
-    fn len(self) -> usize {
-        match self {
-            Self::Ascii(bytes) => bytes.len(),
-            Self::Decoded(chars) => chars.len(),
-        }
-    }
-}
-
-/// The line breaks in `raw` as go-yaml's `READ_LINE` keeps them: CR LF, CR, LF and NEL as
-/// `\n`, LS and PS as themselves.
-fn source_breaks(raw: &[char]) -> Vec<char> {
-    let mut breaks = Vec::new();
-    let mut chars = raw.iter().copied().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                chars.next_if_eq(&'\n');
-                breaks.push('\n');
-            }
-            '\n' | '\u{85}' => breaks.push('\n'),
-            '\u{2028}' | '\u{2029}' => breaks.push(c),
-            _ => {}
-        }
-    }
-    breaks
-}
-
-/// go-yaml's reading of a plain scalar (`quote == None`, `raw` its exact text) or of a quoted
-/// one (`raw` starts after the opening quote): blanks around a line break are dropped, a lone
-/// `\n` folds to a space, an LS or PS break is kept with the breaks that follow it
-/// (`yaml_parser_scan_flow_scalar`, `yaml_parser_scan_plain_scalar`).
-fn fold_flow(raw: &[char], quote: Option<char>) -> String {
-    let mut out = String::new();
-    let mut i = 0usize;
-    let at = |i: usize| raw.get(i).copied();
-    loop {
-        let mut leading_blanks = false;
-        // Non-blank characters.
-        while let Some(c) = at(i) {
-            if c == ' ' || c == '\t' || is_go_break(c) {
-                break;
-            }
-            match quote {
-                Some('\'') if c == '\'' && at(i + 1) == Some('\'') => {
-                    out.push('\'');
-                    i += 2;
-                }
-                Some(q) if c == q => return out,
-                Some('"') if c == '\\' => {
-                    let next = at(i + 1);
-                    if next.is_some_and(is_go_break) {
-                        i += 1;
-                        i += if at(i) == Some('\r') && at(i + 1) == Some('\n') {
-                            2
-                        } else {
-                            1
-                        };
-                        leading_blanks = true;
-                        break;
-                    }
-                    i += 2;
-                    match next.and_then(simple_escape) {
-                        Some(e) => out.push(e),
-                        None => {
-                            let width = match next {
-                                Some('x') => 2,
-                                Some('u') => 4,
-                                Some('U') => 8,
-                                _ => 0,
-                            };
-                            let digits: String =
-                                raw.get(i..i + width).unwrap_or_default().iter().collect();
-                            i += width;
-                            if let Some(c) = u32::from_str_radix(&digits, 16)
-                                .ok()
-                                .and_then(char::from_u32)
-                            {
-                                out.push(c);
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    out.push(c);
-                    i += 1;
-                }
-            }
-        }
-        let Some(_) = at(i) else {
-            return out;
-        };
-        // Blanks and breaks.
-        let mut whitespace = String::new();
-        let mut leading_break: Option<char> = None;
-        let mut trailing_breaks = String::new();
-        while let Some(c) = at(i) {
-            if c == ' ' || c == '\t' {
-                if !leading_blanks {
-                    whitespace.push(c);
-                }
-                i += 1;
-            } else if is_go_break(c) {
-                i += if c == '\r' && at(i + 1) == Some('\n') {
-                    2
-                } else {
-                    1
-                };
-                let read = if matches!(c, '\u{2028}' | '\u{2029}') {
-                    c
-                } else {
-                    '\n'
-                };
-                if leading_blanks {
-                    trailing_breaks.push(read);
-                } else {
-                    whitespace.clear();
-                    leading_break = Some(read);
-                    leading_blanks = true;
-                }
-            } else {
-                break;
-            }
-        }
-        if at(i).is_none() && quote.is_none() {
-            return out;
-        }
-        if leading_blanks {
-            match leading_break {
-                Some('\n') if trailing_breaks.is_empty() => out.push(' '),
-                Some('\n') => out.push_str(&trailing_breaks),
-                other => {
-                    out.extend(other);
-                    out.push_str(&trailing_breaks);
-                }
-            }
-        } else {
-            out.push_str(&whitespace);
-        }
-    }
-}
-
-/// A one-character double-quoted escape (`\n`, `\L`, ...).
-fn simple_escape(c: char) -> Option<char> {
-    Some(match c {
-        '0' => '\0',
-        'a' => '\u{7}',
-        'b' => '\u{8}',
-        't' | '\t' => '\t',
-        'n' => '\n',
-        'v' => '\u{b}',
-        'f' => '\u{c}',
-        'r' => '\r',
-        'e' => '\u{1b}',
-        ' ' => ' ',
-        '"' => '"',
-        '/' => '/',
-        '\\' => '\\',
-        'N' => '\u{85}',
-        '_' => '\u{a0}',
-        'L' => '\u{2028}',
-        'P' => '\u{2029}',
-        _ => return None,
-    })
-}
-
-fn push_comment(frame: &mut Frame, text: Text) {
-    match &mut frame.kind {
-        FrameKind::Map { items, .. } | FrameKind::Doc { items, .. } => {
-            items.push(Item::Comment(text))
-        }
-        FrameKind::List { items } => items.push(Value::Comment(text)),
-    }
-}
-
-fn first_entry(items: &[Item]) -> usize {
-    items
-        .iter()
-        .position(|i| matches!(i, Item::Entry { .. }))
-        .unwrap_or(items.len())
-}
-
-fn first_list_value(items: &[Value]) -> usize {
-    items
-        .iter()
-        .position(|v| !matches!(v, Value::Comment(_)))
-        .unwrap_or(items.len())
-}
-
-/// The nodes, text bytes and depth of `value`, walked without recursion.
-fn size_of(value: &Value) -> Size {
-    let mut size = Size::default();
-    let mut pending = vec![(value, 0usize)];
-    while let Some((value, depth)) = pending.pop() {
-        size.nodes += 1;
-        size.bytes += 1;
-        match value {
-            Value::Map(items) => {
-                size.depth = size.depth.max(depth + 1);
-                for item in items {
-                    match item {
-                        Item::Entry { key, value } => {
-                            size.bytes += key.len();
-                            pending.push((value, depth + 1));
-                        }
-                        Item::Comment(text) => {
-                            size.nodes += 1;
-                            size.bytes += 1 + text.len();
-                        }
-                    }
-                }
-            }
-            Value::List(values) => {
-                size.depth = size.depth.max(depth + 1);
-                pending.extend(values.iter().map(|value| (value, depth + 1)));
-            }
-            Value::Str(text) | Value::Bytes(text) | Value::Comment(text) => {
-                size.bytes += text.len();
-            }
-            Value::Time(text) => size.bytes += text.len(),
-            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
-        }
-    }
-    size
 }
 
 /// Reduces a saphyr tag to what decides the type.
