@@ -24,14 +24,18 @@ enum Compare {
     FileDecrypted(&'static str),
     /// Whether the file is byte for byte as before (no new MAC, no new `lastmodified`).
     Unchanged(&'static str),
+    /// The file's key metadata afterwards: its `shamir_threshold` line and how many
+    /// recipients each key group holds, then its content after `sops decrypt`.
+    KeyGroups(&'static str),
     /// Only the exit code.
     ExitCode,
 }
 
-/// One command line: its name, its words (`{R}` is the fixture's recipient), its standard
-/// input and the check.
+/// One command line: its name, a command line run first by the same tool (to build its input),
+/// its words (`{R}` is the fixture's recipient), its standard input and the check.
 struct Case {
     name: &'static str,
+    before: &'static [&'static str],
     words: &'static [&'static str],
     stdin: Option<&'static str>,
     compare: Compare,
@@ -39,114 +43,133 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        before: &[],
         name: "-d FILE",
         words: &["-d", "f.yaml"],
         stdin: None,
         compare: Compare::Stdout,
     },
     Case {
+        before: &[],
         name: "--decrypt FILE (JSON)",
         words: &["--decrypt", "f.json"],
         stdin: None,
         compare: Compare::Stdout,
     },
     Case {
+        before: &[],
         name: "--extract PATH -d FILE",
         words: &["--extract", "[\"db\"][\"password\"]", "-d", "f.yaml"],
         stdin: None,
         compare: Compare::Stdout,
     },
     Case {
+        before: &[],
         name: "-d -i FILE",
         words: &["-d", "-i", "f.yaml"],
         stdin: None,
         compare: Compare::File("f.yaml"),
     },
     Case {
+        before: &[],
         name: "-d --output-type json FILE",
         words: &["-d", "--output-type", "json", "f.yaml"],
         stdin: None,
         compare: Compare::Stdout,
     },
     Case {
+        before: &[],
         name: "-e --age R FILE",
         words: &["-e", "--age", "{R}", "p.yaml"],
         stdin: None,
         compare: Compare::StdoutDecrypted,
     },
     Case {
+        before: &[],
         name: "-e -a R -i FILE",
         words: &["-e", "-a", "{R}", "-i", "p.yaml"],
         stdin: None,
         compare: Compare::FileDecrypted("p.yaml"),
     },
     Case {
+        before: &[],
         name: "-r FILE",
         words: &["-r", "f.yaml"],
         stdin: None,
         compare: Compare::StdoutDecrypted,
     },
     Case {
+        before: &[],
         name: "-r -i FILE",
         words: &["-r", "-i", "f.yaml"],
         stdin: None,
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "--set 'INDEX VALUE' FILE",
         words: &["--set", "[\"db\"][\"password\"] \"changed\"", "f.yaml"],
         stdin: None,
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "--set 'INDEX VALUE' -i FILE",
         words: &["--set", "[\"new\"] {\"a\": [1, 2]}", "-i", "f.yaml"],
         stdin: None,
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "--set=INDEX VALUE FILE",
         words: &["--set=[\"db\"][\"user\"] 5", "f.yaml"],
         stdin: None,
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "FILE (edit, the bare form)",
         words: &["f.yaml"],
         stdin: None,
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "-d on a missing file",
         words: &["-d", "missing.yaml"],
         stdin: None,
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "-e on an encrypted file",
         words: &["-e", "--age", "{R}", "f.yaml"],
         stdin: None,
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "-d on a plaintext file",
         words: &["-d", "p.yaml"],
         stdin: None,
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "--set without a value",
         words: &["--set", "nonsense", "f.yaml"],
         stdin: None,
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "--set with a bad JSON value",
         words: &["--set", "[\"db\"] {nope", "f.yaml"],
         stdin: None,
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "set --value-file FILE INDEX VALUE-FILE",
         words: &[
             "set",
@@ -159,24 +182,28 @@ const CASES: &[Case] = &[
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "set a list value",
         words: &["set", "f.yaml", "[\"db\"]", "[1, \"two\"]"],
         stdin: None,
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "set --value-stdin FILE INDEX",
         words: &["set", "--value-stdin", "f.yaml", "[\"db\"][\"password\"]"],
         stdin: Some("{\"from\": \"stdin\"}"),
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "set --value-stdin with a third argument",
         words: &["set", "--value-stdin", "f.yaml", "[\"port\"]", "1"],
         stdin: Some("2"),
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "set --value-file --value-stdin",
         words: &[
             "set",
@@ -190,18 +217,21 @@ const CASES: &[Case] = &[
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "set without a value",
         words: &["set", "f.yaml", "[\"port\"]"],
         stdin: None,
         compare: Compare::ExitCode,
     },
     Case {
+        before: &[],
         name: "set --idempotent with the same value",
         words: &["set", "--idempotent", "f.yaml", "[\"port\"]", "5432"],
         stdin: None,
         compare: Compare::Unchanged("f.yaml"),
     },
     Case {
+        before: &[],
         name: "set --output-type yaml on a JSON file",
         words: &[
             "set",
@@ -215,28 +245,83 @@ const CASES: &[Case] = &[
         compare: Compare::FileDecrypted("f.json"),
     },
     Case {
+        before: &[],
         name: "unset --output-type json on a YAML file",
         words: &["unset", "--output-type", "json", "f.yaml", "[\"port\"]"],
         stdin: None,
         compare: Compare::FileDecrypted("f.yaml"),
     },
     Case {
+        before: &[],
         name: "unset --idempotent of a missing key",
         words: &["unset", "--idempotent", "f.yaml", "[\"nope\"]"],
         stdin: None,
         compare: Compare::Unchanged("f.yaml"),
     },
+    Case {
+        before: &[],
+        name: "groups add --file FILE --age R -i",
+        words: &["groups", "add", "--file", "f.yaml", "--age", "{R}", "-i"],
+        stdin: None,
+        compare: Compare::KeyGroups("f.yaml"),
+    },
+    Case {
+        before: &[],
+        name: "groups add -f FILE --age R (stdout)",
+        words: &["groups", "add", "-f", "f.json", "--age", "{R}"],
+        stdin: None,
+        compare: Compare::StdoutDecrypted,
+    },
+    Case {
+        before: &["groups", "add", "--file", "f.yaml", "--age", "{R}", "-i"],
+        name: "groups delete --shamir-secret-sharing-threshold 1 -i INDEX",
+        words: &[
+            "groups",
+            "delete",
+            "--file",
+            "f.yaml",
+            "--shamir-secret-sharing-threshold",
+            "1",
+            "-i",
+            "1",
+        ],
+        stdin: None,
+        compare: Compare::KeyGroups("f.yaml"),
+    },
+    Case {
+        before: &["groups", "add", "--file", "f.yaml", "--age", "{R}", "-i"],
+        name: "groups delete leaving fewer groups than the threshold",
+        words: &["groups", "delete", "--file", "f.yaml", "-i", "0"],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
+    Case {
+        before: &[],
+        name: "groups delete of the only group",
+        words: &["groups", "delete", "--file", "f.yaml", "-i", "0"],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
 ];
 
 /// Where aesec differs on purpose: `(case, sops code, aesec code, why)`. The README's "Exit
 /// codes" section lists the same; a difference that no longer happens fails the test too.
-const INTENDED_DIFFERENCES: &[(&str, i32, i32, &str)] = &[(
-    "set a list value",
-    7,
-    0,
-    "sops' set loads a map or list value through its JSON store, which refuses a top-level \
+const INTENDED_DIFFERENCES: &[(&str, i32, i32, &str)] = &[
+    (
+        "groups delete of the only group",
+        0,
+        23,
+        "sops writes the file with no key group left, so nobody can ever decrypt it again; \
+         aesec refuses (no key groups to encrypt the data key to)",
+    ),
+    (
+        "set a list value",
+        7,
+        0,
+        "sops' set loads a map or list value through its JSON store, which refuses a top-level \
      array (\"Invalid --set value format\"); aesec sets the list",
-)];
+    ),
+];
 
 const PLAIN_YAML: &str = "db:\n    user: admin\n    password: hunter2\nport: 5432\n";
 const PLAIN_JSON: &str = "{\"token\": \"t-1\", \"list\": [1, \"two\"]}\n";
@@ -272,6 +357,30 @@ fn sops_decrypt(fixture: &SopsFixture, dir: &Path, bytes: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
+/// A YAML file's `shamir_threshold` line and the number of recipients of each key group, as
+/// in `shamir_threshold: 2; groups: [1, 1]`.
+fn key_groups_summary(text: &str) -> String {
+    let threshold = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("shamir_threshold:"))
+        .map_or("none", str::trim);
+    let mut groups: Vec<usize> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        // An item of `sops.key_groups` (sops indents by 4: the list sits 8 deep).
+        if line.len() - trimmed.len() == 8 && trimmed.starts_with("- ") {
+            groups.push(0);
+        }
+        if trimmed.starts_with("- recipient:") {
+            match groups.last_mut() {
+                Some(count) => *count += 1,
+                None => groups.push(1),
+            }
+        }
+    }
+    format!("{threshold}; groups: {groups:?}\n")
+}
+
 /// Runs one case with one tool; returns (exit code, what is compared).
 fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, Vec<u8>) {
     let mut cmd = tool;
@@ -280,6 +389,20 @@ fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, 
         .iter()
         .map(|word| word.replace("{R}", &fixture.key.recipient))
         .collect();
+    if !case.before.is_empty() {
+        let mut first = cmd.clone();
+        let before: Vec<String> = case
+            .before
+            .iter()
+            .map(|word| word.replace("{R}", &fixture.key.recipient))
+            .collect();
+        let out = first.current_dir(dir).args(&before).output();
+        assert!(
+            out.status.success(),
+            "{}: the step before failed",
+            case.name
+        );
+    }
     cmd.current_dir(dir)
         .env("EDITOR", dir.join("editor.sh"))
         .env("SOPS_EDITOR", dir.join("editor.sh"))
@@ -293,6 +416,10 @@ fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, 
     };
     let out = cmd.output();
     let code = out.status.code().expect("exited normally");
+    let decrypted = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).expect("the file");
+        sops_decrypt(fixture, dir, &bytes)
+    };
     let compared = match case.compare {
         Compare::Stdout => out.stdout,
         Compare::StdoutDecrypted if code == 0 => sops_decrypt(fixture, dir, &out.stdout),
@@ -301,11 +428,17 @@ fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, 
             let unchanged = std::fs::read(dir.join(name)).expect("the file") == before;
             format!("unchanged: {unchanged}").into_bytes()
         }
-        Compare::FileDecrypted(name) if code == 0 => {
-            let bytes = std::fs::read(dir.join(name)).expect("the file");
-            sops_decrypt(fixture, dir, &bytes)
+        Compare::FileDecrypted(name) if code == 0 => decrypted(name),
+        Compare::KeyGroups(name) if code == 0 => {
+            let text = std::fs::read_to_string(dir.join(name)).expect("the file");
+            let mut summary = key_groups_summary(&text).into_bytes();
+            summary.extend(decrypted(name));
+            summary
         }
-        Compare::StdoutDecrypted | Compare::FileDecrypted(_) | Compare::ExitCode => Vec::new(),
+        Compare::StdoutDecrypted
+        | Compare::FileDecrypted(_)
+        | Compare::KeyGroups(_)
+        | Compare::ExitCode => Vec::new(),
     };
     (code, compared)
 }

@@ -100,6 +100,9 @@ pub(crate) enum Command {
     Remove(RemoveArgs),
     /// Write a host key made by `enroll --generate` for nixos-anywhere --extra-files.
     Bootstrap(BootstrapArgs),
+    /// Add or delete a file's key groups (sops groups); the data key and values stay.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -609,6 +612,50 @@ pub(crate) struct BootstrapArgs {
     /// The stored private key, if not at the default path of `enroll --generate`.
     #[arg(long, value_name = "PATH")]
     pub(crate) key_path: Option<PathBuf>,
+}
+
+/// `aesec groups …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupsCommand {
+    /// Add a key group of the given recipients.
+    Add(GroupsAddArgs),
+    /// Delete the key group at INDEX (from 0).
+    Delete(GroupsDeleteArgs),
+}
+
+/// What `groups add` and `groups delete` share: the file, where the result goes, the threshold.
+#[derive(Debug, Args)]
+pub(crate) struct GroupsFileArgs {
+    /// The encrypted file.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Write the result over the file (atomically) instead of to stdout.
+    #[arg(short, long = "in-place")]
+    pub(crate) in_place: bool,
+    /// Groups needed to decrypt (default: the file's, or every group).
+    #[arg(long, value_name = "N")]
+    pub(crate) shamir_secret_sharing_threshold: Option<usize>,
+    #[command(flatten)]
+    pub(crate) types: TypeArgs,
+}
+
+/// `aesec groups add`.
+#[derive(Debug, Args)]
+pub(crate) struct GroupsAddArgs {
+    #[command(flatten)]
+    pub(crate) target: GroupsFileArgs,
+    /// An age recipient of the new group (repeatable).
+    #[arg(long, value_name = "RECIPIENT", required = true)]
+    pub(crate) age: Vec<String>,
+}
+
+/// `aesec groups delete`.
+#[derive(Debug, Args)]
+pub(crate) struct GroupsDeleteArgs {
+    #[command(flatten)]
+    pub(crate) target: GroupsFileArgs,
+    /// The group to delete, counted from 0.
+    pub(crate) index: usize,
 }
 
 /// `aesec keys …`.

@@ -9,6 +9,7 @@ mod encrypt;
 mod enroll;
 mod exec;
 mod filestatus;
+mod groups;
 mod keys;
 mod remove;
 mod rotate;
@@ -48,6 +49,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Enroll(args) => enroll::run(&context, args),
         Command::Remove(args) => remove::run(&context, args),
         Command::Bootstrap(args) => bootstrap::run(&context, args),
+        Command::Groups(command) => groups::run(&context, command),
         Command::Keys(command) => keys::run(&context, command),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();

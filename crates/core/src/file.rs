@@ -8,24 +8,25 @@
 
 mod edit;
 mod environment;
-
-use std::path::Path;
+mod key_groups;
+mod recipients;
 
 use zeroize::Zeroizing;
 
-use crate::CryptRule;
-use crate::config::{Config, ConfigError, CreationRule};
-use crate::keys::age::{ParseRecipientError, Recipient};
+use crate::config::ConfigError;
+use crate::keys::age::ParseRecipientError;
 use crate::sops::envelope;
 use crate::sops::{
-    AgeMasterKey, Document, EncryptionRules, KeyDecryptor, KeyEntry, MasterKey, OpenError,
-    OpenOptions, PathError, Recipients, SealError, TreePath,
+    Document, EncryptionRules, KeyDecryptor, OpenError, OpenOptions, PathError, Recipients,
+    SealError, TreePath,
 };
 use crate::store::{EmitOptions, Format, StoreError, json, yaml};
 use crate::tree::{Branch, Item, Tree, Value};
 
 pub use edit::{EditError, EditSession, example_document};
 pub use environment::{EnvVar, EnvironmentError, environment};
+pub use key_groups::{add_key_group, delete_key_group};
+pub use recipients::{RuleOverrides, creation_recipients, metadata_recipients, rule_recipients};
 
 /// Why a file operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,25 @@ pub enum FileError {
     /// A `set` value is not valid JSON.
     #[error("the value is not valid JSON")]
     Json(#[from] serde_json::Error),
+    /// `groups delete` names a key group the file does not have.
+    #[error("there is no key group {index}: the file has {groups} (numbered from 0)")]
+    NoSuchKeyGroup {
+        /// The index given.
+        index: usize,
+        /// How many key groups the file has.
+        groups: usize,
+    },
+    /// The Shamir threshold would exceed the number of key groups, so no one could decrypt.
+    #[error(
+        "the Shamir threshold would be {threshold}, but the file would have only {groups} key \
+         group(s): nobody could decrypt it"
+    )]
+    ShamirThresholdUnsatisfiable {
+        /// The threshold the file would have.
+        threshold: usize,
+        /// How many key groups the file would have.
+        groups: usize,
+    },
 }
 
 /// Options for [`decrypt`].
@@ -207,147 +227,6 @@ pub fn encrypt(
     let mut document = Document::from_plaintext(plaintext, options.input, &options.rules)?;
     document.rewrap(recipients)?;
     Ok(document.seal_as(options.output, &options.emit)?)
-}
-
-/// Command-line overrides of a creation rule (sops' `--age` and crypt-rule flags).
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct RuleOverrides {
-    /// Comma-separated age recipients; replace the rule's key groups.
-    pub age: Option<String>,
-    /// `--unencrypted-suffix`.
-    pub unencrypted_suffix: Option<String>,
-    /// `--encrypted-suffix`.
-    pub encrypted_suffix: Option<String>,
-    /// `--unencrypted-regex`.
-    pub unencrypted_regex: Option<String>,
-    /// `--encrypted-regex`.
-    pub encrypted_regex: Option<String>,
-    /// `--unencrypted-comment-regex`.
-    pub unencrypted_comment_regex: Option<String>,
-    /// `--encrypted-comment-regex`.
-    pub encrypted_comment_regex: Option<String>,
-    /// `--mac-only-encrypted`.
-    pub mac_only_encrypted: bool,
-    /// `--shamir-secret-sharing-threshold`.
-    pub shamir_threshold: Option<usize>,
-}
-
-impl RuleOverrides {
-    fn crypt_rule(&self) -> Result<Option<CryptRule>, FileError> {
-        let given: Vec<CryptRule> = [
-            self.unencrypted_suffix
-                .clone()
-                .map(CryptRule::UnencryptedSuffix),
-            self.encrypted_suffix
-                .clone()
-                .map(CryptRule::EncryptedSuffix),
-            self.unencrypted_regex
-                .clone()
-                .map(CryptRule::UnencryptedRegex),
-            self.encrypted_regex.clone().map(CryptRule::EncryptedRegex),
-            self.unencrypted_comment_regex
-                .clone()
-                .map(CryptRule::UnencryptedCommentRegex),
-            self.encrypted_comment_regex
-                .clone()
-                .map(CryptRule::EncryptedCommentRegex),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        match given.as_slice() {
-            [] => Ok(None),
-            [rule] => Ok(Some(rule.clone())),
-            _ => Err(FileError::ConflictingCryptRules),
-        }
-    }
-}
-
-/// The recipients and rules a new file at `file` is encrypted with: the matching creation rule
-/// of `config`, with `overrides` applied as sops applies its flags (any key flag replaces the
-/// rule's key groups; a crypt-rule flag replaces the rule's).
-pub fn creation_recipients(
-    config: Option<&Config>,
-    file: &Path,
-    cwd: &Path,
-    overrides: &RuleOverrides,
-) -> Result<(Recipients, EncryptionRules), FileError> {
-    let rule = match config {
-        Some(config) if config.has_creation_rules() => Some(config.rule_for(file, cwd)?),
-        _ => None,
-    };
-    let crypt_rule = overrides
-        .crypt_rule()?
-        .or_else(|| rule.and_then(|r| r.crypt_rule.clone()));
-    let mac_only_encrypted =
-        overrides.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
-    let rules = EncryptionRules::with_crypt_rule(crypt_rule, mac_only_encrypted);
-    let recipients = match (&overrides.age, rule) {
-        (Some(list), _) => {
-            let keys = Recipient::parse_list(list)?
-                .into_iter()
-                .map(|r| Box::new(AgeMasterKey::new(r)) as Box<dyn MasterKey>)
-                .collect();
-            Recipients::single_group(keys)
-        }
-        (None, Some(rule)) => rule_recipients(rule, overrides.shamir_threshold)?,
-        (None, None) => return Err(FileError::NoRecipients),
-    };
-    if recipients.key_groups.iter().all(Vec::is_empty) {
-        return Err(FileError::NoRecipients);
-    }
-    Ok((recipients, rules))
-}
-
-/// The master keys a creation rule names.
-pub fn rule_recipients(
-    rule: &CreationRule,
-    threshold: Option<usize>,
-) -> Result<Recipients, FileError> {
-    let mut groups = Vec::new();
-    for spec in &rule.key_groups {
-        if !spec.pgp.is_empty() {
-            return Err(FileError::UnsupportedKeyType { kind: "pgp" });
-        }
-        if !spec.kms.is_empty() || !spec.gcp_kms.is_empty() || !spec.azure_keyvault.is_empty() {
-            return Err(FileError::UnsupportedKeyType { kind: "cloud kms" });
-        }
-        if !spec.hc_vault.is_empty() {
-            return Err(FileError::UnsupportedKeyType { kind: "hc_vault" });
-        }
-        let mut keys: Vec<Box<dyn MasterKey>> = Vec::new();
-        for text in &spec.age {
-            keys.push(Box::new(AgeMasterKey::new(text.parse()?)));
-        }
-        groups.push(keys);
-    }
-    let threshold = threshold.or(rule.shamir_threshold);
-    Ok(Recipients::groups(groups, threshold))
-}
-
-/// The master keys recorded in a file's metadata, to re-wrap a new data key for the same
-/// recipients (`rotate`).
-pub fn metadata_recipients(document: &Document) -> Result<Recipients, FileError> {
-    let metadata = document.metadata();
-    let mut groups = Vec::new();
-    for group in &metadata.key_groups {
-        let mut keys: Vec<Box<dyn MasterKey>> = Vec::new();
-        for entry in group {
-            match entry {
-                KeyEntry::Age { recipient, .. } => {
-                    keys.push(Box::new(AgeMasterKey::new(recipient.parse()?)))
-                }
-                KeyEntry::HcVault { .. } => {
-                    return Err(FileError::UnsupportedKeyType { kind: "hc_vault" });
-                }
-                KeyEntry::Pgp { .. } => return Err(FileError::UnsupportedKeyType { kind: "pgp" }),
-                _ => return Err(FileError::UnsupportedKeyType { kind: "cloud kms" }),
-            }
-        }
-        groups.push(keys);
-    }
-    Ok(Recipients::groups(groups, metadata.shamir_threshold))
 }
 
 /// Gives a file a new data key for its own recipients and re-encrypts every value (`sops rotate`).

@@ -239,12 +239,13 @@ pub fn encrypt_data_key(
     if let Some(index) = groups.iter().position(Vec::is_empty) {
         return Err(MasterKeyError::EmptyGroup { index });
     }
-    let threshold = threshold.filter(|t| *t > 0);
+    let mut threshold = threshold.filter(|t| *t > 0);
     let secrets: Vec<Zeroizing<Vec<u8>>> = if groups.len() == 1 {
         vec![Zeroizing::new(data_key.expose_secret().to_vec())]
     } else {
         let parts = groups.len();
-        let needed = threshold.unwrap_or(parts);
+        // sops records the threshold it splits with: every group when none is set.
+        let needed = *threshold.get_or_insert(parts);
         shamir::split(data_key.expose_secret(), parts, needed).map_err(|source| {
             MasterKeyError::Split {
                 groups: parts,
