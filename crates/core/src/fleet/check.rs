@@ -11,8 +11,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::discover::{Candidate, walk};
+use super::error::{FleetError, FleetFileError};
+use super::keyless::{metadata_groups, read_document, read_metadata};
 use super::plan::{desired_threshold, diff_groups, effective, spec_identifiers};
-use super::{Candidate, FleetError, metadata_groups, read_document, read_metadata, walk};
 use crate::config::{Config, ConfigError};
 use crate::sops::Metadata;
 use crate::sops::crypt::{Anomaly, audit_tree};
@@ -453,7 +455,7 @@ fn file_recipients(
         cwd.join(path)
     };
     let has = match crate::fs::read(&absolute)
-        .map_err(super::FleetFileError::from)
+        .map_err(FleetFileError::from)
         .and_then(|bytes| read_metadata(&bytes, Format::from_path(path)))
     {
         Ok(metadata) => metadata_groups(&metadata).concat(),

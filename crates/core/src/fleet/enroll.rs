@@ -34,7 +34,9 @@ mod trust;
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{ApplyOptions, FleetError, PlanOptions, Report};
+use super::apply::{ApplyOptions, Report};
+use super::error::FleetError;
+use super::plan::PlanOptions;
 use crate::config::edit::{ConfigEditor, EditError, Member};
 use crate::config::{Config, ConfigError, CreationRule};
 use crate::file::{EncryptOptions, FileError};
@@ -636,8 +638,8 @@ pub(crate) fn update_files(
     decryptors: &[&dyn KeyDecryptor],
     observer: &dyn Observer,
 ) -> Result<Report, FleetError> {
-    let files = super::discover(config, &[], base)?;
-    let mut plan = super::plan(config, &files, base, &PlanOptions::default())?;
+    let files = super::discover::discover(config, &[], base)?;
+    let mut plan = super::plan::plan(config, &files, base, &PlanOptions::default())?;
     plan.files.retain(|file| {
         file.changes.iter().any(|change| {
             change
@@ -650,7 +652,7 @@ pub(crate) fn update_files(
     if plan.is_empty() {
         return Ok(Report::default());
     }
-    super::update_keys(
+    super::updatekeys::update_keys(
         &plan,
         decryptors,
         &ApplyOptions::with_emit(config.stores),

@@ -13,8 +13,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::apply::{ApplyOptions, Report};
 use super::enroll::{config_base, load_text, read_text};
-use super::{Action, ApplyOptions, FleetError, PlanOptions, Report};
+use super::error::FleetError;
+use super::plan::{Action, PlanOptions};
 use crate::config::ConfigError;
 use crate::config::edit::{ConfigEditor, EditError};
 use crate::fs::{FsError, WriteOptions};
@@ -206,9 +208,9 @@ pub fn remove(
 
     // Which files change, planned before anything is written.
     let base = config_base(config_path);
-    let files =
-        super::discover(&after, &[], &base).map_err(|source| RemoveError::Plan { source })?;
-    let mut plan = super::plan(&after, &files, &base, &PlanOptions::default())
+    let files = super::discover::discover(&after, &[], &base)
+        .map_err(|source| RemoveError::Plan { source })?;
+    let mut plan = super::plan::plan(&after, &files, &base, &PlanOptions::default())
         .map_err(|source| RemoveError::Plan { source })?;
     plan.files.retain(|file| {
         file.changes
@@ -237,7 +239,7 @@ pub fn remove(
     } else {
         debug_assert!(plan.changed().all(|file| file.action == Action::Rotate));
         Some(
-            super::update_keys(
+            super::updatekeys::update_keys(
                 &plan,
                 decryptors,
                 &ApplyOptions::with_emit(after.stores),

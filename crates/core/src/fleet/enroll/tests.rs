@@ -289,9 +289,9 @@ fn generate_stores_the_key_for_admins_only_and_bootstrap_writes_it() {
     );
     assert!(repo.opens_binary(&generated.private_key_path, &repo.admin));
     let stored = std::fs::read(&generated.private_key_path).unwrap();
-    let metadata = crate::fleet::read_metadata(&stored, Format::Binary).unwrap();
+    let metadata = crate::fleet::keyless::read_metadata(&stored, Format::Binary).unwrap();
     assert_eq!(
-        crate::fleet::metadata_groups(&metadata),
+        crate::fleet::keyless::metadata_groups(&metadata),
         [[repo.admin.recipient().to_string()]]
     );
     // The key's own rule keeps its recipients in line; `check` only sees the clear `.pub`.
