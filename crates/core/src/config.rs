@@ -26,10 +26,15 @@
 //! ```
 
 pub mod edit;
+mod membership;
 mod rules;
 
 use std::path::{Component, Path, PathBuf};
 
+pub use membership::{
+    ADMIN_PREFIX, Member, ReadMembersError, admin_names, is_admin_name, read_members,
+};
+pub(crate) use membership::{admin_recipients, read_text};
 pub use rules::{CreationRule, KeyGroupSpec, KmsKeySpec};
 
 use crate::fs::FsError;

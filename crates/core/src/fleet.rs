@@ -22,9 +22,11 @@
 mod apply;
 mod bootstrap;
 mod check;
+mod config_file;
 mod discover;
 mod enroll;
 mod error;
+mod host_paths;
 mod key_groups;
 mod keyless;
 mod plan;
@@ -41,11 +43,12 @@ pub use bootstrap::{
 pub use check::{CheckReport, Finding, Member, StatusCell, StatusMatrix, StatusRow, check, status};
 pub use discover::discover;
 pub use enroll::{
-    ConfirmHostKey, DEFAULT_HOST_DIR, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest,
-    GeneratedKey, HOST_KEY_FILE_NAME, KEYSCAN_TIMEOUT_SECONDS, KeySource, KeyscanTrust, KnownHosts,
-    Membership, RuleGrant, ScannedKey, Targets, Verified, enroll,
+    ConfirmHostKey, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest, GeneratedKey,
+    KEYSCAN_TIMEOUT_SECONDS, KeySource, KeyscanTrust, KnownHosts, Membership, RuleGrant,
+    ScannedKey, Targets, Verified, enroll,
 };
 pub use error::{FailedFile, FleetError, FleetFileError};
+pub use host_paths::{DEFAULT_HOST_DIR, HOST_KEY_FILE_NAME};
 pub use plan::{Action, FilePlan, GroupChange, Plan, PlanOptions, plan};
 pub use remove::{ReadableFile, RemoveError, RemoveOptions, RemoveOutcome, remove};
 pub use rotate::{ParseDurationError, parse_duration, rotate_older_than};

@@ -29,8 +29,8 @@
 //! anchors on collections, a flow-style `keys: [...]`, flow-style rules or key groups, members
 //! that are not `- &name recipient` on one line, and anchors defined twice.
 //!
-//! **Admins** are members whose anchor name starts with [`ADMIN_PREFIX`] (`admin_`), the
-//! convention of sops-nix and clan configurations (`&admin_alice`). [`ConfigEditor::remove_member`]
+//! **Admins** are the members [`membership`](super::membership) says are (anchor names starting
+//! with `admin_`). [`ConfigEditor::remove_member`]
 //! and [`ConfigEditor::remove_alias_from_rule`] refuse to leave a rule that named an admin
 //! without one, and every edit refuses to leave a key group without a key.
 //!
@@ -58,6 +58,7 @@ mod tests;
 
 use saphyr_parser::ScalarStyle;
 
+use super::membership::{Member, is_admin_name};
 use super::{Config, ConfigError, KeyGroupSpec};
 use crate::CryptRule;
 use layout::{AgeSite, Entry, Kind, Layout, Node, entries, line_rest, split_commas};
@@ -65,25 +66,6 @@ use render::{
     check_member_text, flow_parts, member_line, push_comment, render, render_comma_string,
     render_flow,
 };
-
-/// Anchor names starting with this prefix mark admins (`&admin_alice`).
-pub const ADMIN_PREFIX: &str = "admin_";
-
-/// A member: an anchored recipient in `keys:`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Member {
-    /// The anchor name (`trinity` for `&trinity`).
-    pub name: String,
-    /// The recipient, as YAML reads it (`age1…` or `ssh-ed25519 AAAA…`).
-    pub recipient: String,
-    /// The comment on the member's line, without `#` and surrounding blanks.
-    pub comment: Option<String>,
-    /// The 1-based line of the member.
-    pub line: usize,
-    /// Whether the name starts with [`ADMIN_PREFIX`].
-    pub is_admin: bool,
-}
 
 /// Why a `.sops.yaml` cannot be edited, or an edit was refused.
 #[derive(Debug, thiserror::Error)]
@@ -367,7 +349,7 @@ impl ConfigEditor {
                 recipient: site.recipient.clone(),
                 comment: site.comment.clone(),
                 line: self.layout.lines.line(site.node.start),
-                is_admin: site.name.starts_with(ADMIN_PREFIX),
+                is_admin: is_admin_name(&site.name),
             })
             .collect()
     }
@@ -1315,7 +1297,7 @@ impl ConfigEditor {
             .layout
             .members
             .iter()
-            .filter(|site| site.name.starts_with(ADMIN_PREFIX) && site.name != name)
+            .filter(|site| is_admin_name(&site.name) && site.name != name)
             .map(|site| site.recipient.as_str())
             .collect();
         let mut expected = before.to_vec();
@@ -1341,7 +1323,7 @@ impl ConfigEditor {
                     });
                 }
             }
-            if name.starts_with(ADMIN_PREFIX)
+            if is_admin_name(name)
                 && !meaning
                     .key_groups
                     .iter()

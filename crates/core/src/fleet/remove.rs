@@ -14,11 +14,11 @@
 use std::path::{Path, PathBuf};
 
 use super::apply::{ApplyOptions, Report};
-use super::enroll::{config_base, load_text, read_text};
+use super::config_file::{config_base, load_text};
 use super::error::FleetError;
 use super::plan::{Action, PlanOptions};
-use crate::config::ConfigError;
 use crate::config::edit::{ConfigEditor, EditError};
+use crate::config::{ConfigError, admin_recipients, read_text};
 use crate::fs::{FsError, WriteOptions};
 use crate::progress::Observer;
 use crate::sops::KeyDecryptor;
@@ -175,11 +175,7 @@ pub fn remove(
             name: name.to_owned(),
         });
     }
-    let admin_recipients: Vec<&String> = members
-        .iter()
-        .filter(|m| m.is_admin && m.name != name)
-        .map(|m| &m.recipient)
-        .collect();
+    let admin_recipients = admin_recipients(&members, Some(name));
     let before = load_text(&original, config_path)?;
     let rules = editor.rules_naming(name);
     editor.remove_member(name).map_err(edit_error)?;

@@ -540,21 +540,6 @@ fn remove_refuses_to_leave_a_rule_without_an_admin() {
 }
 
 #[test]
-fn host_dir_defaults_to_secrets() {
-    let editor =
-        ConfigEditor::parse("keys:\n  - &admin_a age1a\ncreation_rules:\n  - age: [*admin_a]\n")
-            .unwrap();
-    let members = editor.members();
-    assert_eq!(
-        host_dir_prefix(&editor, &members, Path::new("/r/.sops.yaml")).unwrap(),
-        DEFAULT_HOST_DIR
-    );
-    assert!(is_literal_dir("hosts/"));
-    assert!(!is_literal_dir("(a|b)/"));
-    assert!(!is_literal_dir("/abs/"));
-}
-
-#[test]
 fn anchor_comment_names_key_date_and_origin() {
     let key = source::parse_key_text(WEB_KEY, "keyscan trinity:22").unwrap();
     assert_eq!(
