@@ -32,6 +32,7 @@ mod keyless;
 mod plan;
 mod remove;
 mod rotate;
+mod status;
 mod updatekeys;
 
 #[cfg(debug_assertions)]
@@ -40,7 +41,7 @@ pub use apply::{ApplyOptions, Durations, FileOutcome, Report};
 pub use bootstrap::{
     BootstrapError, BootstrapOptions, BootstrapOutcome, EXTRA_FILES_HOST_KEY, bootstrap,
 };
-pub use check::{CheckReport, Finding, Member, StatusCell, StatusMatrix, StatusRow, check, status};
+pub use check::{CheckReport, Finding, check};
 pub use discover::discover;
 pub use enroll::{
     ConfirmHostKey, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest, GeneratedKey,
@@ -52,4 +53,5 @@ pub use host_paths::{DEFAULT_HOST_DIR, HOST_KEY_FILE_NAME};
 pub use plan::{Action, FilePlan, GroupChange, Plan, PlanOptions, plan};
 pub use remove::{ReadableFile, RemoveError, RemoveOptions, RemoveOutcome, remove};
 pub use rotate::{ParseDurationError, parse_duration, rotate_older_than};
+pub use status::{StatusCell, StatusColumn, StatusMatrix, StatusRow, status};
 pub use updatekeys::update_keys;
