@@ -37,7 +37,7 @@ use std::path::{Component, Path, PathBuf};
 
 pub use creation_rule::{CreationRule, KeyGroupSpec, KmsKeySpec};
 pub use error::ConfigError;
-pub use lookup::{ConfigLookup, IGNORED_CONFIG_FILE_NAME, MAX_LOOKUP_DEPTH, find_config};
+pub use lookup::{ConfigLookup, find_config};
 pub use membership::{
     ADMIN_PREFIX, Member, ReadMembersError, admin_names, is_admin_name, read_members,
 };

@@ -1,11 +1,11 @@
 //! The fleet engine: every sops file of a repository brought in line with `.sops.yaml` at once.
 //!
-//! [`discover`] finds the sops files under the config's directory; [`plan()`] compares each
+//! [`discover()`] finds the sops files under the config's directory; [`plan()`] compares each
 //! file's key groups with its creation rule without decrypting anything; [`update_keys`]
 //! applies a plan, [`rotate_older_than`] gives old files new data keys, [`check()`] is the
-//! keyless CI gate and [`status`] the who-reads-what matrix. Membership changes go through
-//! [`enroll`] (a host or person joins: anchor, rules, files) and [`remove`] (a member leaves,
-//! its files get new data keys); [`bootstrap`] hands a generated host key to
+//! keyless CI gate and [`status()`] the who-reads-what matrix. Membership changes go through
+//! [`enroll()`] (a host or person joins: anchor, rules, files) and [`remove()`] (a member leaves,
+//! its files get new data keys); [`bootstrap()`] hands a generated host key to
 //! `nixos-anywhere`. Who a member is, and which members are admins, is decided in
 //! [`config::membership`](crate::config::read_members).
 //!
@@ -27,7 +27,7 @@
 //!
 //! A small fleet: one admin, one rule for `secrets/`, one encrypted file. Host `web` joins
 //! every rule the admin is in; the `.sops.yaml` edit comes first, then the tree follows with
-//! [`plan()`] and [`update_keys`] (what [`enroll`] does by itself unless
+//! [`plan()`] and [`update_keys`] (what [`enroll()`] does by itself unless
 //! [`EnrollOptions::no_updatekeys`] is set, as here to show the two steps).
 //!
 //! ```
@@ -104,18 +104,15 @@ mod updatekeys;
 #[cfg(debug_assertions)]
 pub use apply::BeforeRename;
 pub use apply::{ApplyOptions, Durations, FileOutcome, Report};
-pub use bootstrap::{
-    BootstrapError, BootstrapOptions, BootstrapOutcome, EXTRA_FILES_HOST_KEY, bootstrap,
-};
+pub use bootstrap::{BootstrapError, BootstrapOptions, BootstrapOutcome, bootstrap};
 pub use check::{CheckReport, Finding, check};
 pub use discover::discover;
 pub use enroll::{
     ConfirmHostKey, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest, GeneratedKey,
-    KEYSCAN_TIMEOUT_SECONDS, KeySource, KeyscanTrust, KnownHosts, Membership, RuleGrant,
-    ScannedKey, Targets, Verified, enroll,
+    KeySource, KeyscanTrust, KnownHosts, Membership, RuleGrant, ScannedKey, Targets, Verified,
+    enroll,
 };
 pub use error::{FailedFile, FleetError, FleetFileError};
-pub use host_paths::{DEFAULT_HOST_DIR, HOST_KEY_FILE_NAME};
 pub use plan::{Action, FilePlan, GroupChange, Plan, PlanOptions, plan};
 pub use remove::{ReadableFile, RemoveError, RemoveOptions, RemoveOutcome, remove};
 pub use rotate::{ParseDurationError, parse_duration, rotate_older_than};

@@ -13,7 +13,7 @@
 //!
 //! **Guarantee:** every byte outside the lines an edit changes stays as it was: comments,
 //! anchors, order, quoting, indentation, blank lines and CRLF line endings. After each edit the
-//! new text is read again with [`Config::from_yaml`] and the rules' recipients are compared
+//! new text is read again with [`Config::from_yaml`](super::Config::from_yaml) and the rules' recipients are compared
 //! with what the edit should give; when they differ the edit fails with
 //! [`EditError::Unverified`] and the text is left unchanged.
 //!
@@ -29,7 +29,7 @@
 //! anchors on collections, a flow-style `keys: [...]`, flow-style rules or key groups, members
 //! that are not `- &name recipient` on one line, and anchors defined twice.
 //!
-//! **Admins** are the members [`membership`](super::membership) says are (anchor names starting
+//! **Admins** are the members [`is_admin_name`] says are (anchor names starting
 //! with `admin_`). [`ConfigEditor::remove_member`]
 //! and [`ConfigEditor::remove_alias_from_rule`] refuse to leave a rule that named an admin
 //! without one, and every edit refuses to leave a key group without a key.

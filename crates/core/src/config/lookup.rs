@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use super::CONFIG_FILE_NAME;
 
 /// The file name sops ignores (with a warning) although users often write it.
-pub const IGNORED_CONFIG_FILE_NAME: &str = ".sops.yml";
+pub(crate) const IGNORED_CONFIG_FILE_NAME: &str = ".sops.yml";
 
 /// How many directories [`find_config`] tries, the start directory included (sops' `maxDepth`).
-pub const MAX_LOOKUP_DEPTH: usize = 100;
+pub(crate) const MAX_LOOKUP_DEPTH: usize = 100;
 
 /// What [`find_config`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct ConfigLookup {
 }
 
 /// Looks for `.sops.yaml` in `start_dir`, then in its parents, as sops does (at most
-/// [`MAX_LOOKUP_DEPTH`] directories; `.sops.yml` is not used but reported).
+/// 100 directories, sops' `maxDepth`; `.sops.yml` is not used but reported).
 ///
 /// sops starts at the current directory, not at the file's: pass the working directory.
 ///

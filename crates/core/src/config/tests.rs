@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use super::lookup::IGNORED_CONFIG_FILE_NAME;
 use super::*;
 use crate::fs::test_support::TempDir;
 

@@ -23,7 +23,7 @@ use crate::sops::KeyDecryptor;
 use crate::store::Format;
 
 /// Where `nixos-anywhere` expects the host key, relative to the `--extra-files` directory.
-pub const EXTRA_FILES_HOST_KEY: &str = "etc/ssh/ssh_host_ed25519_key";
+pub(crate) const EXTRA_FILES_HOST_KEY: &str = "etc/ssh/ssh_host_ed25519_key";
 
 /// Options of [`bootstrap`].
 #[derive(Clone, Debug, Default)]

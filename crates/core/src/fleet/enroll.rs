@@ -50,8 +50,8 @@ use crate::sops::KeyDecryptor;
 use crate::store::Format;
 
 pub use error::EnrollError;
+pub use source::KeySource;
 use source::{GeneratedHostKey, HostKey, recorded_fingerprint};
-pub use source::{KEYSCAN_TIMEOUT_SECONDS, KeySource};
 pub use trust::{ConfirmHostKey, KeyscanTrust, KnownHosts, ScannedKey, Verified};
 
 /// Which rules a new member is added to.

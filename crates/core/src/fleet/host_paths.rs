@@ -9,10 +9,10 @@ use crate::config::edit::ConfigEditor;
 use crate::config::{ConfigError, Member};
 
 /// The file name of a generated host key, as sshd and nixos-anywhere expect it.
-pub const HOST_KEY_FILE_NAME: &str = "ssh_host_ed25519_key";
+pub(crate) const HOST_KEY_FILE_NAME: &str = "ssh_host_ed25519_key";
 
 /// The directory of per-host rules when the config shows none.
-pub const DEFAULT_HOST_DIR: &str = "secrets/";
+pub(crate) const DEFAULT_HOST_DIR: &str = "secrets/";
 
 /// Where `enroll --generate` stores host `name`'s key by default, relative to the config's
 /// directory: `DIR/NAME/ssh_host_ed25519_key`.

@@ -1,7 +1,7 @@
 //! The who-reads-what matrix: [`status`] shows, for every file and every member, whether the
 //! file holds a key entry for the member and whether that agrees with the file's creation rule.
 //!
-//! Like [`check`](super::check) it reads only what a file shows without its key. Members are
+//! Like [`check`](super::check()) it reads only what a file shows without its key. Members are
 //! named by the caller, usually from [`read_members`](crate::config::read_members); recipients
 //! no name is given for become unnamed columns.
 
@@ -67,7 +67,7 @@ pub struct StatusMatrix {
     pub rows: Vec<StatusRow>,
 }
 
-/// Builds the status matrix of `files` (as [`discover`](super::discover) returns them)
+/// Builds the status matrix of `files` (as [`discover`](super::discover()) returns them)
 /// against `config`. `names` labels recipients, as `(name, recipient)` pairs.
 ///
 /// ```

@@ -403,11 +403,15 @@ fn bootstrap_refuses_links_and_foreign_owners_at_the_key_path() {
     // A symlink at the key's path.
     let out = repo.dir.0.join("out-link");
     std::fs::create_dir_all(out.join("etc/ssh")).unwrap();
-    symlink(&victim, out.join(crate::fleet::EXTRA_FILES_HOST_KEY)).unwrap();
+    symlink(
+        &victim,
+        out.join(crate::fleet::bootstrap::EXTRA_FILES_HOST_KEY),
+    )
+    .unwrap();
     assert_eq!(refused(run(&out)), UnsafeReason::Symlink);
     assert_eq!(std::fs::read(&victim).unwrap(), b"do not overwrite\n");
     assert!(
-        std::fs::symlink_metadata(out.join(crate::fleet::EXTRA_FILES_HOST_KEY))
+        std::fs::symlink_metadata(out.join(crate::fleet::bootstrap::EXTRA_FILES_HOST_KEY))
             .unwrap()
             .file_type()
             .is_symlink()
@@ -429,7 +433,7 @@ fn bootstrap_refuses_links_and_foreign_owners_at_the_key_path() {
     // runs as root, which may hand them to uid 65534).
     let out = repo.dir.0.join("out-foreign-file");
     std::fs::create_dir_all(out.join("etc/ssh")).unwrap();
-    let planted = out.join(crate::fleet::EXTRA_FILES_HOST_KEY);
+    let planted = out.join(crate::fleet::bootstrap::EXTRA_FILES_HOST_KEY);
     std::fs::write(&planted, b"planted\n").unwrap();
     std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
     assert_eq!(refused(run(&out)), UnsafeReason::FileOwnedBy { uid: 65534 });
