@@ -11,17 +11,13 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 
 use super::error::{FailedFile, FleetError, FleetFileError};
-use super::key_groups::{DesiredGroups, same_groups};
+use super::key_groups::{DesiredGroups, master_key, same_groups};
 use super::keyless::metadata_groups;
 use super::plan::Action;
-use crate::file::FileError;
 use crate::fs::WriteOptions;
-use crate::keys::age::Recipient;
 use crate::progress::Observer;
 use crate::sops::envelope;
-use crate::sops::{
-    AgeMasterKey, Document, KeyDecryptor, MasterKey, OpenOptions, SealError, decrypt_data_key,
-};
+use crate::sops::{Document, KeyDecryptor, OpenOptions, SealError, decrypt_data_key};
 use crate::store::EmitOptions;
 use crate::store::Format;
 
@@ -367,8 +363,7 @@ fn reused_group(
         match current.iter().find(|entry| &entry.identifier() == text) {
             Some(entry) => group.push(entry.clone()),
             None => {
-                let recipient: Recipient = text.parse().map_err(FileError::from)?;
-                let entry = AgeMasterKey::new(recipient)
+                let entry = master_key(text)?
                     .encrypt(document.data_key().expose_secret())
                     .map_err(SealError::from)?;
                 group.push(entry);
