@@ -7,7 +7,8 @@
 //! [`enroll()`] (a host or person joins: anchor, rules, files) and [`remove()`] (a member leaves,
 //! its files get new data keys); [`bootstrap()`] hands a generated host key to
 //! `nixos-anywhere`. Who a member is, and which members are admins, is decided in
-//! [`config::membership`](crate::config::read_members).
+//! one place: [`config::read_members`](crate::config::read_members) and
+//! [`config::is_admin_name`](crate::config::is_admin_name).
 //!
 //! Every write follows one discipline (DESIGN §8): **open** every file to change (data key
 //! recovered, every value decrypted, MAC checked) before anything is written, and stop with

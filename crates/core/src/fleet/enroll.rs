@@ -21,7 +21,7 @@
 //! **Per-host rules.** The default target is the rule `^DIR/NAME/`, where `DIR/` is taken from
 //! the existing per-host rules when one is obvious (a rule `^hosts/trinity/` for member
 //! `trinity` gives `hosts/`), else `secrets/`. It is created when missing, naming the admins
-//! (members named `admin_…`, see [`crate::config::edit`]) and the host.
+//! (members named `admin_…`, see [`crate::config::is_admin_name`]) and the host.
 //!
 //! **Generated keys** (`enroll --generate`, for a host not installed yet) are stored at
 //! `DIR/NAME/ssh_host_ed25519_key` by default: a sops binary file encrypted to the admins only
