@@ -22,7 +22,8 @@
 //! | [`sops`] | the format: [`sops::Document`], the value cipher, MAC, metadata, master keys, key groups |
 //! | [`store`] | the five file formats, each a parse/emit pair |
 //! | [`keys`] | age recipients and identities, SSH → age conversion, sops' key discovery |
-//! | [`config`] | `.sops.yaml`: lookup, creation rules, store settings |
+//! | [`fleet`] | the whole repository at once: [`fleet::plan`], [`fleet::update_keys`], [`fleet::enroll`], [`fleet::remove`], [`fleet::rotate_older_than`], [`fleet::check`], [`fleet::status`] (example: enroll a host and bring the tree in line) |
+//! | [`config`] | `.sops.yaml`: lookup, creation rules, store settings, members and admins ([`config::read_members`]), lossless edits ([`config::edit`]) |
 //! | [`fs`] | atomic writes with explicit modes |
 //! | [`progress`] | the observer long operations report to |
 //!

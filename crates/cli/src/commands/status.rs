@@ -3,8 +3,7 @@
 
 use std::fmt::Write as _;
 
-use aesec::config::edit::ConfigEditor;
-use aesec::fleet::{self, Member, StatusCell, StatusMatrix};
+use aesec::fleet::{self, StatusCell, StatusColumn, StatusMatrix};
 
 use crate::cli::StatusArgs;
 use crate::commands::Context;
@@ -28,18 +27,11 @@ pub(crate) fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// `(anchor, recipient)` for every member of the `keys:` list; none when the file cannot be
-/// read by the lossless editor (the matrix then labels members by recipient).
+/// `(anchor, recipient)` for every member of the `keys:` list; none when the library cannot
+/// read them (the matrix then labels members by recipient).
 fn member_names(config: &std::path::Path) -> Vec<(String, String)> {
-    let Ok(text) = aesec::fs::read(config) else {
-        return Vec::new();
-    };
-    let Ok(text) = String::from_utf8(text) else {
-        return Vec::new();
-    };
-    match ConfigEditor::parse(&text) {
-        Ok(editor) => editor
-            .members()
+    match aesec::config::read_members(config) {
+        Ok(members) => members
             .into_iter()
             .map(|member| (member.name, member.recipient))
             .collect(),
@@ -51,7 +43,7 @@ fn member_names(config: &std::path::Path) -> Vec<(String, String)> {
 }
 
 /// A column label: the member's name, or a shortened recipient.
-fn label(member: &Member) -> String {
+fn label(member: &StatusColumn) -> String {
     short_label(member.name.as_deref(), &member.recipient)
 }
 
@@ -125,7 +117,7 @@ fn render(matrix: &StatusMatrix) -> String {
         matrix.rows.len(),
         matrix.members.len()
     );
-    let unnamed: Vec<&Member> = matrix.members.iter().filter(|m| m.name.is_none()).collect();
+    let unnamed: Vec<&StatusColumn> = matrix.members.iter().filter(|m| m.name.is_none()).collect();
     if !unnamed.is_empty() {
         let _ = writeln!(text, "unnamed recipients:");
         for member in unnamed {

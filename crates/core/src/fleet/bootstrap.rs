@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use ssh_key::PrivateKey;
 
-use super::enroll::{HOST_KEY_FILE_NAME, config_base, host_dir_prefix, pub_path, read_text};
+use super::config_file::config_base;
+use super::host_paths::{default_host_key_path, host_dir_prefix, pub_path};
 use crate::config::ConfigError;
 use crate::config::edit::{ConfigEditor, EditError};
+use crate::config::read_text;
 use crate::file::{DecryptOptions, FileError};
 use crate::fs::{FsError, WriteOptions};
 use crate::keys::ssh::SshToAgeError;
@@ -21,7 +23,7 @@ use crate::sops::KeyDecryptor;
 use crate::store::Format;
 
 /// Where `nixos-anywhere` expects the host key, relative to the `--extra-files` directory.
-pub const EXTRA_FILES_HOST_KEY: &str = "etc/ssh/ssh_host_ed25519_key";
+pub(crate) const EXTRA_FILES_HOST_KEY: &str = "etc/ssh/ssh_host_ed25519_key";
 
 /// Options of [`bootstrap`].
 #[derive(Clone, Debug, Default)]
@@ -176,7 +178,7 @@ pub fn bootstrap(
         Some(path) => base.join(path),
         None => {
             let host_dir = host_dir_prefix(&editor, &members, config_path)?;
-            base.join(format!("{host_dir}{name}/{HOST_KEY_FILE_NAME}"))
+            base.join(default_host_key_path(&host_dir, name))
         }
     };
     if !stored.is_file() {

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{FailedFile, FleetError, FleetFileError, Target, metadata_groups, read_metadata};
+use super::error::{FailedFile, FleetError, FleetFileError};
+use super::key_groups::DesiredGroups;
+use super::keyless::{metadata_groups, read_metadata};
 use crate::config::{Config, CreationRule, KeyGroupSpec};
 use crate::sops::Metadata;
 use crate::store::Format;
@@ -85,7 +87,7 @@ pub struct FilePlan {
     #[serde(skip)]
     pub(crate) format: Format,
     #[serde(skip)]
-    pub(crate) target: Target,
+    pub(crate) target: DesiredGroups,
     #[serde(skip)]
     pub(crate) last_modified: String,
 }
@@ -283,7 +285,7 @@ fn compare(
         unsupported,
         non_age_keys,
         format,
-        target: Target {
+        target: DesiredGroups {
             groups: rule.key_groups.iter().map(|g| g.age.clone()).collect(),
             threshold: new_threshold,
         },

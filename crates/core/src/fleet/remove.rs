@@ -13,10 +13,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::enroll::{config_base, load_text, read_text};
-use super::{Action, ApplyOptions, FleetError, PlanOptions, Report};
-use crate::config::ConfigError;
+use super::apply::{ApplyOptions, Report};
+use super::config_file::{config_base, load_text};
+use super::error::FleetError;
+use super::plan::{Action, PlanOptions};
 use crate::config::edit::{ConfigEditor, EditError};
+use crate::config::{ConfigError, admin_recipients, read_text};
 use crate::fs::{FsError, WriteOptions};
 use crate::progress::Observer;
 use crate::sops::KeyDecryptor;
@@ -173,11 +175,7 @@ pub fn remove(
             name: name.to_owned(),
         });
     }
-    let admin_recipients: Vec<&String> = members
-        .iter()
-        .filter(|m| m.is_admin && m.name != name)
-        .map(|m| &m.recipient)
-        .collect();
+    let admin_recipients = admin_recipients(&members, Some(name));
     let before = load_text(&original, config_path)?;
     let rules = editor.rules_naming(name);
     editor.remove_member(name).map_err(edit_error)?;
@@ -206,9 +204,9 @@ pub fn remove(
 
     // Which files change, planned before anything is written.
     let base = config_base(config_path);
-    let files =
-        super::discover(&after, &[], &base).map_err(|source| RemoveError::Plan { source })?;
-    let mut plan = super::plan(&after, &files, &base, &PlanOptions::default())
+    let files = super::discover::discover(&after, &[], &base)
+        .map_err(|source| RemoveError::Plan { source })?;
+    let mut plan = super::plan::plan(&after, &files, &base, &PlanOptions::default())
         .map_err(|source| RemoveError::Plan { source })?;
     plan.files.retain(|file| {
         file.changes
@@ -237,7 +235,7 @@ pub fn remove(
     } else {
         debug_assert!(plan.changed().all(|file| file.action == Action::Rotate));
         Some(
-            super::update_keys(
+            super::updatekeys::update_keys(
                 &plan,
                 decryptors,
                 &ApplyOptions::with_emit(after.stores),

@@ -6,10 +6,10 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use super::{
-    Action, ApplyOptions, Change, FailedFile, FilePlan, FleetError, FleetFileError, GroupChange,
-    Job, Plan, Report, apply,
-};
+use super::apply::{ApplyOptions, Change, Job, Report, apply};
+use super::discover::remove_stale_temps;
+use super::error::{FailedFile, FleetError, FleetFileError};
+use super::plan::{Action, FilePlan, GroupChange, Plan};
 use crate::progress::Observer;
 use crate::sops::KeyDecryptor;
 
@@ -146,7 +146,7 @@ pub fn rotate_older_than(
     if !unsupported.is_empty() {
         return Err(FleetError::Unsupported { files: unsupported });
     }
-    let stale = super::remove_stale_temps(jobs.iter().map(|job| job.path.as_path()));
+    let stale = remove_stale_temps(jobs.iter().map(|job| job.path.as_path()));
     let mut report = apply(jobs, decryptors, options, observer, "rotating data keys")?;
     report.stale_temps_removed = stale;
     for (path, last_modified) in fresh {

@@ -1,6 +1,9 @@
 //! Applying a [`Plan`]: every changing file re-wrapped or rotated, verify first, then written.
 
-use super::{Action, ApplyOptions, Change, FleetError, Job, Plan, Report, apply};
+use super::apply::{ApplyOptions, Change, Job, Report, apply};
+use super::discover::remove_stale_temps;
+use super::error::FleetError;
+use super::plan::{Action, Plan};
 use crate::progress::Observer;
 use crate::sops::KeyDecryptor;
 
@@ -76,7 +79,7 @@ pub fn update_keys(
             file.path.display()
         ));
     }
-    let stale = super::remove_stale_temps(plan.files.iter().map(|file| file.path.as_path()));
+    let stale = remove_stale_temps(plan.files.iter().map(|file| file.path.as_path()));
     let jobs: Vec<Job> = plan
         .changed()
         .map(|file| Job {
@@ -106,7 +109,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::fleet::{FilePlan, Target};
+    use crate::fleet::FilePlan;
+    use crate::fleet::key_groups::DesiredGroups;
     use crate::progress::NoProgress;
     use crate::store::Format;
 
@@ -122,7 +126,7 @@ mod tests {
             unsupported: vec!["pgp 'ABCD'".to_owned()],
             non_age_keys: vec!["pgp 'ABCD'".to_owned()],
             format: Format::Yaml,
-            target: Target {
+            target: DesiredGroups {
                 groups: Vec::new(),
                 threshold: None,
             },
@@ -145,7 +149,7 @@ mod tests {
             unsupported: Vec::new(),
             non_age_keys: Vec::new(),
             format: Format::Yaml,
-            target: Target {
+            target: DesiredGroups {
                 groups: Vec::new(),
                 threshold: None,
             },

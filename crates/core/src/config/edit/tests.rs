@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::verify::RuleMeaning;
 use super::*;
+use crate::config::ConfigError;
 use crate::fs::test_support::TempDir;
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops-config");

@@ -18,7 +18,7 @@ use crate::keys::age::Recipient;
 use crate::keys::ssh::{Converted, SshToAgeError, public_key_to_age, public_keys_to_age};
 
 /// How long `ssh-keyscan` waits for the host, in seconds (`-T`).
-pub const KEYSCAN_TIMEOUT_SECONDS: u32 = 5;
+pub(crate) const KEYSCAN_TIMEOUT_SECONDS: u32 = 5;
 
 /// The SSH key type enrolled hosts must have.
 const ED25519: &str = "ssh-ed25519";

@@ -289,9 +289,9 @@ fn generate_stores_the_key_for_admins_only_and_bootstrap_writes_it() {
     );
     assert!(repo.opens_binary(&generated.private_key_path, &repo.admin));
     let stored = std::fs::read(&generated.private_key_path).unwrap();
-    let metadata = crate::fleet::read_metadata(&stored, Format::Binary).unwrap();
+    let metadata = crate::fleet::keyless::read_metadata(&stored, Format::Binary).unwrap();
     assert_eq!(
-        crate::fleet::metadata_groups(&metadata),
+        crate::fleet::keyless::metadata_groups(&metadata),
         [[repo.admin.recipient().to_string()]]
     );
     // The key's own rule keeps its recipients in line; `check` only sees the clear `.pub`.
@@ -403,11 +403,15 @@ fn bootstrap_refuses_links_and_foreign_owners_at_the_key_path() {
     // A symlink at the key's path.
     let out = repo.dir.0.join("out-link");
     std::fs::create_dir_all(out.join("etc/ssh")).unwrap();
-    symlink(&victim, out.join(crate::fleet::EXTRA_FILES_HOST_KEY)).unwrap();
+    symlink(
+        &victim,
+        out.join(crate::fleet::bootstrap::EXTRA_FILES_HOST_KEY),
+    )
+    .unwrap();
     assert_eq!(refused(run(&out)), UnsafeReason::Symlink);
     assert_eq!(std::fs::read(&victim).unwrap(), b"do not overwrite\n");
     assert!(
-        std::fs::symlink_metadata(out.join(crate::fleet::EXTRA_FILES_HOST_KEY))
+        std::fs::symlink_metadata(out.join(crate::fleet::bootstrap::EXTRA_FILES_HOST_KEY))
             .unwrap()
             .file_type()
             .is_symlink()
@@ -429,7 +433,7 @@ fn bootstrap_refuses_links_and_foreign_owners_at_the_key_path() {
     // runs as root, which may hand them to uid 65534).
     let out = repo.dir.0.join("out-foreign-file");
     std::fs::create_dir_all(out.join("etc/ssh")).unwrap();
-    let planted = out.join(crate::fleet::EXTRA_FILES_HOST_KEY);
+    let planted = out.join(crate::fleet::bootstrap::EXTRA_FILES_HOST_KEY);
     std::fs::write(&planted, b"planted\n").unwrap();
     std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
     assert_eq!(refused(run(&out)), UnsafeReason::FileOwnedBy { uid: 65534 });
@@ -537,21 +541,6 @@ fn remove_refuses_to_leave_a_rule_without_an_admin() {
         "{error:?}"
     );
     assert_eq!(std::fs::read(repo.config()).unwrap(), before);
-}
-
-#[test]
-fn host_dir_defaults_to_secrets() {
-    let editor =
-        ConfigEditor::parse("keys:\n  - &admin_a age1a\ncreation_rules:\n  - age: [*admin_a]\n")
-            .unwrap();
-    let members = editor.members();
-    assert_eq!(
-        host_dir_prefix(&editor, &members, Path::new("/r/.sops.yaml")).unwrap(),
-        DEFAULT_HOST_DIR
-    );
-    assert!(is_literal_dir("hosts/"));
-    assert!(!is_literal_dir("(a|b)/"));
-    assert!(!is_literal_dir("/abs/"));
 }
 
 #[test]

@@ -1,0 +1,128 @@
+//! Reading the values of a parsed `.sops.yaml` as sops does: field lookup (the last of
+//! repeated keys wins), scalars and comma strings, and the [`Context`] that names the file and
+//! rule in a type error.
+
+use std::path::Path;
+
+use super::ConfigError;
+use crate::tree::{Item, Value};
+
+/// Where in the config a value sits, for error messages.
+pub(super) struct Context<'a> {
+    /// The config file.
+    pub(super) config: &'a Path,
+    /// The rule index, when inside a rule.
+    pub(super) rule: Option<usize>,
+}
+
+impl Context<'_> {
+    pub(super) fn field_type(
+        &self,
+        field: impl Into<String>,
+        expected: &'static str,
+    ) -> ConfigError {
+        ConfigError::FieldType {
+            config: self.config.to_path_buf(),
+            rule: self.rule,
+            field: field.into(),
+            expected,
+        }
+    }
+}
+
+/// Looks up `key` among the entries of a map.
+pub(super) fn get<'a>(items: &'a [Item], key: &str) -> Option<&'a Value> {
+    crate::tree::get(items, key)
+}
+
+/// The elements of a list, comments left out.
+pub(super) fn list_values(values: &[Value]) -> impl Iterator<Item = &Value> {
+    values
+        .iter()
+        .filter(|value| !matches!(value, Value::Comment(_)))
+}
+
+/// A scalar as the string go-yaml would decode into a string field; `None` for null.
+pub(super) fn scalar_text(
+    value: &Value,
+    context: &Context<'_>,
+    field: &str,
+) -> Result<Option<String>, ConfigError> {
+    Ok(Some(match value {
+        Value::Null => return Ok(None),
+        Value::Str(text) => text.to_string_lossy().into_owned(),
+        Value::Bool(value) => value.to_string(),
+        Value::Int(value) => value.to_string(),
+        Value::Float(value) => value.to_string(),
+        Value::Time(text) => text.clone(),
+        Value::Bytes(_) | Value::Map(_) | Value::List(_) | Value::Comment(_) => {
+            return Err(context.field_type(field, "a string"));
+        }
+    }))
+}
+
+/// A string field of a map entry; empty when absent.
+pub(super) fn map_text(
+    items: &[Item],
+    name: &str,
+    context: &Context<'_>,
+    field: &str,
+) -> Result<String, ConfigError> {
+    match get(items, name) {
+        Some(value) => {
+            Ok(scalar_text(value, context, &format!("{field}.{name}"))?.unwrap_or_default())
+        }
+        None => Ok(String::new()),
+    }
+}
+
+/// A boolean as go-yaml v3 decodes into a `bool` field (YAML 1.1 words included).
+pub(super) fn bool_value(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(value) => Some(*value),
+        Value::Str(text) => match text.as_str()? {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+                Some(true)
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
+            | "FALSE" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A flat key field: a comma-separated string or a list of them; entries trimmed, empty dropped.
+pub(super) fn comma_list(
+    value: &Value,
+    context: &Context<'_>,
+    field: &str,
+) -> Result<Vec<String>, ConfigError> {
+    match value {
+        Value::List(values) => {
+            let mut out = Vec::new();
+            for (i, value) in list_values(values).enumerate() {
+                if let Some(text) = scalar_text(value, context, &format!("{field}[{i}]"))? {
+                    out.extend(split_commas(&text));
+                }
+            }
+            Ok(out)
+        }
+        value => Ok(scalar_text(value, context, field)?
+            .map(|text| split_commas(&text))
+            .unwrap_or_default()),
+    }
+}
+
+pub(super) fn split_commas(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(super) fn dedup_by_key<T, K: Ord>(values: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut seen = std::collections::BTreeSet::new();
+    values.retain(|value| seen.insert(key(value)));
+}

@@ -1,0 +1,374 @@
+//! The apply engine: opens, re-encrypts, verifies and writes a list of jobs with the
+//! three-phase discipline of the [fleet module](super) (open all, seal all in memory, then
+//! write each atomically), and the [`Report`] of what it did.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use subtle::ConstantTimeEq;
+
+use super::error::{FailedFile, FleetError, FleetFileError};
+use super::key_groups::{DesiredGroups, master_key, same_groups};
+use super::keyless::metadata_groups;
+use super::plan::Action;
+use crate::fs::WriteOptions;
+use crate::progress::Observer;
+use crate::sops::envelope;
+use crate::sops::{Document, KeyDecryptor, OpenOptions, SealError, decrypt_data_key};
+use crate::store::EmitOptions;
+use crate::store::Format;
+
+/// Threads writing files at once: writes wait on the disk (fsync), not the CPU.
+const WRITE_THREADS: usize = 32;
+
+/// Options for writing files ([`update_keys`](super::update_keys), [`rotate_older_than`](super::rotate_older_than)).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ApplyOptions {
+    /// Output layout: pass the config's `stores` ([`Config::stores`](crate::config::Config))
+    /// so that files look as sops writes them.
+    pub emit: EmitOptions,
+    /// Test hook, in debug builds only: see [`BeforeRename`].
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub before_rename: Option<BeforeRename>,
+}
+
+impl ApplyOptions {
+    /// Options writing with `emit`.
+    pub fn with_emit(emit: EmitOptions) -> Self {
+        Self {
+            emit,
+            ..Self::default()
+        }
+    }
+}
+
+/// Test hook of the crash test, compiled in debug builds only (never in a release binary):
+/// called in the write phase with each file's path once its new content is in the temporary
+/// file and before that file is renamed over the original. A hook that blocks there holds the
+/// run mid-write, so a test can kill it at a known point.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct BeforeRename(pub std::sync::Arc<dyn Fn(&Path) + Send + Sync>);
+
+#[cfg(debug_assertions)]
+impl fmt::Debug for BeforeRename {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BeforeRename").finish_non_exhaustive()
+    }
+}
+
+/// What a run did (serializable for `--json`).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// Every file considered, in order, with what was done to it.
+    pub files: Vec<FileOutcome>,
+    /// How many files were written.
+    pub changed: usize,
+    /// How many were re-wrapped (same data key).
+    pub rewrapped: usize,
+    /// How many got a new data key.
+    pub rotated: usize,
+    /// Time spent per phase.
+    pub durations: Durations,
+    /// Temporary files left by an interrupted earlier run (`.<name>.<random>.tmp` beside a
+    /// file of the run), removed before writing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale_temps_removed: Vec<PathBuf>,
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, serde::Serialize)]
+#[non_exhaustive]
+pub struct FileOutcome {
+    /// The file.
+    pub path: PathBuf,
+    /// What was done.
+    pub action: Action,
+    /// The file's `lastmodified` before the run, when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+/// Wall-clock time of each phase, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct Durations {
+    /// Reading, decrypting and checking every file.
+    pub open_ms: u64,
+    /// Computing and verifying the new contents.
+    pub seal_ms: u64,
+    /// Writing.
+    pub write_ms: u64,
+    /// The whole run.
+    pub total_ms: u64,
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What a job does to its file.
+pub(crate) enum Change {
+    /// Wrap the same data key for these age recipients (values untouched).
+    Rewrap(DesiredGroups),
+    /// A new data key for these age recipients.
+    Rotate(DesiredGroups),
+}
+
+/// One file to change.
+pub(crate) struct Job {
+    pub(crate) path: PathBuf,
+    pub(crate) format: Format,
+    pub(crate) change: Change,
+    pub(crate) last_modified: Option<String>,
+}
+
+/// Opens, re-encrypts, verifies and writes every job's file with the three-phase discipline.
+pub(crate) fn apply(
+    jobs: Vec<Job>,
+    decryptors: &[&dyn KeyDecryptor],
+    options: &ApplyOptions,
+    observer: &dyn Observer,
+    label: &str,
+) -> Result<Report, FleetError> {
+    let started = Instant::now();
+    // Three units per file: opened, re-encrypted and verified, written.
+    observer.start(jobs.len() as u64 * 3, label);
+    let result = run_phases(jobs, decryptors, options, observer, started);
+    observer.finish();
+    result
+}
+
+fn run_phases(
+    jobs: Vec<Job>,
+    decryptors: &[&dyn KeyDecryptor],
+    options: &ApplyOptions,
+    observer: &dyn Observer,
+    started: Instant,
+) -> Result<Report, FleetError> {
+    // Phase 1: open every file before anything is written.
+    let opened: Vec<Result<(Vec<u8>, Document), FleetFileError>> = jobs
+        .par_iter()
+        .map(|job| {
+            let bytes = crate::fs::read(&job.path)?;
+            let document = Document::open(&bytes, job.format, decryptors, &OpenOptions::default())?;
+            observer.advance(1);
+            Ok((bytes, document))
+        })
+        .collect();
+    let (opened, failures) = partition(&jobs, opened);
+    if !failures.is_empty() {
+        return Err(FleetError::Open { failures });
+    }
+    let open_done = Instant::now();
+
+    // Phase 2: every new content, verified, in memory.
+    let sealed: Vec<Result<Vec<u8>, FleetFileError>> = jobs
+        .par_iter()
+        .zip(opened.into_par_iter())
+        .map(|(job, (original, mut document))| {
+            let content = seal_job(job, &original, &mut document, decryptors, &options.emit)?;
+            observer.advance(1);
+            Ok(content)
+        })
+        .collect();
+    let (contents, failures) = partition(&jobs, sealed);
+    if !failures.is_empty() {
+        return Err(FleetError::Seal { failures });
+    }
+    let seal_done = Instant::now();
+
+    // Phase 3: atomic writes, keeping each file's mode.
+    let write_all = || -> Vec<Result<(), FleetFileError>> {
+        jobs.par_iter()
+            .zip(contents.par_iter())
+            .map(|(job, content)| {
+                crate::fs::replace_with(&job.path, WriteOptions::keep_mode_or(0o600), |file| {
+                    file.write_all(content)?;
+                    #[cfg(debug_assertions)]
+                    if let Some(hook) = &options.before_rename {
+                        (hook.0)(&job.path);
+                    }
+                    Ok(())
+                })?;
+                observer.advance(1);
+                Ok(())
+            })
+            .collect()
+    };
+    // Each write waits for its fsyncs: with more threads than cores the file system commits
+    // many of them in one journal transaction. Without a pool, the global one does.
+    let written = match rayon::ThreadPoolBuilder::new()
+        .num_threads(WRITE_THREADS.min(jobs.len()).max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(write_all),
+        Err(_) => write_all(),
+    };
+    let mut done = Vec::new();
+    let mut failures = Vec::new();
+    for (job, result) in jobs.iter().zip(written) {
+        match result {
+            Ok(()) => done.push(job.path.clone()),
+            Err(error) => failures.push(FailedFile {
+                path: job.path.clone(),
+                error,
+            }),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(FleetError::Write {
+            written: done,
+            failures,
+        });
+    }
+    let finished = Instant::now();
+    let mut report = Report {
+        durations: Durations {
+            open_ms: millis(open_done - started),
+            seal_ms: millis(seal_done - open_done),
+            write_ms: millis(finished - seal_done),
+            total_ms: millis(finished - started),
+        },
+        ..Report::default()
+    };
+    for job in jobs {
+        let action = match job.change {
+            Change::Rewrap(_) => Action::Rewrap,
+            Change::Rotate(_) => Action::Rotate,
+        };
+        report.record(job.path, action, job.last_modified);
+    }
+    Ok(report)
+}
+
+impl Report {
+    /// Adds a file to the report and counts it.
+    pub(crate) fn record(&mut self, path: PathBuf, action: Action, last_modified: Option<String>) {
+        match action {
+            Action::Nothing => {}
+            Action::Rewrap => {
+                self.changed += 1;
+                self.rewrapped += 1;
+            }
+            Action::Rotate => {
+                self.changed += 1;
+                self.rotated += 1;
+            }
+        }
+        self.files.push(FileOutcome {
+            path,
+            action,
+            last_modified,
+        });
+    }
+}
+
+/// Splits per-job results into the successes and the failures (named by path).
+fn partition<T>(
+    jobs: &[Job],
+    results: Vec<Result<T, FleetFileError>>,
+) -> (Vec<T>, Vec<FailedFile>) {
+    let mut ok = Vec::new();
+    let mut failures = Vec::new();
+    for (job, result) in jobs.iter().zip(results) {
+        match result {
+            Ok(value) => ok.push(value),
+            Err(error) => failures.push(FailedFile {
+                path: job.path.clone(),
+                error,
+            }),
+        }
+    }
+    (ok, failures)
+}
+
+/// Makes and verifies one file's new content.
+fn seal_job(
+    job: &Job,
+    original: &[u8],
+    document: &mut Document,
+    decryptors: &[&dyn KeyDecryptor],
+    emit: &EmitOptions,
+) -> Result<Vec<u8>, FleetFileError> {
+    let (content, expected) = match &job.change {
+        Change::Rewrap(target) => {
+            let content = match reused_group(document, target)? {
+                Some(group) => {
+                    let mut metadata = document.metadata().clone();
+                    metadata.key_groups = vec![group];
+                    let split = envelope::parse_encrypted(job.format, original)?;
+                    envelope::emit_encrypted(job.format, split.tree, &metadata, emit)?
+                }
+                None => {
+                    document.rewrap(&target.recipients()?)?;
+                    document.seal_metadata_only(original, emit)?
+                }
+            };
+            (content, target.groups.clone())
+        }
+        Change::Rotate(target) => {
+            document.rotate(&target.recipients()?)?;
+            (document.seal(emit)?, target.groups.clone())
+        }
+    };
+    let metadata = document.verify_sealed(&content)?;
+    let found = metadata_groups(&metadata);
+    if !same_groups(&expected, &found) {
+        return Err(FleetFileError::VerifyRecipients { expected, found });
+    }
+    // Where the caller's identities can still read the file, the wrapped entries must give
+    // back the data key the values were encrypted with.
+    if let Ok(unwrapped) = decrypt_data_key(&metadata, decryptors) {
+        let same: bool = unwrapped
+            .expose_secret()
+            .ct_eq(document.data_key().expose_secret())
+            .into();
+        if !same {
+            return Err(FleetFileError::VerifyDataKey);
+        }
+    }
+    Ok(content)
+}
+
+/// The new key group of a re-wrap in the common case of one group and no threshold, before
+/// and after: the entries of recipients that stay are kept byte for byte (each already wraps
+/// this data key), and only recipients new to the file get a fresh wrap, in the rule's order.
+/// The diff then shows exactly the entries added and removed, and adding one host to a
+/// 500-file repository costs 500 wraps instead of one per recipient and file. sops re-wraps
+/// every entry; both give files sops reads the same way (it compares recipients only).
+///
+/// `None` (wrap everything) with several groups or a threshold: a group's entries hold a
+/// Shamir share, which is known only for the groups that were decrypted.
+fn reused_group(
+    document: &Document,
+    target: &DesiredGroups,
+) -> Result<Option<crate::sops::KeyGroup>, FleetFileError> {
+    let metadata = document.metadata();
+    let ([current], [wanted]) = (metadata.key_groups.as_slice(), target.groups.as_slice()) else {
+        return Ok(None);
+    };
+    if target.threshold.is_some() || metadata.shamir_threshold.is_some() {
+        return Ok(None);
+    }
+    let mut group = Vec::with_capacity(wanted.len());
+    for text in wanted {
+        match current.iter().find(|entry| &entry.identifier() == text) {
+            Some(entry) => group.push(entry.clone()),
+            None => {
+                let entry = master_key(text)?
+                    .encrypt(document.data_key().expose_secret())
+                    .map_err(SealError::from)?;
+                group.push(entry);
+            }
+        }
+    }
+    Ok(Some(group))
+}
