@@ -35,7 +35,8 @@ pub struct Recipient {
 #[derive(Clone)]
 enum RecipientKind {
     X25519(age::x25519::Recipient),
-    PostQuantum(pq::Recipient),
+    // Boxed: an ML-KEM-768 key is over 1.5 KB.
+    PostQuantum(Box<pq::Recipient>),
     Ssh(age::ssh::Recipient),
 }
 
@@ -79,7 +80,7 @@ impl Recipient {
     pub fn as_age(&self) -> &dyn age::Recipient {
         match &self.kind {
             RecipientKind::X25519(r) => r,
-            RecipientKind::PostQuantum(r) => r,
+            RecipientKind::PostQuantum(r) => r.as_ref(),
             RecipientKind::Ssh(r) => r,
         }
     }
@@ -120,7 +121,7 @@ impl FromStr for Recipient {
             match pq::Recipient::from_str(&text) {
                 Ok(r) => Ok(Self {
                     text,
-                    kind: RecipientKind::PostQuantum(r),
+                    kind: RecipientKind::PostQuantum(Box::new(r)),
                 }),
                 Err(reason) => Err(ParseRecipientError::InvalidAge { text, reason }),
             }
@@ -336,7 +337,8 @@ pub struct GeneratedIdentity {
 
 enum GeneratedKind {
     X25519(age::x25519::Identity),
-    PostQuantum(pq::Identity),
+    // Boxed: the expanded ML-KEM-768 keys are several KB.
+    PostQuantum(Box<pq::Identity>),
 }
 
 impl GeneratedIdentity {
@@ -362,7 +364,7 @@ impl GeneratedIdentity {
     /// When the operating system's random source fails.
     pub fn generate_pq() -> Result<Self, getrandom::Error> {
         Ok(Self {
-            identity: GeneratedKind::PostQuantum(pq::Identity::generate()?),
+            identity: GeneratedKind::PostQuantum(Box::new(pq::Identity::generate()?)),
         })
     }
 
@@ -371,7 +373,7 @@ impl GeneratedIdentity {
         let kind = match &self.identity {
             GeneratedKind::X25519(identity) => RecipientKind::X25519(identity.to_public()),
             GeneratedKind::PostQuantum(identity) => {
-                RecipientKind::PostQuantum(identity.to_public())
+                RecipientKind::PostQuantum(Box::new(identity.to_public()))
             }
         };
         let text = match &kind {

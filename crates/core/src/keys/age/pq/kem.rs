@@ -42,6 +42,9 @@ const LABEL: &[u8; 6] = br"\.//^\";
 type MlKemEncapsulationKey = <MlKem768 as KemCore>::EncapsulationKey;
 type MlKemDecapsulationKey = <MlKem768 as KemCore>::DecapsulationKey;
 
+/// An encapsulation's result: the ciphertext and the shared secret.
+pub(super) type Encapsulated = (Box<[u8; CIPHERTEXT_BYTES]>, Zeroizing<[u8; 32]>);
+
 /// The X25519 shared secret was all zero: a low-order point on one side.
 #[derive(Debug)]
 pub(super) struct NonContributory;
@@ -90,7 +93,7 @@ impl PublicKey {
     pub(super) fn encapsulate(
         &self,
         randomness: &[u8; RANDOMNESS_BYTES],
-    ) -> Result<(Box<[u8; CIPHERTEXT_BYTES]>, Zeroizing<[u8; 32]>), NonContributory> {
+    ) -> Result<Encapsulated, NonContributory> {
         let (message, ephemeral) = randomness.split_at(32);
         let message = <&B32>::try_from(message).expect("32 bytes");
         let mut scalar = Zeroizing::new([0u8; 32]);
