@@ -471,6 +471,34 @@ mod tests {
     }
 
     #[test]
+    fn post_quantum_keys_dispatch_before_the_plugin_rule() {
+        let key = GeneratedIdentity::generate_pq().unwrap();
+        let recipient = key.recipient().to_string();
+        let parsed: Recipient = recipient.parse().unwrap();
+        assert!(!parsed.is_ssh());
+        assert_eq!(parsed.to_string(), recipient);
+        // An `age1pq1…` string is never taken for a plugin named "pq".
+        assert!(matches!(
+            "age1pq1xyz".parse::<Recipient>(),
+            Err(ParseRecipientError::InvalidAge { .. })
+        ));
+
+        let file = key.to_identity_file("now");
+        let pq_line = file.expose_secret().lines().nth(2).unwrap().to_owned();
+        let mut ids = Identities::new();
+        let mixed = format!("# c\n{VEC_KEY}\n{pq_line}\r\n");
+        assert_eq!(ids.add_identity_file_text(&mixed, "k").unwrap(), 2);
+        // Go does not trim identity lines, nor accept lower case.
+        for bad in [format!("{pq_line} "), pq_line.to_lowercase()] {
+            assert!(matches!(
+                Identities::new().add_identity_file_text(&bad, "bad"),
+                Err(ParseIdentityError::Invalid { .. })
+            ));
+        }
+        assert!(!format!("{key:?} {ids:?}").contains("SECRET"));
+    }
+
+    #[test]
     fn generated_identity_round_trips() {
         let key = GeneratedIdentity::generate();
         let text = key.to_identity_file("now");
