@@ -690,6 +690,10 @@ pub(crate) struct GenerateArgs {
     /// Write the identity to this file (mode 0600) instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Generate a post-quantum (ML-KEM-768 + X25519) identity, as `age-keygen -pq` does: an
+    /// `age1pq1…` recipient that sops 3.12+ and Go age 1.3+ read.
+    #[arg(long)]
+    pub(crate) pq: bool,
 }
 
 /// `aesec completions`.

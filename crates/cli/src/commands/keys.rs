@@ -15,7 +15,12 @@ pub(crate) fn run(context: &Context, command: &KeysCommand) -> anyhow::Result<u8
     match command {
         KeysCommand::SshToAge(args) => ssh_to_age(context, args),
         KeysCommand::Generate(args) => {
-            let key = aesec::keys::age::GeneratedIdentity::generate();
+            let key = if args.pq {
+                aesec::keys::age::GeneratedIdentity::generate_pq()
+                    .context("cannot read the operating system's random source")?
+            } else {
+                aesec::keys::age::GeneratedIdentity::generate()
+            };
             let created = aesec::sops::now_lastmodified();
             let text = key.to_identity_file(&created);
             match &args.output {

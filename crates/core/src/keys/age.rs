@@ -1,5 +1,16 @@
-//! age recipients and identities as sops uses them: X25519 (`age1…`) and native SSH
-//! (`ssh-ed25519 …`, `ssh-rsa …`) recipients, and a set of identities to decrypt with.
+//! age recipients and identities as sops uses them: X25519 (`age1…`), post-quantum
+//! (`age1pq1…`) and native SSH (`ssh-ed25519 …`, `ssh-rsa …`) recipients, and a set of
+//! identities to decrypt with.
+//!
+//! # Post-quantum age keys
+//!
+//! `age1pq1…` recipients and `AGE-SECRET-KEY-PQ-1…` identities are age's hybrid ML-KEM-768 +
+//! X25519 keys (stanza `mlkem768x25519`), byte-compatible with Go age 1.3+ and therefore with
+//! sops 3.12+. rage's `age` crate does not have them yet; aesec implements them on RustCrypto's
+//! `x-wing` crate (see the `pq` submodule), and as far as we found no other Rust tool reads or
+//! writes them. Generate one with [`GeneratedIdentity::generate_pq`]. sops encrypts the data key
+//! once per recipient, so a file can list post-quantum and X25519 recipients side by side (and
+//! is then only as strong as its classic entries); inside one age entry they never mix.
 //!
 //! sops ≥ 3.10 accepts both recipient kinds in `.sops.yaml` and in file metadata and stores the
 //! recipient text verbatim (an SSH comment included), so [`Recipient`] keeps the text it was
@@ -10,6 +21,9 @@ use std::io::BufRead;
 use std::str::FromStr;
 
 use age::secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+mod pq;
 
 /// A recipient a sops data key can be encrypted to.
 #[derive(Clone)]
@@ -21,6 +35,8 @@ pub struct Recipient {
 #[derive(Clone)]
 enum RecipientKind {
     X25519(age::x25519::Recipient),
+    // Boxed: an ML-KEM-768 key is over 1.5 KB.
+    PostQuantum(Box<pq::Recipient>),
     Ssh(age::ssh::Recipient),
 }
 
@@ -28,7 +44,8 @@ enum RecipientKind {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseRecipientError {
-    /// An `age1…` string that is not a valid X25519 recipient.
+    /// An `age1…` string that is not a valid X25519 recipient, or an `age1pq1…` string that is
+    /// not a valid post-quantum one.
     #[error("invalid age recipient '{text}': {reason}")]
     InvalidAge {
         /// The recipient as given.
@@ -63,6 +80,7 @@ impl Recipient {
     pub fn as_age(&self) -> &dyn age::Recipient {
         match &self.kind {
             RecipientKind::X25519(r) => r,
+            RecipientKind::PostQuantum(r) => r.as_ref(),
             RecipientKind::Ssh(r) => r,
         }
     }
@@ -99,8 +117,16 @@ impl FromStr for Recipient {
     /// rest is kept verbatim for [`Display`](fmt::Display).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim().to_owned();
-        if let Some(rest) = text.strip_prefix("age1") {
-            if rest.contains('1') && !text.starts_with("age1pq1") {
+        if text.starts_with(pq::RECIPIENT_PREFIX) {
+            match pq::Recipient::from_str(&text) {
+                Ok(r) => Ok(Self {
+                    text,
+                    kind: RecipientKind::PostQuantum(Box::new(r)),
+                }),
+                Err(reason) => Err(ParseRecipientError::InvalidAge { text, reason }),
+            }
+        } else if let Some(rest) = text.strip_prefix("age1") {
+            if rest.contains('1') {
                 return Err(ParseRecipientError::Plugin { text });
             }
             match age::x25519::Recipient::from_str(&text) {
@@ -196,8 +222,9 @@ impl Identities {
         self.entries.extend(other.entries);
     }
 
-    /// Reads an age identity file's text (`AGE-SECRET-KEY-1…` lines, `#` comments, blank lines)
-    /// as sops does; any other line makes the whole source fail. Returns how many were added.
+    /// Reads an age identity file's text (`AGE-SECRET-KEY-1…` and `AGE-SECRET-KEY-PQ-1…` lines,
+    /// `#` comments, blank lines) as sops does; any other line makes the whole source fail.
+    /// Returns how many were added.
     ///
     /// ```
     /// use aesec::keys::age::Identities;
@@ -219,12 +246,33 @@ impl Identities {
             source_name: source_name.to_owned(),
             reason,
         };
-        let file = age::IdentityFile::from_buffer(std::io::BufReader::new(text.as_bytes()))
+        // Post-quantum lines are parsed here, exactly as written (Go does not trim them); the
+        // age crate reads the rest, with those lines blanked so that its line numbers still hold.
+        let mut post_quantum = Vec::new();
+        let mut classic = Zeroizing::new(String::with_capacity(text.len()));
+        for (index, line) in text.lines().enumerate() {
+            if line.starts_with(pq::IDENTITY_PREFIX) {
+                let identity = line.parse::<pq::Identity>().map_err(|reason| {
+                    invalid(format!(
+                        "post-quantum identity on line {}: {reason}",
+                        index + 1
+                    ))
+                })?;
+                post_quantum.push(identity);
+            } else {
+                classic.push_str(line);
+            }
+            classic.push('\n');
+        }
+        let file = age::IdentityFile::from_buffer(classic.as_bytes())
             .map_err(|e| invalid(e.to_string()))?;
         let identities = file.into_identities().map_err(|e| invalid(e.to_string()))?;
-        let count = identities.len();
+        let count = identities.len() + post_quantum.len();
         for identity in identities {
             self.push(identity, source_name);
+        }
+        for identity in post_quantum {
+            self.push(Box::new(identity), source_name);
         }
         Ok(count)
     }
@@ -282,26 +330,58 @@ impl fmt::Debug for Identities {
     }
 }
 
-/// A freshly generated X25519 identity, as `age-keygen` makes one.
+/// A freshly generated X25519 or post-quantum identity, as `age-keygen` (`-pq`) makes one.
 pub struct GeneratedIdentity {
-    identity: age::x25519::Identity,
+    identity: GeneratedKind,
+}
+
+enum GeneratedKind {
+    X25519(age::x25519::Identity),
+    // Boxed: the expanded ML-KEM-768 keys are several KB.
+    PostQuantum(Box<pq::Identity>),
 }
 
 impl GeneratedIdentity {
-    /// Generates a new identity from the operating system's random source.
+    /// Generates a new X25519 identity from the operating system's random source.
     pub fn generate() -> Self {
         Self {
-            identity: age::x25519::Identity::generate(),
+            identity: GeneratedKind::X25519(age::x25519::Identity::generate()),
         }
+    }
+
+    /// Generates a new post-quantum identity (`AGE-SECRET-KEY-PQ-1…`, recipient `age1pq1…`)
+    /// from the operating system's random source, as `age-keygen -pq` does.
+    ///
+    /// ```
+    /// use aesec::keys::age::GeneratedIdentity;
+    /// let key = GeneratedIdentity::generate_pq()?;
+    /// assert!(key.recipient().to_string().starts_with("age1pq1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the operating system's random source fails.
+    pub fn generate_pq() -> Result<Self, getrandom::Error> {
+        Ok(Self {
+            identity: GeneratedKind::PostQuantum(Box::new(pq::Identity::generate()?)),
+        })
     }
 
     /// The public recipient.
     pub fn recipient(&self) -> Recipient {
-        let text = self.identity.to_public().to_string();
-        Recipient {
-            kind: RecipientKind::X25519(self.identity.to_public()),
-            text,
-        }
+        let kind = match &self.identity {
+            GeneratedKind::X25519(identity) => RecipientKind::X25519(identity.to_public()),
+            GeneratedKind::PostQuantum(identity) => {
+                RecipientKind::PostQuantum(Box::new(identity.to_public()))
+            }
+        };
+        let text = match &kind {
+            RecipientKind::X25519(r) => r.to_string(),
+            RecipientKind::PostQuantum(r) => r.to_string(),
+            RecipientKind::Ssh(r) => r.to_string(),
+        };
+        Recipient { text, kind }
     }
 
     /// The identity file text `age-keygen` writes: `# created: …`, `# public key: …`, the key.
@@ -314,10 +394,13 @@ impl GeneratedIdentity {
     /// assert!(text.expose_secret().contains("AGE-SECRET-KEY-1"));
     /// ```
     pub fn to_identity_file(&self, created: &str) -> SecretString {
-        let secret = self.identity.to_string();
+        let secret = match &self.identity {
+            GeneratedKind::X25519(identity) => identity.to_string(),
+            GeneratedKind::PostQuantum(identity) => identity.to_secret_string(),
+        };
         SecretString::from(format!(
             "# created: {created}\n# public key: {}\n{}\n",
-            self.identity.to_public(),
+            self.recipient(),
             secret.expose_secret()
         ))
     }
@@ -326,7 +409,7 @@ impl GeneratedIdentity {
 impl fmt::Debug for GeneratedIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GeneratedIdentity")
-            .field("recipient", &self.identity.to_public().to_string())
+            .field("recipient", &self.recipient().to_string())
             .finish_non_exhaustive()
     }
 }
@@ -385,6 +468,34 @@ mod tests {
         ));
         let shown = format!("{ids:?}");
         assert!(!shown.contains("SECRET"));
+    }
+
+    #[test]
+    fn post_quantum_keys_dispatch_before_the_plugin_rule() {
+        let key = GeneratedIdentity::generate_pq().unwrap();
+        let recipient = key.recipient().to_string();
+        let parsed: Recipient = recipient.parse().unwrap();
+        assert!(!parsed.is_ssh());
+        assert_eq!(parsed.to_string(), recipient);
+        // An `age1pq1…` string is never taken for a plugin named "pq".
+        assert!(matches!(
+            "age1pq1xyz".parse::<Recipient>(),
+            Err(ParseRecipientError::InvalidAge { .. })
+        ));
+
+        let file = key.to_identity_file("now");
+        let pq_line = file.expose_secret().lines().nth(2).unwrap().to_owned();
+        let mut ids = Identities::new();
+        let mixed = format!("# c\n{VEC_KEY}\n{pq_line}\r\n");
+        assert_eq!(ids.add_identity_file_text(&mixed, "k").unwrap(), 2);
+        // Go does not trim identity lines, nor accept lower case.
+        for bad in [format!("{pq_line} "), pq_line.to_lowercase()] {
+            assert!(matches!(
+                Identities::new().add_identity_file_text(&bad, "bad"),
+                Err(ParseIdentityError::Invalid { .. })
+            ));
+        }
+        assert!(!format!("{key:?} {ids:?}").contains("SECRET"));
     }
 
     #[test]
