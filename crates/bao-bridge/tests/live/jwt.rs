@@ -17,7 +17,7 @@ use sha2::Sha256;
 use crate::server::Server;
 
 /// A compact RS256 JWT of `claims`.
-fn sign(key: &rsa::RsaPrivateKey, claims: &serde_json::Value) -> SecretString {
+pub(crate) fn sign(key: &rsa::RsaPrivateKey, claims: &serde_json::Value) -> SecretString {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims are JSON"));
     let signing_input = format!("{header}.{payload}");

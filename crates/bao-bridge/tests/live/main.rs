@@ -8,6 +8,7 @@ mod server;
 mod approle;
 mod faults;
 mod jwt;
+mod kubernetes;
 mod kv;
 mod token;
 mod transit;
