@@ -10,5 +10,6 @@ mod faults;
 mod jwt;
 mod kubernetes;
 mod kv;
+mod raft;
 mod token;
 mod transit;
