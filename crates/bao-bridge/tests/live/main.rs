@@ -1,0 +1,15 @@
+//! Tests of the OpenBao client against a real `bao server -dev` on 127.0.0.1 (never a mock of
+//! OpenBao): auth, KV v2, Transit and the fault paths (sealed, rate limit, TLS, refused
+//! connections). One test binary; each test starts its own server (about 0.2 s), so tests
+//! stay independent and run in parallel.
+
+mod server;
+
+mod approle;
+mod faults;
+mod jwt;
+mod kubernetes;
+mod kv;
+mod raft;
+mod token;
+mod transit;
