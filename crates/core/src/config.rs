@@ -449,7 +449,7 @@ mod tests {
     use std::process::Command;
 
     use super::*;
-    use crate::fs::test_support::TempDir;
+    use crate::test_support::TempDir;
 
     fn load(yaml: &str, path: &str) -> Config {
         Config::from_yaml(yaml.as_bytes(), path).unwrap()

@@ -467,48 +467,10 @@ fn create_temp(
     })
 }
 
-/// Temporary directories for the crate's tests.
-#[cfg(test)]
-pub(crate) mod test_support {
-    use std::fs;
-    use std::path::PathBuf;
-
-    /// A fresh directory under the system temp dir (symlinks resolved), removed on drop.
-    pub(crate) struct TempDir(pub(crate) PathBuf);
-
-    impl TempDir {
-        /// Creates `aesec-<name>-<random>`.
-        pub(crate) fn new(name: &str) -> Self {
-            let mut suffix = [0u8; 8];
-            getrandom::getrandom(&mut suffix).unwrap();
-            let suffix: String = suffix.iter().map(|byte| format!("{byte:02x}")).collect();
-            let dir = std::env::temp_dir().join(format!("aesec-{name}-{suffix}"));
-            fs::create_dir_all(&dir).unwrap();
-            Self(fs::canonicalize(&dir).unwrap())
-        }
-
-        /// The sorted names in the directory.
-        pub(crate) fn entries(&self) -> Vec<String> {
-            let mut names: Vec<String> = fs::read_dir(&self.0)
-                .unwrap()
-                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            names
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_support::TempDir;
     use super::*;
+    use crate::test_support::TempDir;
 
     fn mode_of(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o7777

@@ -12,7 +12,9 @@
 //! - [`open_tampered`]: a file that an attacker without the key edited opens only with values
 //!   the encryptor made (the edits and the oracle are described in `fuzzing/tamper.rs`).
 //!
-//! The targets live in their own workspace under `fuzz/` and are run by `fuzz/smoke.sh`.
+//! The targets live in their own workspace under `fuzz/` and are run by `fuzz/smoke.sh`. The
+//! module is compiled only with the `fuzzing` feature (which the fuzz crate enables) and in unit
+//! tests, so the test identity below is never part of a normal build.
 
 use crate::keys::age::Identities;
 use crate::sops::{AgeDecryptor, Document, OpenOptions};

@@ -84,6 +84,9 @@ pub mod config;
 pub mod file;
 pub mod fleet;
 pub mod fs;
+// Test-only entry points of the fuzz targets: built by the fuzz crate (feature `fuzzing`) and
+// by the unit tests, never into a normal build.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod gofmt;

@@ -9,8 +9,6 @@
 //! The dotenv and INI stores carry the block as flattened keys: see [`flatten`] and [`unflatten`].
 
 mod flat;
-#[cfg(test)]
-pub(crate) mod test_support;
 
 use crate::sops::rules::CryptRule;
 use crate::tree::{Branch, Item, Text, Value};

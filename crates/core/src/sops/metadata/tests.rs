@@ -2,10 +2,10 @@
 
 use proptest::prelude::*;
 
-use super::test_support::{
+use super::*;
+use crate::test_support::{
     dotenv_sops_pairs, set_sops, sops_block, sops_block_json, sops_of, yaml_tree,
 };
-use super::*;
 
 use crate::test_support::VECTORS;
 
