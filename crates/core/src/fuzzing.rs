@@ -21,6 +21,7 @@ use crate::sops::{AgeDecryptor, Document, OpenOptions};
 use crate::store::{EmitOptions, Format, StoreError, dotenv, ini, json, yaml};
 use crate::{Item, Tree, Value};
 
+pub mod bench;
 mod tamper;
 
 pub use tamper::open_tampered;

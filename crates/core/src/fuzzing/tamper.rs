@@ -21,8 +21,9 @@
 use std::collections::HashSet;
 
 use crate::sops::envelope;
+use crate::sops::value::EncryptedValue;
 use crate::sops::value::plaintext_bytes;
-use crate::sops::{AgeDecryptor, Document, EncryptedValue, OpenOptions};
+use crate::sops::{AgeDecryptor, Document, OpenOptions};
 use crate::store::{EmitOptions, Format, yaml};
 use crate::{Branch, Item, Text, Tree, Value};
 

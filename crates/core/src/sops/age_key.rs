@@ -101,7 +101,7 @@ impl MasterKey for AgeMasterKey {
 /// assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl"));
 /// assert!(armored.ends_with("\n-----END AGE ENCRYPTED FILE-----\n"));
 /// ```
-pub fn armor(binary: &[u8]) -> String {
+pub(crate) fn armor(binary: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(binary);
     let lines = encoded.len().div_ceil(ARMOR_COLUMNS);
     let mut out =
@@ -124,7 +124,7 @@ pub fn armor(binary: &[u8]) -> String {
 ///
 /// [`MasterKeyError::NoMatchingIdentity`] when no identity fits, [`MasterKeyError::AgeDecrypt`]
 /// for a malformed file, [`MasterKeyError::AgeRead`] for a tampered or oversized payload.
-pub fn decrypt_age_entry(
+pub(crate) fn decrypt_age_entry(
     recipient: &str,
     enc: &str,
     identities: &Identities,

@@ -35,7 +35,7 @@ use crate::tree::{Branch, Item, Text, Tree, Value};
 /// Leaves per rayon task: small trees stay on one thread.
 const MIN_LEAVES_PER_TASK: usize = 256;
 
-/// Why [`encrypt_tree`] failed.
+/// Why `encrypt_tree` failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncryptError {
@@ -63,7 +63,7 @@ pub enum EncryptError {
     },
 }
 
-/// Why [`decrypt_tree`] failed. The tree may be partly decrypted afterwards; discard it.
+/// Why `decrypt_tree` failed. The tree may be partly decrypted afterwards; discard it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecryptError {
@@ -368,7 +368,7 @@ struct Job<'t> {
 ///
 /// [`EncryptError`] on an invalid rule regex, a random-number failure, an oversized value, or an
 /// encrypted comment that would match `unencrypted_comment_regex`.
-pub fn encrypt_tree(
+pub(crate) fn encrypt_tree(
     tree: &mut Tree,
     key: &DataKey,
     rule: Option<&CryptRule>,
@@ -529,7 +529,7 @@ fn encrypt_job(
 /// decrypt, or [`DecryptError::NotEncrypted`] if that value is in clear where the rule requires
 /// encryption; [`DecryptError::InvalidRule`] for a rule whose regex does not compile;
 /// [`DecryptError::Random`] if the stash cannot be salted.
-pub fn decrypt_tree(
+pub(crate) fn decrypt_tree(
     tree: &mut Tree,
     key: &DataKey,
     rule: Option<&CryptRule>,

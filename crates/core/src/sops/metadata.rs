@@ -13,13 +13,13 @@ mod flat;
 use crate::sops::rules::CryptRule;
 use crate::tree::{Branch, Item, Text, Value};
 
-pub use flat::{
+pub(crate) use flat::{
     DOTENV_PREFIX, INI_SECTION, flatten, flatten_dotenv, flatten_ini, is_dotenv_metadata_key,
     unflatten, unflatten_dotenv, unflatten_ini,
 };
 
 /// The metadata key under which sops stores the block in every document.
-pub const METADATA_KEY: &str = "sops";
+pub(crate) const METADATA_KEY: &str = "sops";
 
 /// The `version` aesec writes: a semver that sops 3.11 accepts (§6.3).
 pub const SOPS_VERSION: &str = "3.11.0";
@@ -170,13 +170,13 @@ impl KeyEntry {
 }
 
 /// The identifier sops gives a vault transit key: `addr/v1/engine/keys/name`.
-pub fn vault_identifier(vault_address: &str, engine_path: &str, key_name: &str) -> String {
+pub(crate) fn vault_identifier(vault_address: &str, engine_path: &str, key_name: &str) -> String {
     format!("{vault_address}/v1/{engine_path}/keys/{key_name}")
 }
 
 /// Puts a group's entries in the order sops loads them (kms, gcp_kms, azure_kv, hc_vault, pgp,
 /// age), keeping the order within each kind.
-pub fn sort_group(group: &mut KeyGroup) {
+pub(crate) fn sort_group(group: &mut KeyGroup) {
     group.sort_by_key(KeyEntry::kind_rank);
 }
 
@@ -574,7 +574,7 @@ impl Metadata {
     }
 
     /// The block as flattened `(key, value)` pairs (no prefix, newlines unescaped), sorted by
-    /// key: [`flatten`] of the JSON-style branch.
+    /// key: `flatten` of the JSON-style branch.
     pub fn to_flat(&self) -> Vec<(String, String)> {
         flatten(&self.to_branch(NullStyle::Json))
     }
@@ -583,7 +583,7 @@ impl Metadata {
     ///
     /// # Errors
     ///
-    /// As [`unflatten`] and [`Metadata::from_branch`].
+    /// As `unflatten` and [`Metadata::from_branch`].
     pub fn from_flat(pairs: &[(String, String)]) -> Result<Self, MetadataError> {
         Self::from_branch(&unflatten(pairs)?)
     }

@@ -34,11 +34,11 @@ use crate::gofmt;
 use crate::tree::{Text, Value};
 
 /// The length of a data key.
-pub const DATA_KEY_BYTES: usize = 32;
+pub(crate) const DATA_KEY_BYTES: usize = 32;
 /// The length of the IVs sops generates.
-pub const IV_BYTES: usize = 32;
+pub(crate) const IV_BYTES: usize = 32;
 /// The length of a GCM tag.
-pub const TAG_BYTES: usize = 16;
+pub(crate) const TAG_BYTES: usize = 16;
 
 /// The longest plaintext one value may hold: 128 MiB.
 ///
@@ -46,11 +46,11 @@ pub const TAG_BYTES: usize = 16;
 /// encrypts. It is above what a repository can hold (GitHub refuses files over 100 MiB, and
 /// the `ENC[...]` text is a third longer than its plaintext), and it bounds the work and
 /// memory one value costs whoever opens a file they did not write.
-pub const MAX_VALUE_BYTES: usize = 128 << 20;
+pub(crate) const MAX_VALUE_BYTES: usize = 128 << 20;
 
 /// The longest `ENC[...]` text accepted: a [`MAX_VALUE_BYTES`] plaintext with sops' 32-byte
 /// IV, the tag and the longest type name.
-pub const MAX_ENCRYPTED_VALUE_BYTES: usize = ENC_PREFIX.len()
+pub(crate) const MAX_ENCRYPTED_VALUE_BYTES: usize = ENC_PREFIX.len()
     + base64_len(MAX_VALUE_BYTES)
     + ",iv:".len()
     + base64_len(IV_BYTES)
@@ -235,13 +235,13 @@ pub enum ParseEncryptedValueError {
     /// The text does not have the `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` shape.
     #[error("value is not in sops' ENC[AES256_GCM,...] format")]
     NotEncrypted,
-    /// The text is longer than [`MAX_ENCRYPTED_VALUE_BYTES`]: no value aesec or sops writes
+    /// The text is longer than `MAX_ENCRYPTED_VALUE_BYTES`: no value aesec or sops writes
     /// from a file that fits in a repository is that long.
     #[error("encrypted value is {len} bytes long, over the limit of {limit} bytes")]
     TooLong {
         /// The length of the text.
         len: usize,
-        /// [`MAX_ENCRYPTED_VALUE_BYTES`].
+        /// `MAX_ENCRYPTED_VALUE_BYTES`.
         limit: usize,
     },
     /// A field is not valid base64.
@@ -265,7 +265,7 @@ pub enum ParseEncryptedValueError {
 ///
 /// `Display` writes it back in sops' format.
 #[derive(Clone, PartialEq, Eq)]
-pub struct EncryptedValue {
+pub(crate) struct EncryptedValue {
     /// The ciphertext without the tag (as long as the plaintext).
     pub data: Vec<u8>,
     /// The GCM nonce (32 bytes when sops wrote it).
@@ -322,7 +322,7 @@ fn last_delimiter_before(line: &[u8], delimiter: &[u8], next: usize) -> Option<u
 
 impl EncryptedValue {
     /// Whether `text` has the `ENC[AES256_GCM,…]` shape (sops' regex matches).
-    pub fn is_encrypted(text: &[u8]) -> bool {
+    pub(crate) fn is_encrypted(text: &[u8]) -> bool {
         split_fields(text).is_some()
     }
 
@@ -331,7 +331,7 @@ impl EncryptedValue {
     /// # Errors
     ///
     /// [`ParseEncryptedValueError`] when the shape, the base64 or the type is wrong.
-    pub fn parse(text: &[u8]) -> Result<Self, ParseEncryptedValueError> {
+    pub(crate) fn parse(text: &[u8]) -> Result<Self, ParseEncryptedValueError> {
         if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
             return Err(ParseEncryptedValueError::TooLong {
                 len: text.len(),
@@ -396,13 +396,13 @@ pub enum ValueError {
     /// The plaintext is too long for AES-GCM.
     #[error("value too long to encrypt")]
     TooLong,
-    /// The plaintext is longer than [`MAX_VALUE_BYTES`], so its `ENC[...]` text would be
+    /// The plaintext is longer than `MAX_VALUE_BYTES`, so its `ENC[...]` text would be
     /// refused on reading.
     #[error("value is {len} bytes long, over the limit of {limit} bytes")]
     ValueTooLong {
         /// The length of the plaintext.
         len: usize,
-        /// [`MAX_VALUE_BYTES`].
+        /// `MAX_VALUE_BYTES`.
         limit: usize,
     },
     /// The decrypted bytes are not valid for their `type:` (e.g. `type:int` that is not a number).
@@ -414,7 +414,7 @@ pub enum ValueError {
 }
 
 /// The value cipher bound to one data key (the AES key schedule is computed once).
-pub struct Cipher {
+pub(crate) struct Cipher {
     gcm: SopsGcm,
     key: DataKey,
 }
@@ -427,7 +427,7 @@ impl fmt::Debug for Cipher {
 
 impl Cipher {
     /// A cipher for `key`.
-    pub fn new(key: &DataKey) -> Self {
+    pub(crate) fn new(key: &DataKey) -> Self {
         Self {
             gcm: SopsGcm::new(key.expose_secret().into()),
             key: key.clone(),
@@ -440,7 +440,7 @@ impl Cipher {
     /// # Errors
     ///
     /// [`ValueError::ValueTooLong`] when the plaintext is over [`MAX_VALUE_BYTES`].
-    pub fn encrypt(
+    pub(crate) fn encrypt(
         &self,
         plaintext: &[u8],
         value_type: ValueType,
@@ -472,7 +472,7 @@ impl Cipher {
     ///
     /// [`ValueError::Authentication`] on a wrong key, AAD, tag or ciphertext;
     /// [`ValueError::UnsupportedIvLength`] for IVs other than 12, 16 or 32 bytes.
-    pub fn decrypt(
+    pub(crate) fn decrypt(
         &self,
         value: &EncryptedValue,
         aad: &[u8],
@@ -515,7 +515,8 @@ impl Cipher {
     /// # Errors
     ///
     /// [`ValueError::ValueTooLong`] when the plaintext is over [`MAX_VALUE_BYTES`].
-    pub fn encrypt_value(
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn encrypt_value(
         &self,
         value: &Value,
         aad: &[u8],
@@ -537,7 +538,7 @@ impl Cipher {
     ///
     /// [`ValueError`] when the text is malformed, does not authenticate, or its plaintext is not
     /// valid for its type.
-    pub fn decrypt_value(&self, text: &[u8], aad: &[u8]) -> Result<Value, ValueError> {
+    pub(crate) fn decrypt_value(&self, text: &[u8], aad: &[u8]) -> Result<Value, ValueError> {
         let encrypted = EncryptedValue::parse(text)?;
         let plaintext = self.decrypt(&encrypted, aad)?;
         typed_plaintext(encrypted.value_type, plaintext)
@@ -545,13 +546,14 @@ impl Cipher {
 }
 
 /// Whether `value` is one of the text leaves whose empty form sops never encrypts.
+#[cfg(any(test, feature = "fuzzing"))]
 fn is_text(value: &Value) -> bool {
     matches!(value, Value::Str(_) | Value::Comment(_) | Value::Bytes(_))
 }
 
 /// Writes a leaf's plaintext bytes as sops serializes them (`ToBytes`) into `out` (cleared
 /// first) and returns its type; `None` (and nothing written) for nulls, maps and lists.
-pub fn plaintext_bytes(value: &Value, out: &mut Vec<u8>) -> Option<ValueType> {
+pub(crate) fn plaintext_bytes(value: &Value, out: &mut Vec<u8>) -> Option<ValueType> {
     out.clear();
     let value_type = match value {
         Value::Null | Value::Map(_) | Value::List(_) => return None,
@@ -601,7 +603,7 @@ fn parse_go_bool(bytes: &[u8]) -> Option<bool> {
 /// # Errors
 ///
 /// [`ValueError::InvalidPlaintext`] when the bytes are not valid for the type.
-pub fn typed_plaintext(
+pub(crate) fn typed_plaintext(
     value_type: ValueType,
     plaintext: Zeroizing<Vec<u8>>,
 ) -> Result<Value, ValueError> {
@@ -644,7 +646,7 @@ pub fn typed_plaintext(
 /// zeroized on drop, which leaves the stored digests unlinkable to any value. Only 32-byte IVs
 /// are stashed.
 #[derive(Default)]
-pub struct IvStash {
+pub(crate) struct IvStash {
     salt: Option<Zeroizing<[u8; 32]>>,
     ivs: HashMap<[u8; 32], [u8; IV_BYTES]>,
 }
@@ -659,18 +661,14 @@ impl fmt::Debug for IvStash {
 
 impl IvStash {
     /// An empty stash.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The number of stashed IVs.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.ivs.len()
-    }
-
-    /// Whether nothing is stashed.
-    pub fn is_empty(&self) -> bool {
-        self.ivs.is_empty()
     }
 
     fn digest(salt: &[u8; 32], aad: &[u8], value_type: ValueType, plaintext: &[u8]) -> [u8; 32] {
@@ -688,7 +686,7 @@ impl IvStash {
     /// # Errors
     ///
     /// [`RandomError`] when the salt cannot be generated (first record only).
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         aad: &[u8],
         value_type: ValueType,
@@ -712,7 +710,7 @@ impl IvStash {
     }
 
     /// The IV recorded for this exact value at this AAD, if any.
-    pub fn lookup(
+    pub(crate) fn lookup(
         &self,
         aad: &[u8],
         value_type: ValueType,

@@ -64,10 +64,10 @@ fn all_sources_are_merged_in_order() {
     let home = dir.0.join("home");
     dir.write("home/.ssh/id_ed25519", V1_KEY);
     let ssh_file = dir.write("ssh/host_key", V4_KEY);
-    let key_file = dir.write("keys/file.txt", &key_text(&file_key));
-    let cmd_file = dir.write("keys/cmd with space.txt", &key_text(&cmd_key));
-    dir.write("home/.config/sops/age/keys.txt", &key_text(&default_key));
-    let identity_file = dir.write("keys/identity.txt", &key_text(&identity_key));
+    let key_file = dir.write("keys/file.txt", key_text(&file_key));
+    let cmd_file = dir.write("keys/cmd with space.txt", key_text(&cmd_key));
+    dir.write("home/.config/sops/age/keys.txt", key_text(&default_key));
+    let identity_file = dir.write("keys/identity.txt", key_text(&identity_key));
 
     let sources = Sources::new()
         .identity_file(&identity_file)
@@ -123,7 +123,7 @@ fn all_sources_are_merged_in_order() {
 fn xdg_config_dir_wins_over_home() {
     let dir = TempDir::new("discovery-xdg");
     let key = GeneratedIdentity::generate();
-    dir.write("xdg/sops/age/keys.txt", &key_text(&key));
+    dir.write("xdg/sops/age/keys.txt", key_text(&key));
     let sources = Sources::new()
         .home_dir(dir.0.join("home"))
         .config_dir(dir.0.join("xdg"));

@@ -434,7 +434,7 @@ fn every_ssh_keygen_cipher_decrypts() {
     let dir = TempDir::new("ssh-ciphers");
     let mut tested = Vec::new();
     for cipher in ciphers.lines().map(str::trim).filter(|c| !c.is_empty()) {
-        let path = dir.join(&format!("key-{}", cipher.replace('@', "_")));
+        let path = dir.join(format!("key-{}", cipher.replace('@', "_")));
         let made = Command::new(&ssh_keygen)
             .args([
                 "-q", "-t", "ed25519", "-N", "pw", "-Z", cipher, "-C", "c", "-f",
@@ -459,7 +459,7 @@ fn every_ssh_keygen_cipher_decrypts() {
             cipher,
             "ssh-keygen used another cipher"
         );
-        let plain_path = dir.join(&format!("plain-{}", cipher.replace('@', "_")));
+        let plain_path = dir.join(format!("plain-{}", cipher.replace('@', "_")));
         std::fs::copy(&path, &plain_path).unwrap();
         run(Command::new(&ssh_keygen)
             .args(["-q", "-p", "-P", "pw", "-N", "", "-f"])
@@ -609,7 +609,7 @@ fn go_age_interop_with_rsa_keys() {
         let out = run_with_stdin(
             Command::new(&age_bin)
                 .arg("-R")
-                .arg(dir.join(&format!("{name}.pub"))),
+                .arg(dir.join(format!("{name}.pub"))),
             plaintext,
         );
         assert_eq!(decrypt_with(&ids, &out.stdout), plaintext, "{name}");

@@ -431,7 +431,7 @@ fn we_decrypt_go_age_armor() {
     let Some(age) = go_age() else { return };
     let dir = TempDir::new("master-key");
     let person = Generated::new();
-    let plain = dir.write("plain.bin", &[0x42; 32]);
+    let plain = dir.write("plain.bin", [0x42; 32]);
     let enc = run(Command::new(&age)
         .arg("-a")
         .arg("-r")
@@ -506,14 +506,14 @@ fn corpus_metadata(store: &str, text: &[u8]) -> Metadata {
         }
         "dotenv" => {
             let tree = crate::store::dotenv::parse(text).unwrap();
-            crate::sops::unflatten_dotenv(&pairs(&tree.branches[0], true)).unwrap()
+            crate::sops::metadata::unflatten_dotenv(&pairs(&tree.branches[0], true)).unwrap()
         }
         "ini" => {
             let tree = crate::store::ini::parse(text).unwrap();
             let Some(Value::Map(section)) = crate::tree::get(&tree.branches[0], "sops") else {
                 panic!("no [sops] section");
             };
-            crate::sops::unflatten_ini(&pairs(section, false)).unwrap()
+            crate::sops::metadata::unflatten_ini(&pairs(section, false)).unwrap()
         }
         other => panic!("unknown store {other}"),
     };
