@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::tree::{Branch, Item, Tree, Value};
 
+pub(crate) mod store_vectors;
+
 /// The sops 3.11 vectors (`tests/vectors/sops`).
 pub(crate) const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops");
 
