@@ -18,7 +18,6 @@
 //! hashes values without their keys, so a clear value renamed into an encrypted position (or
 //! one clear value split in two) would otherwise pass as authentic.
 
-use std::fmt::Write as _;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -27,10 +26,16 @@ use zeroize::Zeroizing;
 use crate::sops::mac::{MacHasher, MacHex, MacScope};
 use crate::sops::rules::{CompiledRule, CryptRule, InvalidRuleRegexError};
 use crate::sops::value::{
-    Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, ParseEncryptedValueError, RandomError,
-    ValueError, ValueType, fill_random, plaintext_bytes, typed_plaintext,
+    Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, RandomError, ValueError, ValueType,
+    fill_random, plaintext_bytes, typed_plaintext,
 };
-use crate::tree::{Branch, Item, Text, Tree, Value};
+use crate::tree::{Text, Tree, Value};
+
+mod audit;
+mod walk;
+
+pub(crate) use audit::{Anomaly, audit_tree};
+use walk::{Slot, key_path_of, walk_tree};
 
 /// Leaves per rayon task: small trees stay on one thread.
 const MIN_LEAVES_PER_TASK: usize = 256;
@@ -96,252 +101,6 @@ pub enum DecryptError {
     /// The IV stash could not be salted.
     #[error(transparent)]
     Random(#[from] RandomError),
-}
-
-/// A place in the tree where a leaf lives.
-enum Slot<'t> {
-    /// A leaf value, in a map or a list (list comments included).
-    Value(&'t mut Value),
-    /// A comment between the entries of a map.
-    MapComment(&'t mut Text),
-}
-
-impl Slot<'_> {
-    fn is_comment(&self) -> bool {
-        matches!(self, Self::MapComment(_) | Self::Value(Value::Comment(_)))
-    }
-
-    /// The type of a leaf that stands in clear where the crypt rule requires encryption, as
-    /// sops' `Tree.Decrypt` judges it: only `ENC[...]` text or an empty string may stand there
-    /// (`Cipher.Decrypt` returns `""` for an empty value and fails to parse anything else); a
-    /// number, boolean or time there makes sops 3.11 panic. Comments are never refused: one
-    /// that does not decrypt stays a plain comment, as in sops.
-    fn clear_type(&self) -> Option<ValueType> {
-        let Self::Value(value) = self else {
-            return None;
-        };
-        let found = match value {
-            Value::Str(text)
-                if text.is_empty() || EncryptedValue::is_encrypted(text.as_bytes()) =>
-            {
-                return None;
-            }
-            Value::Str(_) => ValueType::Str,
-            Value::Bytes(bytes) if bytes.is_empty() => return None,
-            Value::Bytes(_) => ValueType::Bytes,
-            Value::Int(_) => ValueType::Int,
-            Value::Float(_) => ValueType::Float,
-            Value::Bool(_) => ValueType::Bool,
-            Value::Time(_) => ValueType::Time,
-            Value::Comment(_) | Value::Null | Value::Map(_) | Value::List(_) => return None,
-        };
-        Some(found)
-    }
-
-    /// The text of a string leaf or comment, if it is one.
-    fn text(&self) -> Option<&[u8]> {
-        match self {
-            Self::Value(Value::Str(t) | Value::Comment(t)) => Some(t.as_bytes()),
-            Self::MapComment(t) => Some(t.as_bytes()),
-            Self::Value(_) => None,
-        }
-    }
-}
-
-/// One step of a key path, for error messages.
-enum Segment<'t> {
-    Key(&'t str),
-    Index(usize),
-}
-
-/// What a visitor learns about a leaf.
-struct Context<'w, 't> {
-    /// The AAD: `k1:k2:`, or `:` at the top level.
-    aad: &'w [u8],
-    /// Whether the crypt rule says to encrypt it (always true without a rule).
-    encrypt: bool,
-    /// Map keys and list indices from the root.
-    segments: &'w [Segment<'t>],
-}
-
-impl Context<'_, '_> {
-    fn key_path(&self) -> String {
-        format_key_path(self.segments)
-    }
-}
-
-fn format_key_path(segments: &[Segment<'_>]) -> String {
-    let mut out = String::new();
-    for segment in segments {
-        match segment {
-            Segment::Key(key) => write!(out, "[{key:?}]"),
-            Segment::Index(index) => write!(out, "[{index}]"),
-        }
-        .expect("writing to a String cannot fail");
-    }
-    out
-}
-
-/// The walk state shared by encryption, decryption and the MAC.
-struct Walker<'r, 't> {
-    rule: Option<&'r CompiledRule>,
-    /// `k1:k2:` for the current path.
-    aad: Vec<u8>,
-    segments: Vec<Segment<'t>>,
-    /// For each key segment: whether it matched the rule.
-    key_matches: Vec<bool>,
-    matching_keys: usize,
-    /// The comment stack (only kept when the rule reads comments), flattened.
-    comments: Vec<Text>,
-    /// Where each level's group starts in `comments`.
-    groups: Vec<usize>,
-}
-
-impl<'r, 't> Walker<'r, 't> {
-    fn new(rule: Option<&'r CompiledRule>) -> Self {
-        Self {
-            rule,
-            aad: Vec::with_capacity(128),
-            segments: Vec::with_capacity(16),
-            key_matches: Vec::with_capacity(16),
-            matching_keys: 0,
-            comments: Vec::new(),
-            groups: Vec::new(),
-        }
-    }
-
-    fn keeps_comments(&self) -> bool {
-        self.rule.is_some_and(CompiledRule::uses_comments)
-    }
-
-    fn visit<F: FnMut(Slot<'t>, &Context<'_, 't>)>(&self, slot: Slot<'t>, visit: &mut F) {
-        let is_comment = slot.is_comment();
-        let encrypt = match self.rule {
-            None => true,
-            Some(rule) if rule.uses_comments() => {
-                let stack: Vec<&[u8]> = self.comments.iter().map(Text::as_bytes).collect();
-                rule.decide(self.matching_keys, &stack, is_comment)
-            }
-            Some(rule) => rule.decide(self.matching_keys, &[], is_comment),
-        };
-        let aad: &[u8] = if self.aad.is_empty() { b":" } else { &self.aad };
-        visit(
-            slot,
-            &Context {
-                aad,
-                encrypt,
-                segments: &self.segments,
-            },
-        );
-    }
-
-    fn open_group(&mut self) {
-        self.groups.push(self.comments.len());
-    }
-
-    fn clear_group(&mut self) {
-        if let Some(&start) = self.groups.last() {
-            self.comments.truncate(start);
-        }
-    }
-
-    fn close_group(&mut self) {
-        if let Some(start) = self.groups.pop() {
-            self.comments.truncate(start);
-        }
-    }
-
-    fn push_comment(&mut self, text: &Text) {
-        if self.keeps_comments() {
-            self.comments.push(text.clone());
-        }
-    }
-
-    fn walk_branch<F: FnMut(Slot<'t>, &Context<'_, 't>)>(
-        &mut self,
-        branch: &'t mut Branch,
-        visit: &mut F,
-    ) {
-        self.open_group();
-        for item in branch.iter_mut() {
-            match item {
-                Item::Comment(text) => {
-                    self.push_comment(text);
-                    self.visit(Slot::MapComment(text), visit);
-                }
-                Item::Entry { key, value } => {
-                    let key: &'t str = key;
-                    let matched = self.rule.is_some_and(|rule| rule.key_matches(key));
-                    let aad_len = self.aad.len();
-                    self.aad.extend_from_slice(key.as_bytes());
-                    self.aad.push(b':');
-                    self.segments.push(Segment::Key(key));
-                    self.key_matches.push(matched);
-                    self.matching_keys += usize::from(matched);
-
-                    self.walk_value(value, visit);
-
-                    self.matching_keys -= usize::from(self.key_matches.pop().unwrap_or(false));
-                    self.segments.pop();
-                    self.aad.truncate(aad_len);
-                    self.clear_group();
-                }
-            }
-        }
-        self.close_group();
-    }
-
-    fn walk_value<F: FnMut(Slot<'t>, &Context<'_, 't>)>(
-        &mut self,
-        value: &'t mut Value,
-        visit: &mut F,
-    ) {
-        match value {
-            Value::Null => {}
-            Value::Map(branch) => self.walk_branch(branch, visit),
-            Value::List(items) => {
-                self.open_group();
-                for (index, item) in items.iter_mut().enumerate() {
-                    self.segments.push(Segment::Index(index));
-                    if let Value::Comment(text) = &*item {
-                        self.push_comment(text);
-                        self.visit(Slot::Value(item), visit);
-                    } else {
-                        self.walk_value(item, visit);
-                        self.clear_group();
-                    }
-                    self.segments.pop();
-                }
-                self.close_group();
-            }
-            leaf => self.visit(Slot::Value(leaf), visit),
-        }
-    }
-}
-
-/// Visits every leaf of `tree` in document order (sops' walk), null values excepted.
-fn walk_tree<'t, F: FnMut(Slot<'t>, &Context<'_, 't>)>(
-    tree: &'t mut Tree,
-    rule: Option<&CompiledRule>,
-    mut visit: F,
-) {
-    for branch in &mut tree.branches {
-        let mut walker = Walker::new(rule);
-        walker.walk_branch(branch, &mut visit);
-    }
-}
-
-/// The key path of the `target`-th leaf (in walk order), for error messages.
-fn key_path_of(tree: &mut Tree, target: usize) -> String {
-    let mut index = 0;
-    let mut found = String::new();
-    walk_tree(tree, None, |_, context| {
-        if index == target {
-            found = context.key_path();
-        }
-        index += 1;
-    });
-    found
 }
 
 /// A leaf waiting for the cipher.
@@ -635,84 +394,6 @@ pub(crate) fn decrypt_tree(
         }),
         (None, Some((key_path, found))) => Err(DecryptError::NotEncrypted { key_path, found }),
         (None, None) => Ok(hasher.finish()),
-    }
-}
-
-/// What a keyless look at one leaf finds wrong ([`audit_tree`]).
-#[derive(Debug)]
-pub(crate) enum Anomaly {
-    /// In clear where the crypt rule requires encryption ([`DecryptError::NotEncrypted`]).
-    Clear {
-        /// What stands there.
-        found: ValueType,
-    },
-    /// `ENC[...]` text that does not parse (bad base64, unknown `type:`): it cannot decrypt.
-    Malformed {
-        /// Why.
-        source: ParseEncryptedValueError,
-    },
-    /// A `type:` whose plaintext can never have the value's length: the `type:` field is not
-    /// authenticated, so it may have been changed (decryption fails or the MAC mismatches).
-    TypeLength {
-        /// The declared type.
-        value_type: ValueType,
-        /// The plaintext length in bytes (the length of the decoded `data`).
-        length: usize,
-    },
-}
-
-/// Every leaf of `tree` that the file's crypt `rule` encrypts and that is visibly wrong without
-/// the key, with its key path, in document order: a value in clear, a malformed `ENC[...]`, or
-/// a `type:` its length cannot hold ([`plausible_length`]). Comments are left out: sops keeps
-/// one that does not decrypt as a plain comment.
-pub(crate) fn audit_tree(
-    tree: &mut Tree,
-    rule: Option<&CryptRule>,
-) -> Result<Vec<(String, Anomaly)>, InvalidRuleRegexError> {
-    let compiled = rule.map(CryptRule::compile).transpose()?;
-    let mut found = Vec::new();
-    walk_tree(tree, compiled.as_ref(), |slot, context| {
-        if !context.encrypt || slot.is_comment() {
-            return;
-        }
-        let anomaly = if let Some(found) = slot.clear_type() {
-            Some(Anomaly::Clear { found })
-        } else {
-            let text = slot.text().filter(|text| !text.is_empty());
-            match text.map(EncryptedValue::parse) {
-                Some(Err(source)) => Some(Anomaly::Malformed { source }),
-                Some(Ok(value)) if !plausible_length(value.value_type, value.data.len()) => {
-                    Some(Anomaly::TypeLength {
-                        value_type: value.value_type,
-                        length: value.data.len(),
-                    })
-                }
-                _ => None,
-            }
-        };
-        if let Some(anomaly) = anomaly {
-            found.push((context.key_path(), anomaly));
-        }
-    });
-    Ok(found)
-}
-
-/// Whether a plaintext of `length` bytes can be a value of `value_type` as sops (or any tool
-/// whose values sops reads back) writes it. GCM keeps lengths, so this needs no key:
-///
-/// - `bool`: sops writes `True` or `False` (4 or 5 bytes);
-/// - `int`: Go's `strconv.Itoa` of an int64, 1 to 20 bytes (`-9223372036854775808`);
-/// - `float`: `FormatFloat(f, 'f', -1, 64)` never uses an exponent: at most a sign, `0.`,
-///   307 zeros and 17 digits (327 bytes, for values near the smallest normal float);
-/// - `time`: RFC 3339 with up to nine fractional digits and an offset, 20 to 35 bytes;
-/// - `str`, `bytes`, `comment`: any length.
-pub(crate) fn plausible_length(value_type: ValueType, length: usize) -> bool {
-    match value_type {
-        ValueType::Bool => matches!(length, 4 | 5),
-        ValueType::Int => (1..=20).contains(&length),
-        ValueType::Float => (1..=327).contains(&length),
-        ValueType::Time => (20..=35).contains(&length),
-        ValueType::Str | ValueType::Bytes | ValueType::Comment => true,
     }
 }
 

@@ -1,8 +1,11 @@
 //! Tests of the tree cipher: sops 3.11 vectors, the walk's AAD and key paths, crypt rules,
 //! comments, the MAC, refusals of clear values in encrypted positions, and the audit.
 
+use super::audit::plausible_length;
 use super::*;
 use crate::sops::mac::{MacError, decrypt_mac, verify_mac};
+use crate::sops::value::ParseEncryptedValueError;
+use crate::tree::Item;
 
 /// `vec.enc.yaml` as written by sops 3.11.0 (shared/vectors; research/sops-format.md §15).
 const VEC_ENC_YAML: &str = r#"#ENC[AES256_GCM,data:W8G+nBbp8CR0L6VdFcZC+6Hm,iv:gSUmP8mj7IDe8EDPe0N/fSPacWqlaxYTmnI42XDwj8s=,tag:aoTJNE6Ilm/SVo5p3ym1WA==,type:comment]
