@@ -15,8 +15,11 @@
 //! - **Empty values** (`""`, an empty comment) are never encrypted.
 //! - **The IV stash** ([`IvStash`]): an unchanged value re-encrypted at the same path reuses its
 //!   IV, so its ciphertext stays byte-identical and git diffs stay small.
+//!
+//! This file holds the cipher and the typed plaintexts; the data key (`value/data_key.rs`), the
+//! `ENC[...]` text (`value/encrypted.rs`) and the IV stash (`value/stash.rs`) have files of their
+//! own.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Write as _;
 
@@ -24,14 +27,20 @@ use aes_gcm::aead::consts::{U12, U16, U32};
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce, Tag};
-use base64::Engine as _;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
-use secrecy::{ExposeSecret, SecretBox};
-use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::gofmt;
 use crate::tree::{Text, Value};
+
+mod data_key;
+mod encrypted;
+mod stash;
+
+pub use data_key::{DataKey, DataKeyLengthError};
+pub(crate) use encrypted::EncryptedValue;
+pub use encrypted::ParseEncryptedValueError;
+pub(crate) use stash::IvStash;
 
 /// The length of a data key.
 pub(crate) const DATA_KEY_BYTES: usize = 32;
@@ -85,75 +94,6 @@ pub struct RandomError(#[source] pub getrandom::Error);
 /// Fills `buf` from the operating system's random number generator.
 pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), RandomError> {
     getrandom::getrandom(buf).map_err(RandomError)
-}
-
-/// A file's 32-byte data key: every value is encrypted with it.
-///
-/// The bytes live in a [`SecretBox`] and are zeroized on drop; `Debug` never shows them.
-pub struct DataKey(SecretBox<[u8; DATA_KEY_BYTES]>);
-
-/// A slice that is not 32 bytes long was given as a data key.
-#[derive(Debug, thiserror::Error)]
-#[error("a data key must be {DATA_KEY_BYTES} bytes, got {len}")]
-pub struct DataKeyLengthError {
-    /// The length that was given.
-    pub len: usize,
-}
-
-impl DataKey {
-    /// A fresh random data key, as sops makes on `encrypt` and `rotate`.
-    ///
-    /// # Errors
-    ///
-    /// [`RandomError`] when the operating system's random number generator fails.
-    pub fn generate() -> Result<Self, RandomError> {
-        let mut failure = None;
-        let secret = SecretBox::init_with_mut(|bytes: &mut [u8; DATA_KEY_BYTES]| {
-            failure = fill_random(bytes).err();
-        });
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(Self(secret)),
-        }
-    }
-
-    /// Wraps 32 bytes (for example a data key decrypted by a master key).
-    ///
-    /// # Errors
-    ///
-    /// [`DataKeyLengthError`] when `bytes` is not 32 bytes long.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DataKeyLengthError> {
-        if bytes.len() != DATA_KEY_BYTES {
-            return Err(DataKeyLengthError { len: bytes.len() });
-        }
-        Ok(Self(SecretBox::init_with_mut(
-            |key: &mut [u8; DATA_KEY_BYTES]| {
-                key.copy_from_slice(bytes);
-            },
-        )))
-    }
-
-    /// The key bytes. Each call is a place where key material leaves its wrapper.
-    pub fn expose_secret(&self) -> &[u8; DATA_KEY_BYTES] {
-        self.0.expose_secret()
-    }
-}
-
-impl Clone for DataKey {
-    fn clone(&self) -> Self {
-        let bytes = self.expose_secret();
-        Self(SecretBox::init_with_mut(
-            |key: &mut [u8; DATA_KEY_BYTES]| {
-                key.copy_from_slice(bytes);
-            },
-        ))
-    }
-}
-
-impl fmt::Debug for DataKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataKey").finish_non_exhaustive()
-    }
 }
 
 /// The `type:` of an encrypted value: how its plaintext bytes are read back.
@@ -225,155 +165,6 @@ impl ValueType {
 impl fmt::Display for ValueType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Why a string could not be read as an `ENC[...]` value.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParseEncryptedValueError {
-    /// The text does not have the `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` shape.
-    #[error("value is not in sops' ENC[AES256_GCM,...] format")]
-    NotEncrypted,
-    /// The text is longer than `MAX_ENCRYPTED_VALUE_BYTES`: no value aesec or sops writes
-    /// from a file that fits in a repository is that long.
-    #[error("encrypted value is {len} bytes long, over the limit of {limit} bytes")]
-    TooLong {
-        /// The length of the text.
-        len: usize,
-        /// `MAX_ENCRYPTED_VALUE_BYTES`.
-        limit: usize,
-    },
-    /// A field is not valid base64.
-    #[error("the {field} field of an encrypted value is not valid base64")]
-    InvalidBase64 {
-        /// `data`, `iv` or `tag`.
-        field: &'static str,
-        /// The decoder's error.
-        #[source]
-        source: base64::DecodeError,
-    },
-    /// The `type:` is none of sops' types.
-    #[error("unknown type '{type_name}' in encrypted value")]
-    UnknownType {
-        /// The type name found (lossily decoded).
-        type_name: String,
-    },
-}
-
-/// One parsed `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` value.
-///
-/// `Display` writes it back in sops' format.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct EncryptedValue {
-    /// The ciphertext without the tag (as long as the plaintext).
-    pub data: Vec<u8>,
-    /// The GCM nonce (32 bytes when sops wrote it).
-    pub iv: Vec<u8>,
-    /// The GCM tag (16 bytes when valid).
-    pub tag: Vec<u8>,
-    /// How to read the plaintext.
-    pub value_type: ValueType,
-}
-
-impl fmt::Debug for EncryptedValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EncryptedValue")
-            .field("data_len", &self.data.len())
-            .field("value_type", &self.value_type)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Splits `text` into the four raw fields the way sops' regex does, or `None`.
-///
-/// Greedy groups mean: the `data` field is as long as possible, then `iv`, then `tag`, then
-/// `type`; every field is non-empty; nothing matches past the first newline. Those choices
-/// nest: the `]` is the last one on the line, the `,type:` the last one that leaves a
-/// non-empty type before it, the `,tag:` the last one before that `,type:` that leaves a
-/// non-empty tag, and the `,iv:` likewise. So four backward scans find them, and the work is
-/// linear in the length of the line (a backtracking search over every combination is not).
-fn split_fields(text: &[u8]) -> Option<[&[u8]; 4]> {
-    let rest = text.strip_prefix(ENC_PREFIX)?;
-    let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
-    let close = line.iter().rposition(|&b| b == b']')?;
-    let type_at = last_delimiter_before(line, b",type:", close)?;
-    let tag_at = last_delimiter_before(line, b",tag:", type_at)?;
-    let iv_at = last_delimiter_before(line, b",iv:", tag_at)?;
-    if iv_at == 0 {
-        // The data field would be empty.
-        return None;
-    }
-    Some([
-        line.get(..iv_at)?,
-        line.get(iv_at + 4..tag_at)?,
-        line.get(tag_at + 5..type_at)?,
-        line.get(type_at + 6..close)?,
-    ])
-}
-
-/// The start of the last `delimiter` in `line` that ends before `next - 1`, so that the field
-/// between it and position `next` is not empty.
-fn last_delimiter_before(line: &[u8], delimiter: &[u8], next: usize) -> Option<usize> {
-    line.get(..next.checked_sub(1)?)?
-        .windows(delimiter.len())
-        .rposition(|window| window == delimiter)
-}
-
-impl EncryptedValue {
-    /// Whether `text` has the `ENC[AES256_GCM,…]` shape (sops' regex matches).
-    pub(crate) fn is_encrypted(text: &[u8]) -> bool {
-        split_fields(text).is_some()
-    }
-
-    /// Parses sops' `ENC[...]` text. Any IV length is accepted here.
-    ///
-    /// # Errors
-    ///
-    /// [`ParseEncryptedValueError`] when the shape, the base64 or the type is wrong.
-    pub(crate) fn parse(text: &[u8]) -> Result<Self, ParseEncryptedValueError> {
-        if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
-            return Err(ParseEncryptedValueError::TooLong {
-                len: text.len(),
-                limit: MAX_ENCRYPTED_VALUE_BYTES,
-            });
-        }
-        let [data, iv, tag, type_name] =
-            split_fields(text).ok_or(ParseEncryptedValueError::NotEncrypted)?;
-        let decode = |field: &'static str, bytes: &[u8]| {
-            BASE64
-                .decode(bytes)
-                .map_err(|source| ParseEncryptedValueError::InvalidBase64 { field, source })
-        };
-        let value_type = ValueType::from_name(type_name).ok_or_else(|| {
-            ParseEncryptedValueError::UnknownType {
-                type_name: String::from_utf8_lossy(type_name).into_owned(),
-            }
-        })?;
-        Ok(Self {
-            data: decode("data", data)?,
-            iv: decode("iv", iv)?,
-            tag: decode("tag", tag)?,
-            value_type,
-        })
-    }
-}
-
-impl fmt::Display for EncryptedValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(
-            ENC_PREFIX.len() + 4 * (self.data.len() + self.iv.len() + self.tag.len()) / 3 + 40,
-        );
-        out.push_str("ENC[AES256_GCM,data:");
-        BASE64.encode_string(&self.data, &mut out);
-        out.push_str(",iv:");
-        BASE64.encode_string(&self.iv, &mut out);
-        out.push_str(",tag:");
-        BASE64.encode_string(&self.tag, &mut out);
-        out.push_str(",type:");
-        out.push_str(self.value_type.as_str());
-        out.push(']');
-        f.write_str(&out)
     }
 }
 
@@ -635,92 +426,6 @@ pub(crate) fn typed_plaintext(
             Value::Time(text)
         }
     })
-}
-
-/// IVs of decrypted values, reused when the same value is encrypted again at the same path.
-///
-/// sops keeps a map from (plaintext, AAD) to IV in its cipher: re-encrypting an unchanged value
-/// after `edit`, `set` or `rotate` then gives the same `iv` (and, with the same key, the same
-/// ciphertext). Here the map key is a SHA-256 over a per-stash random salt, the AAD, the type
-/// and the plaintext bytes (sops' `ToBytes`), so the stash holds no plaintext; the salt is
-/// zeroized on drop, which leaves the stored digests unlinkable to any value. Only 32-byte IVs
-/// are stashed.
-#[derive(Default)]
-pub(crate) struct IvStash {
-    salt: Option<Zeroizing<[u8; 32]>>,
-    ivs: HashMap<[u8; 32], [u8; IV_BYTES]>,
-}
-
-impl fmt::Debug for IvStash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IvStash")
-            .field("len", &self.ivs.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl IvStash {
-    /// An empty stash.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// The number of stashed IVs.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.ivs.len()
-    }
-
-    fn digest(salt: &[u8; 32], aad: &[u8], value_type: ValueType, plaintext: &[u8]) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(salt);
-        hasher.update((aad.len() as u64).to_be_bytes());
-        hasher.update(aad);
-        hasher.update([value_type.tag()]);
-        hasher.update(plaintext);
-        hasher.finalize().into()
-    }
-
-    /// Records that `plaintext` of `value_type` at `aad` was encrypted with `iv`.
-    ///
-    /// # Errors
-    ///
-    /// [`RandomError`] when the salt cannot be generated (first record only).
-    pub(crate) fn record(
-        &mut self,
-        aad: &[u8],
-        value_type: ValueType,
-        plaintext: &[u8],
-        iv: &[u8],
-    ) -> Result<(), RandomError> {
-        let Ok(iv) = <[u8; IV_BYTES]>::try_from(iv) else {
-            return Ok(());
-        };
-        let salt = match &self.salt {
-            Some(salt) => salt,
-            None => {
-                let mut salt = Zeroizing::new([0u8; 32]);
-                fill_random(&mut *salt)?;
-                self.salt.insert(salt)
-            }
-        };
-        let digest = Self::digest(salt, aad, value_type, plaintext);
-        self.ivs.insert(digest, iv);
-        Ok(())
-    }
-
-    /// The IV recorded for this exact value at this AAD, if any.
-    pub(crate) fn lookup(
-        &self,
-        aad: &[u8],
-        value_type: ValueType,
-        plaintext: &[u8],
-    ) -> Option<[u8; IV_BYTES]> {
-        let salt = self.salt.as_ref()?;
-        self.ivs
-            .get(&Self::digest(salt, aad, value_type, plaintext))
-            .copied()
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use proptest::prelude::*;
 
+use super::encrypted::split_fields;
 use super::*;
 
 fn key() -> DataKey {
