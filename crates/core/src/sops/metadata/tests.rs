@@ -6,6 +6,7 @@ use super::*;
 use crate::test_support::{
     dotenv_sops_pairs, set_sops, sops_block, sops_block_json, sops_of, yaml_tree,
 };
+use crate::tree::{Branch, Item, Text, Value};
 
 use crate::test_support::VECTORS;
 
