@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::command::split_command;
 use super::*;
 use crate::keys::age::GeneratedIdentity;
 use crate::keys::ssh::NoPrompt;
