@@ -4,7 +4,9 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::store::MAX_DEPTH;
 use crate::test_support::store_vectors::{cases, read, show};
+use crate::tree::{Branch, Item, Text};
 
 /// The indent a vector is written with: `indentN_*` names use N spaces.
 fn indent_of(name: &str) -> Option<usize> {
