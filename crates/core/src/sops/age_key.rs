@@ -95,12 +95,6 @@ impl MasterKey for AgeMasterKey {
 
 /// Armors a binary age file as Go age does: header, 64-column standard base64 lines, footer,
 /// LF line endings, trailing newline.
-///
-/// ```
-/// let armored = aesec::sops::armor(b"age-encryption.org/v1\n");
-/// assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl"));
-/// assert!(armored.ends_with("\n-----END AGE ENCRYPTED FILE-----\n"));
-/// ```
 pub(crate) fn armor(binary: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(binary);
     let lines = encoded.len().div_ceil(ARMOR_COLUMNS);
@@ -214,6 +208,13 @@ mod tests {
             .unwrap();
         assert_eq!(decoded, binary);
         assert_eq!(armor(&[]), format!("{ARMOR_BEGIN}{ARMOR_END}"));
+    }
+
+    #[test]
+    fn armor_starts_and_ends_as_go_age_writes() {
+        let armored = armor(b"age-encryption.org/v1\n");
+        assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl"));
+        assert!(armored.ends_with("\n-----END AGE ENCRYPTED FILE-----\n"));
     }
 
     #[test]

@@ -20,22 +20,6 @@ const LIST_SEPARATOR: &str = "__list_";
 
 /// Flattens a branch (normally [`Metadata::to_branch`](super::Metadata::to_branch) with
 /// [`NullStyle::Json`](super::NullStyle::Json)) into `(key, value)` pairs sorted by key.
-///
-/// ```
-/// use aesec::sops::{flatten, KeyEntry, Metadata, NullStyle};
-/// let metadata = Metadata {
-///     key_groups: vec![vec![KeyEntry::Age { recipient: "age1r".into(), enc: "E".into() }]],
-///     shamir_threshold: None,
-///     last_modified: "2026-11-22T03:19:01Z".into(),
-///     mac: "ENC[…]".into(),
-///     crypt_rule: None,
-///     mac_only_encrypted: false,
-///     version: "3.11.0".into(),
-/// };
-/// let pairs = flatten(&metadata.to_branch(NullStyle::Json));
-/// assert_eq!(pairs[0], ("age__list_0__map_enc".to_owned(), "E".to_owned()));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 pub(crate) fn flatten(branch: &Branch) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for item in branch {
