@@ -19,7 +19,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`file`](mod@file) | the sops command-line operations on bytes: [`file::encrypt`], [`file::decrypt`], [`file::set`], [`file::unset`], [`file::rotate`] |
-//! | [`sops`] | the format: [`sops::Document`], the value cipher, MAC, metadata, master keys, key groups |
+//! | [`sops`] | the format: [`sops::Document`], master keys ([`sops::MasterKey`], [`sops::AgeMasterKey`]), key groups, [`sops::Metadata`], key paths ([`sops::TreePath`]) |
 //! | [`store`] | the five file formats, each a parse/emit pair |
 //! | [`keys`] | age recipients and identities, SSH → age conversion, sops' key discovery |
 //! | [`config`] | `.sops.yaml`: lookup, creation rules, store settings |
