@@ -7,13 +7,12 @@
 use std::hint::black_box;
 
 use aesec::Value;
+use aesec::fuzzing::bench::{IV_BYTES, MacHasher, ValueCipher};
 use aesec::keys::age::{GeneratedIdentity, Identities};
 use aesec::secrecy::ExposeSecret;
-use aesec::sops::Cipher;
 use aesec::sops::{
-    AgeMasterKey, DataKey, IV_BYTES, KeyDecryptor, KeyEntry, MacHasher, MacScope, MasterKey,
-    MasterKeyError, Metadata, SOPS_VERSION, ValueType, decrypt_age_entry, decrypt_data_key,
-    encrypt_data_key,
+    AgeDecryptor, AgeMasterKey, DataKey, KeyDecryptor, KeyEntry, MasterKey, MasterKeyError,
+    Metadata, SOPS_VERSION, ValueType, decrypt_data_key, encrypt_data_key,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use zeroize::Zeroizing;
@@ -27,7 +26,7 @@ const MAC_LEAVES: usize = 20_000;
 /// The value cipher on one 32-byte value, raw and as `ENC[...]` text.
 fn cipher(c: &mut Criterion) {
     let key = DataKey::generate().expect("the OS random source works");
-    let cipher = Cipher::new(&key);
+    let cipher = ValueCipher::new(&key);
     let plaintext = [0x42u8; 32];
     let iv = [7u8; IV_BYTES];
     let mut group = c.benchmark_group("cipher");
@@ -68,7 +67,7 @@ fn mac(c: &mut Criterion) {
     group.throughput(Throughput::Elements(MAC_LEAVES as u64));
     group.bench_function("20000_leaves", |b| {
         b.iter(|| {
-            let mut hasher = MacHasher::new(MacScope::AllValues);
+            let mut hasher = MacHasher::new();
             for leaf in &leaves {
                 hasher.add_leaf(leaf, true);
             }
@@ -98,11 +97,12 @@ fn data_key(c: &mut Criterion) {
         b.iter(|| encrypt_data_key(black_box(&groups), None, &key));
     });
     let (wrapped, _) = encrypt_data_key(&groups, None, &key).expect("age encrypts");
-    let Some(KeyEntry::Age { recipient, enc }) = wrapped.first().and_then(|g| g.first()) else {
+    let Some(entry) = wrapped.first().and_then(|g| g.first()) else {
         unreachable!("one age group was wrapped");
     };
+    let decryptor = AgeDecryptor::new(&identities);
     group.bench_function("unwrap_age_1_recipient", |b| {
-        b.iter(|| decrypt_age_entry(recipient, black_box(enc), &identities));
+        b.iter(|| decryptor.decrypt(black_box(entry)));
     });
     group.finish();
 }

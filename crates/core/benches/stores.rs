@@ -8,11 +8,10 @@
 use std::hint::black_box;
 
 use aesec::file::{DecryptOptions, EncryptOptions, decrypt, encrypt};
+use aesec::fuzzing::bench::{decrypt_tree, encrypt_tree};
 use aesec::keys::age::{GeneratedIdentity, Identities};
 use aesec::secrecy::ExposeSecret;
-use aesec::sops::{
-    AgeDecryptor, AgeMasterKey, DataKey, IvStash, MacScope, Recipients, decrypt_tree, encrypt_tree,
-};
+use aesec::sops::{AgeDecryptor, AgeMasterKey, DataKey, Recipients};
 use aesec::store::{EmitOptions, StoreError, json, yaml};
 use aesec::{CryptRule, Item, Text, Tree, Value};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -135,40 +134,20 @@ fn tree_cipher(c: &mut Criterion) {
             b.iter_batched(
                 || plain.clone(),
                 |mut tree| {
-                    encrypt_tree(
-                        &mut tree,
-                        &key,
-                        Some(&rule),
-                        MacScope::AllValues,
-                        &IvStash::new(),
-                    )
-                    .expect("generated values encrypt");
+                    encrypt_tree(&mut tree, &key, Some(&rule)).expect("generated values encrypt");
                     tree
                 },
                 BatchSize::LargeInput,
             );
         });
         let mut encrypted = plain.clone();
-        encrypt_tree(
-            &mut encrypted,
-            &key,
-            Some(&rule),
-            MacScope::AllValues,
-            &IvStash::new(),
-        )
-        .expect("generated values encrypt");
+        encrypt_tree(&mut encrypted, &key, Some(&rule)).expect("generated values encrypt");
         group.bench_with_input(BenchmarkId::new("decrypt", keys), &encrypted, |b, enc| {
             b.iter_batched(
-                || (enc.clone(), IvStash::new()),
-                |(mut tree, mut stash)| {
-                    decrypt_tree(
-                        &mut tree,
-                        &key,
-                        Some(&rule),
-                        MacScope::AllValues,
-                        Some(&mut stash),
-                    )
-                    .expect("values decrypt with their key");
+                || enc.clone(),
+                |mut tree| {
+                    decrypt_tree(&mut tree, &key, Some(&rule))
+                        .expect("values decrypt with their key");
                     tree
                 },
                 BatchSize::LargeInput,

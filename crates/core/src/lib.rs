@@ -19,7 +19,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`file`](mod@file) | the sops command-line operations on bytes: [`file::encrypt`], [`file::decrypt`], [`file::set`], [`file::unset`], [`file::rotate`], and edits ([`file::EditSession`]) |
-//! | [`sops`] | the format: [`sops::Document`], the value cipher, MAC, metadata, master keys, key groups |
+//! | [`sops`] | the format: [`sops::Document`], master keys ([`sops::MasterKey`], [`sops::AgeMasterKey`]), key groups, [`sops::Metadata`], key paths ([`sops::TreePath`]) |
 //! | [`store`] | the five file formats, each a parse/emit pair |
 //! | [`keys`] | age recipients and identities, SSH → age conversion, sops' key discovery |
 //! | [`fleet`] | the whole repository at once: [`fleet::plan`], [`fleet::update_keys`], [`fleet::enroll`], [`fleet::remove`], [`fleet::rotate_older_than`], [`fleet::check`], [`fleet::status`] (example: enroll a host and bring the tree in line) |
@@ -120,6 +120,9 @@ pub mod config;
 pub mod file;
 pub mod fleet;
 pub mod fs;
+// Test-only entry points of the fuzz targets: built by the fuzz crate (feature `fuzzing`) and
+// by the unit tests, never into a normal build.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod gofmt;

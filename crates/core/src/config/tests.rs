@@ -4,7 +4,7 @@ use std::process::Command;
 
 use super::lookup::IGNORED_CONFIG_FILE_NAME;
 use super::*;
-use crate::fs::test_support::TempDir;
+use crate::test_support::TempDir;
 
 fn load(yaml: &str, path: &str) -> Config {
     Config::from_yaml(yaml.as_bytes(), path).unwrap()

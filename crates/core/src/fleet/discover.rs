@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn stale_temps_beside_the_files_are_removed_and_others_kept() {
-        let dir = crate::fs::test_support::TempDir::new("stale-temps");
+        let dir = crate::test_support::TempDir::new("stale-temps");
         let file = dir.0.join("a.yaml");
         std::fs::write(&file, "x").unwrap();
         let stale = dir.0.join(".a.yaml.0123456789abcdef.tmp");
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn discovery_skips_temp_files() {
-        let dir = crate::fs::test_support::TempDir::new("discover-temps");
+        let dir = crate::test_support::TempDir::new("discover-temps");
         std::fs::write(dir.0.join(".sops.yaml"), "creation_rules: []\n").unwrap();
         let envelope = "{\"data\": \"x\", \"sops\": {\"version\": \"3.11.0\", \"mac\": \"x\"}}";
         std::fs::write(dir.0.join(".a.json.0123456789abcdef.tmp"), envelope).unwrap();

@@ -95,13 +95,7 @@ impl MasterKey for AgeMasterKey {
 
 /// Armors a binary age file as Go age does: header, 64-column standard base64 lines, footer,
 /// LF line endings, trailing newline.
-///
-/// ```
-/// let armored = aesec::sops::armor(b"age-encryption.org/v1\n");
-/// assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl"));
-/// assert!(armored.ends_with("\n-----END AGE ENCRYPTED FILE-----\n"));
-/// ```
-pub fn armor(binary: &[u8]) -> String {
+pub(crate) fn armor(binary: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(binary);
     let lines = encoded.len().div_ceil(ARMOR_COLUMNS);
     let mut out =
@@ -124,7 +118,7 @@ pub fn armor(binary: &[u8]) -> String {
 ///
 /// [`MasterKeyError::NoMatchingIdentity`] when no identity fits, [`MasterKeyError::AgeDecrypt`]
 /// for a malformed file, [`MasterKeyError::AgeRead`] for a tampered or oversized payload.
-pub fn decrypt_age_entry(
+pub(crate) fn decrypt_age_entry(
     recipient: &str,
     enc: &str,
     identities: &Identities,
@@ -214,6 +208,13 @@ mod tests {
             .unwrap();
         assert_eq!(decoded, binary);
         assert_eq!(armor(&[]), format!("{ARMOR_BEGIN}{ARMOR_END}"));
+    }
+
+    #[test]
+    fn armor_starts_and_ends_as_go_age_writes() {
+        let armored = armor(b"age-encryption.org/v1\n");
+        assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl"));
+        assert!(armored.ends_with("\n-----END AGE ENCRYPTED FILE-----\n"));
     }
 
     #[test]

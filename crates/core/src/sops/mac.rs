@@ -17,7 +17,7 @@ use crate::sops::value::{Cipher, IV_BYTES, ValueError, ValueType, fill_random};
 use crate::tree::Value;
 
 /// `sha256("sops")`, hashed first when `mac_only_encrypted` is set.
-pub const MAC_ONLY_ENCRYPTED_PREFIX: [u8; 32] = [
+pub(crate) const MAC_ONLY_ENCRYPTED_PREFIX: [u8; 32] = [
     0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
 ];
@@ -27,21 +27,21 @@ pub const MAC_ONLY_ENCRYPTED_PREFIX: [u8; 32] = [
 /// A MAC of low-entropy values can confirm guesses, so it is kept like a secret: zeroized on
 /// drop, redacted in `Debug`, compared in constant time.
 #[derive(Clone)]
-pub struct MacHex(Zeroizing<String>);
+pub(crate) struct MacHex(Zeroizing<String>);
 
 impl MacHex {
     /// Wraps MAC text (for example the decrypted `sops.mac`).
-    pub fn new(text: String) -> Self {
+    pub(crate) fn new(text: String) -> Self {
         Self(Zeroizing::new(text))
     }
 
     /// The hex text.
-    pub fn expose_secret(&self) -> &str {
+    pub(crate) fn expose_secret(&self) -> &str {
         &self.0
     }
 
     /// Constant-time equality.
-    pub fn ct_eq(&self, other: &Self) -> bool {
+    pub(crate) fn ct_eq(&self, other: &Self) -> bool {
         bool::from(self.0.as_bytes().ct_eq(other.0.as_bytes()))
     }
 }
@@ -53,7 +53,7 @@ impl fmt::Debug for MacHex {
 }
 
 /// Incremental MAC computation over leaf plaintexts.
-pub struct MacHasher {
+pub(crate) struct MacHasher {
     hash: Sha512,
     only_encrypted: bool,
 }
@@ -68,7 +68,7 @@ impl fmt::Debug for MacHasher {
 
 /// Whether the MAC covers all leaves or only encrypted ones (`mac_only_encrypted`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum MacScope {
+pub(crate) enum MacScope {
     /// Every non-null, non-comment leaf (sops' default).
     #[default]
     AllValues,
@@ -78,7 +78,7 @@ pub enum MacScope {
 
 impl MacScope {
     /// The scope for sops' `mac_only_encrypted` flag.
-    pub fn from_mac_only_encrypted(mac_only_encrypted: bool) -> Self {
+    pub(crate) fn from_mac_only_encrypted(mac_only_encrypted: bool) -> Self {
         if mac_only_encrypted {
             Self::OnlyEncrypted
         } else {
@@ -89,7 +89,7 @@ impl MacScope {
 
 impl MacHasher {
     /// A hasher for the given scope.
-    pub fn new(scope: MacScope) -> Self {
+    pub(crate) fn new(scope: MacScope) -> Self {
         let mut hash = Sha512::new();
         let only_encrypted = scope == MacScope::OnlyEncrypted;
         if only_encrypted {
@@ -102,14 +102,14 @@ impl MacHasher {
     }
 
     /// Adds one leaf's plaintext (sops' `ToBytes`) if the scope covers it.
-    pub fn add_leaf(&mut self, plaintext: &[u8], encrypted: bool) {
+    pub(crate) fn add_leaf(&mut self, plaintext: &[u8], encrypted: bool) {
         if encrypted || !self.only_encrypted {
             self.hash.update(plaintext);
         }
     }
 
     /// The MAC text.
-    pub fn finish(self) -> MacHex {
+    pub(crate) fn finish(self) -> MacHex {
         let mut digest = [0u8; 64];
         digest.copy_from_slice(&self.hash.finalize());
         let digest = Zeroizing::new(digest);
@@ -159,7 +159,7 @@ pub enum MacError {
 /// # Errors
 ///
 /// [`MacError::InvalidLastModified`] when the text is not RFC 3339.
-pub fn lastmodified_aad(lastmodified: &str) -> Result<String, MacError> {
+pub(crate) fn lastmodified_aad(lastmodified: &str) -> Result<String, MacError> {
     let invalid = || MacError::InvalidLastModified {
         value: lastmodified.to_owned(),
     };
@@ -220,7 +220,11 @@ pub fn now_lastmodified() -> String {
 /// # Errors
 ///
 /// [`MacError`] when `lastmodified` is invalid or no random IV is available.
-pub fn encrypt_mac(cipher: &Cipher, mac: &MacHex, lastmodified: &str) -> Result<String, MacError> {
+pub(crate) fn encrypt_mac(
+    cipher: &Cipher,
+    mac: &MacHex,
+    lastmodified: &str,
+) -> Result<String, MacError> {
     let aad = lastmodified_aad(lastmodified)?;
     let mut iv = [0u8; IV_BYTES];
     fill_random(&mut iv)?;
@@ -240,7 +244,11 @@ pub fn encrypt_mac(cipher: &Cipher, mac: &MacHex, lastmodified: &str) -> Result<
 /// # Errors
 ///
 /// [`MacError::Missing`] for an empty MAC, [`MacError::Decrypt`] when it does not authenticate.
-pub fn decrypt_mac(cipher: &Cipher, stored: &str, lastmodified: &str) -> Result<MacHex, MacError> {
+pub(crate) fn decrypt_mac(
+    cipher: &Cipher,
+    stored: &str,
+    lastmodified: &str,
+) -> Result<MacHex, MacError> {
     if stored.is_empty() {
         return Err(MacError::Missing);
     }
@@ -262,7 +270,7 @@ pub fn decrypt_mac(cipher: &Cipher, stored: &str, lastmodified: &str) -> Result<
 /// # Errors
 ///
 /// [`MacError::Mismatch`] when they differ, or the errors of [`decrypt_mac`].
-pub fn verify_mac(
+pub(crate) fn verify_mac(
     cipher: &Cipher,
     stored: &str,
     lastmodified: &str,

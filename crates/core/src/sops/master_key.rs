@@ -17,7 +17,7 @@ use crate::sops::shamir::{self, ShamirError};
 use crate::sops::value::{DATA_KEY_BYTES, DataKey};
 
 /// The length of one Shamir share of the data key: 32 y bytes and the x byte.
-pub const SHARE_BYTES: usize = DATA_KEY_BYTES + shamir::SHARE_OVERHEAD_BYTES;
+pub(crate) const SHARE_BYTES: usize = DATA_KEY_BYTES + shamir::SHARE_OVERHEAD_BYTES;
 
 /// A key the data key can be encrypted to (an age recipient, a vault transit key, …).
 pub trait MasterKey: Send + Sync {

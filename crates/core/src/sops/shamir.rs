@@ -14,9 +14,9 @@
 use zeroize::Zeroizing;
 
 /// The number of bytes a share adds to the secret: the trailing x coordinate.
-pub const SHARE_OVERHEAD_BYTES: usize = 1;
+pub(crate) const SHARE_OVERHEAD_BYTES: usize = 1;
 
-/// Why [`split`] or [`combine`] failed.
+/// Why `split` or `combine` failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShamirError {
@@ -48,7 +48,7 @@ pub enum ShamirError {
     /// The operating system's random number generator failed.
     #[error("cannot get random bytes for the polynomial")]
     Random(#[source] getrandom::Error),
-    /// Fewer than two parts were given to [`combine`].
+    /// Fewer than two parts were given to `combine`.
     #[error("cannot combine {count} part(s): at least 2 are needed")]
     TooFewParts {
         /// The number of parts given.
@@ -146,7 +146,7 @@ fn interpolate_at_zero(xs: &[u8], ys: &[u8]) -> u8 {
 ///
 /// [`ShamirError`] when `2 <= threshold <= parts <= 255` does not hold, the secret is empty, or
 /// the random number generator fails.
-pub fn split(
+pub(crate) fn split(
     secret: &[u8],
     parts: usize,
     threshold: usize,
@@ -193,7 +193,7 @@ pub fn split(
 ///
 /// [`ShamirError`] when fewer than two parts are given, a part is shorter than two bytes, the
 /// lengths differ, or two parts have the same x coordinate.
-pub fn combine(parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>, ShamirError> {
+pub(crate) fn combine(parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>, ShamirError> {
     let (first, _) = match parts {
         [first, rest @ ..] if !rest.is_empty() => (first, rest),
         _ => return Err(ShamirError::TooFewParts { count: parts.len() }),

@@ -15,8 +15,11 @@
 //! - **Empty values** (`""`, an empty comment) are never encrypted.
 //! - **The IV stash** ([`IvStash`]): an unchanged value re-encrypted at the same path reuses its
 //!   IV, so its ciphertext stays byte-identical and git diffs stay small.
+//!
+//! This file holds the cipher and the typed plaintexts; the data key (`value/data_key.rs`), the
+//! `ENC[...]` text (`value/encrypted.rs`) and the IV stash (`value/stash.rs`) have files of their
+//! own.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Write as _;
 
@@ -24,21 +27,27 @@ use aes_gcm::aead::consts::{U12, U16, U32};
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce, Tag};
-use base64::Engine as _;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
-use secrecy::{ExposeSecret, SecretBox};
-use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::gofmt;
 use crate::tree::{Text, Value};
 
+mod data_key;
+mod encrypted;
+mod stash;
+
+pub use data_key::{DataKey, DataKeyLengthError};
+pub(crate) use encrypted::EncryptedValue;
+pub use encrypted::ParseEncryptedValueError;
+pub(crate) use stash::IvStash;
+
 /// The length of a data key.
-pub const DATA_KEY_BYTES: usize = 32;
+pub(crate) const DATA_KEY_BYTES: usize = 32;
 /// The length of the IVs sops generates.
-pub const IV_BYTES: usize = 32;
+pub(crate) const IV_BYTES: usize = 32;
 /// The length of a GCM tag.
-pub const TAG_BYTES: usize = 16;
+pub(crate) const TAG_BYTES: usize = 16;
 
 /// The longest plaintext one value may hold: 128 MiB.
 ///
@@ -46,11 +55,11 @@ pub const TAG_BYTES: usize = 16;
 /// encrypts. It is above what a repository can hold (GitHub refuses files over 100 MiB, and
 /// the `ENC[...]` text is a third longer than its plaintext), and it bounds the work and
 /// memory one value costs whoever opens a file they did not write.
-pub const MAX_VALUE_BYTES: usize = 128 << 20;
+pub(crate) const MAX_VALUE_BYTES: usize = 128 << 20;
 
 /// The longest `ENC[...]` text accepted: a [`MAX_VALUE_BYTES`] plaintext with sops' 32-byte
 /// IV, the tag and the longest type name.
-pub const MAX_ENCRYPTED_VALUE_BYTES: usize = ENC_PREFIX.len()
+pub(crate) const MAX_ENCRYPTED_VALUE_BYTES: usize = ENC_PREFIX.len()
     + base64_len(MAX_VALUE_BYTES)
     + ",iv:".len()
     + base64_len(IV_BYTES)
@@ -85,75 +94,6 @@ pub struct RandomError(#[source] pub getrandom::Error);
 /// Fills `buf` from the operating system's random number generator.
 pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), RandomError> {
     getrandom::getrandom(buf).map_err(RandomError)
-}
-
-/// A file's 32-byte data key: every value is encrypted with it.
-///
-/// The bytes live in a [`SecretBox`] and are zeroized on drop; `Debug` never shows them.
-pub struct DataKey(SecretBox<[u8; DATA_KEY_BYTES]>);
-
-/// A slice that is not 32 bytes long was given as a data key.
-#[derive(Debug, thiserror::Error)]
-#[error("a data key must be {DATA_KEY_BYTES} bytes, got {len}")]
-pub struct DataKeyLengthError {
-    /// The length that was given.
-    pub len: usize,
-}
-
-impl DataKey {
-    /// A fresh random data key, as sops makes on `encrypt` and `rotate`.
-    ///
-    /// # Errors
-    ///
-    /// [`RandomError`] when the operating system's random number generator fails.
-    pub fn generate() -> Result<Self, RandomError> {
-        let mut failure = None;
-        let secret = SecretBox::init_with_mut(|bytes: &mut [u8; DATA_KEY_BYTES]| {
-            failure = fill_random(bytes).err();
-        });
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(Self(secret)),
-        }
-    }
-
-    /// Wraps 32 bytes (for example a data key decrypted by a master key).
-    ///
-    /// # Errors
-    ///
-    /// [`DataKeyLengthError`] when `bytes` is not 32 bytes long.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DataKeyLengthError> {
-        if bytes.len() != DATA_KEY_BYTES {
-            return Err(DataKeyLengthError { len: bytes.len() });
-        }
-        Ok(Self(SecretBox::init_with_mut(
-            |key: &mut [u8; DATA_KEY_BYTES]| {
-                key.copy_from_slice(bytes);
-            },
-        )))
-    }
-
-    /// The key bytes. Each call is a place where key material leaves its wrapper.
-    pub fn expose_secret(&self) -> &[u8; DATA_KEY_BYTES] {
-        self.0.expose_secret()
-    }
-}
-
-impl Clone for DataKey {
-    fn clone(&self) -> Self {
-        let bytes = self.expose_secret();
-        Self(SecretBox::init_with_mut(
-            |key: &mut [u8; DATA_KEY_BYTES]| {
-                key.copy_from_slice(bytes);
-            },
-        ))
-    }
-}
-
-impl fmt::Debug for DataKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataKey").finish_non_exhaustive()
-    }
 }
 
 /// The `type:` of an encrypted value: how its plaintext bytes are read back.
@@ -228,155 +168,6 @@ impl fmt::Display for ValueType {
     }
 }
 
-/// Why a string could not be read as an `ENC[...]` value.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParseEncryptedValueError {
-    /// The text does not have the `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` shape.
-    #[error("value is not in sops' ENC[AES256_GCM,...] format")]
-    NotEncrypted,
-    /// The text is longer than [`MAX_ENCRYPTED_VALUE_BYTES`]: no value aesec or sops writes
-    /// from a file that fits in a repository is that long.
-    #[error("encrypted value is {len} bytes long, over the limit of {limit} bytes")]
-    TooLong {
-        /// The length of the text.
-        len: usize,
-        /// [`MAX_ENCRYPTED_VALUE_BYTES`].
-        limit: usize,
-    },
-    /// A field is not valid base64.
-    #[error("the {field} field of an encrypted value is not valid base64")]
-    InvalidBase64 {
-        /// `data`, `iv` or `tag`.
-        field: &'static str,
-        /// The decoder's error.
-        #[source]
-        source: base64::DecodeError,
-    },
-    /// The `type:` is none of sops' types.
-    #[error("unknown type '{type_name}' in encrypted value")]
-    UnknownType {
-        /// The type name found (lossily decoded).
-        type_name: String,
-    },
-}
-
-/// One parsed `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` value.
-///
-/// `Display` writes it back in sops' format.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EncryptedValue {
-    /// The ciphertext without the tag (as long as the plaintext).
-    pub data: Vec<u8>,
-    /// The GCM nonce (32 bytes when sops wrote it).
-    pub iv: Vec<u8>,
-    /// The GCM tag (16 bytes when valid).
-    pub tag: Vec<u8>,
-    /// How to read the plaintext.
-    pub value_type: ValueType,
-}
-
-impl fmt::Debug for EncryptedValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EncryptedValue")
-            .field("data_len", &self.data.len())
-            .field("value_type", &self.value_type)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Splits `text` into the four raw fields the way sops' regex does, or `None`.
-///
-/// Greedy groups mean: the `data` field is as long as possible, then `iv`, then `tag`, then
-/// `type`; every field is non-empty; nothing matches past the first newline. Those choices
-/// nest: the `]` is the last one on the line, the `,type:` the last one that leaves a
-/// non-empty type before it, the `,tag:` the last one before that `,type:` that leaves a
-/// non-empty tag, and the `,iv:` likewise. So four backward scans find them, and the work is
-/// linear in the length of the line (a backtracking search over every combination is not).
-fn split_fields(text: &[u8]) -> Option<[&[u8]; 4]> {
-    let rest = text.strip_prefix(ENC_PREFIX)?;
-    let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
-    let close = line.iter().rposition(|&b| b == b']')?;
-    let type_at = last_delimiter_before(line, b",type:", close)?;
-    let tag_at = last_delimiter_before(line, b",tag:", type_at)?;
-    let iv_at = last_delimiter_before(line, b",iv:", tag_at)?;
-    if iv_at == 0 {
-        // The data field would be empty.
-        return None;
-    }
-    Some([
-        line.get(..iv_at)?,
-        line.get(iv_at + 4..tag_at)?,
-        line.get(tag_at + 5..type_at)?,
-        line.get(type_at + 6..close)?,
-    ])
-}
-
-/// The start of the last `delimiter` in `line` that ends before `next - 1`, so that the field
-/// between it and position `next` is not empty.
-fn last_delimiter_before(line: &[u8], delimiter: &[u8], next: usize) -> Option<usize> {
-    line.get(..next.checked_sub(1)?)?
-        .windows(delimiter.len())
-        .rposition(|window| window == delimiter)
-}
-
-impl EncryptedValue {
-    /// Whether `text` has the `ENC[AES256_GCM,…]` shape (sops' regex matches).
-    pub fn is_encrypted(text: &[u8]) -> bool {
-        split_fields(text).is_some()
-    }
-
-    /// Parses sops' `ENC[...]` text. Any IV length is accepted here.
-    ///
-    /// # Errors
-    ///
-    /// [`ParseEncryptedValueError`] when the shape, the base64 or the type is wrong.
-    pub fn parse(text: &[u8]) -> Result<Self, ParseEncryptedValueError> {
-        if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
-            return Err(ParseEncryptedValueError::TooLong {
-                len: text.len(),
-                limit: MAX_ENCRYPTED_VALUE_BYTES,
-            });
-        }
-        let [data, iv, tag, type_name] =
-            split_fields(text).ok_or(ParseEncryptedValueError::NotEncrypted)?;
-        let decode = |field: &'static str, bytes: &[u8]| {
-            BASE64
-                .decode(bytes)
-                .map_err(|source| ParseEncryptedValueError::InvalidBase64 { field, source })
-        };
-        let value_type = ValueType::from_name(type_name).ok_or_else(|| {
-            ParseEncryptedValueError::UnknownType {
-                type_name: String::from_utf8_lossy(type_name).into_owned(),
-            }
-        })?;
-        Ok(Self {
-            data: decode("data", data)?,
-            iv: decode("iv", iv)?,
-            tag: decode("tag", tag)?,
-            value_type,
-        })
-    }
-}
-
-impl fmt::Display for EncryptedValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(
-            ENC_PREFIX.len() + 4 * (self.data.len() + self.iv.len() + self.tag.len()) / 3 + 40,
-        );
-        out.push_str("ENC[AES256_GCM,data:");
-        BASE64.encode_string(&self.data, &mut out);
-        out.push_str(",iv:");
-        BASE64.encode_string(&self.iv, &mut out);
-        out.push_str(",tag:");
-        BASE64.encode_string(&self.tag, &mut out);
-        out.push_str(",type:");
-        out.push_str(self.value_type.as_str());
-        out.push(']');
-        f.write_str(&out)
-    }
-}
-
 /// Why a value could not be encrypted or decrypted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -396,13 +187,13 @@ pub enum ValueError {
     /// The plaintext is too long for AES-GCM.
     #[error("value too long to encrypt")]
     TooLong,
-    /// The plaintext is longer than [`MAX_VALUE_BYTES`], so its `ENC[...]` text would be
+    /// The plaintext is longer than `MAX_VALUE_BYTES`, so its `ENC[...]` text would be
     /// refused on reading.
     #[error("value is {len} bytes long, over the limit of {limit} bytes")]
     ValueTooLong {
         /// The length of the plaintext.
         len: usize,
-        /// [`MAX_VALUE_BYTES`].
+        /// `MAX_VALUE_BYTES`.
         limit: usize,
     },
     /// The decrypted bytes are not valid for their `type:` (e.g. `type:int` that is not a number).
@@ -414,7 +205,7 @@ pub enum ValueError {
 }
 
 /// The value cipher bound to one data key (the AES key schedule is computed once).
-pub struct Cipher {
+pub(crate) struct Cipher {
     gcm: SopsGcm,
     key: DataKey,
 }
@@ -427,7 +218,7 @@ impl fmt::Debug for Cipher {
 
 impl Cipher {
     /// A cipher for `key`.
-    pub fn new(key: &DataKey) -> Self {
+    pub(crate) fn new(key: &DataKey) -> Self {
         Self {
             gcm: SopsGcm::new(key.expose_secret().into()),
             key: key.clone(),
@@ -440,7 +231,7 @@ impl Cipher {
     /// # Errors
     ///
     /// [`ValueError::ValueTooLong`] when the plaintext is over [`MAX_VALUE_BYTES`].
-    pub fn encrypt(
+    pub(crate) fn encrypt(
         &self,
         plaintext: &[u8],
         value_type: ValueType,
@@ -472,7 +263,7 @@ impl Cipher {
     ///
     /// [`ValueError::Authentication`] on a wrong key, AAD, tag or ciphertext;
     /// [`ValueError::UnsupportedIvLength`] for IVs other than 12, 16 or 32 bytes.
-    pub fn decrypt(
+    pub(crate) fn decrypt(
         &self,
         value: &EncryptedValue,
         aad: &[u8],
@@ -515,7 +306,8 @@ impl Cipher {
     /// # Errors
     ///
     /// [`ValueError::ValueTooLong`] when the plaintext is over [`MAX_VALUE_BYTES`].
-    pub fn encrypt_value(
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn encrypt_value(
         &self,
         value: &Value,
         aad: &[u8],
@@ -537,7 +329,7 @@ impl Cipher {
     ///
     /// [`ValueError`] when the text is malformed, does not authenticate, or its plaintext is not
     /// valid for its type.
-    pub fn decrypt_value(&self, text: &[u8], aad: &[u8]) -> Result<Value, ValueError> {
+    pub(crate) fn decrypt_value(&self, text: &[u8], aad: &[u8]) -> Result<Value, ValueError> {
         let encrypted = EncryptedValue::parse(text)?;
         let plaintext = self.decrypt(&encrypted, aad)?;
         typed_plaintext(encrypted.value_type, plaintext)
@@ -545,13 +337,14 @@ impl Cipher {
 }
 
 /// Whether `value` is one of the text leaves whose empty form sops never encrypts.
+#[cfg(any(test, feature = "fuzzing"))]
 fn is_text(value: &Value) -> bool {
     matches!(value, Value::Str(_) | Value::Comment(_) | Value::Bytes(_))
 }
 
 /// Writes a leaf's plaintext bytes as sops serializes them (`ToBytes`) into `out` (cleared
 /// first) and returns its type; `None` (and nothing written) for nulls, maps and lists.
-pub fn plaintext_bytes(value: &Value, out: &mut Vec<u8>) -> Option<ValueType> {
+pub(crate) fn plaintext_bytes(value: &Value, out: &mut Vec<u8>) -> Option<ValueType> {
     out.clear();
     let value_type = match value {
         Value::Null | Value::Map(_) | Value::List(_) => return None,
@@ -601,7 +394,7 @@ fn parse_go_bool(bytes: &[u8]) -> Option<bool> {
 /// # Errors
 ///
 /// [`ValueError::InvalidPlaintext`] when the bytes are not valid for the type.
-pub fn typed_plaintext(
+pub(crate) fn typed_plaintext(
     value_type: ValueType,
     plaintext: Zeroizing<Vec<u8>>,
 ) -> Result<Value, ValueError> {
@@ -635,396 +428,5 @@ pub fn typed_plaintext(
     })
 }
 
-/// IVs of decrypted values, reused when the same value is encrypted again at the same path.
-///
-/// sops keeps a map from (plaintext, AAD) to IV in its cipher: re-encrypting an unchanged value
-/// after `edit`, `set` or `rotate` then gives the same `iv` (and, with the same key, the same
-/// ciphertext). Here the map key is a SHA-256 over a per-stash random salt, the AAD, the type
-/// and the plaintext bytes (sops' `ToBytes`), so the stash holds no plaintext; the salt is
-/// zeroized on drop, which leaves the stored digests unlinkable to any value. Only 32-byte IVs
-/// are stashed.
-#[derive(Default)]
-pub struct IvStash {
-    salt: Option<Zeroizing<[u8; 32]>>,
-    ivs: HashMap<[u8; 32], [u8; IV_BYTES]>,
-}
-
-impl fmt::Debug for IvStash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IvStash")
-            .field("len", &self.ivs.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl IvStash {
-    /// An empty stash.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The number of stashed IVs.
-    pub fn len(&self) -> usize {
-        self.ivs.len()
-    }
-
-    /// Whether nothing is stashed.
-    pub fn is_empty(&self) -> bool {
-        self.ivs.is_empty()
-    }
-
-    fn digest(salt: &[u8; 32], aad: &[u8], value_type: ValueType, plaintext: &[u8]) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(salt);
-        hasher.update((aad.len() as u64).to_be_bytes());
-        hasher.update(aad);
-        hasher.update([value_type.tag()]);
-        hasher.update(plaintext);
-        hasher.finalize().into()
-    }
-
-    /// Records that `plaintext` of `value_type` at `aad` was encrypted with `iv`.
-    ///
-    /// # Errors
-    ///
-    /// [`RandomError`] when the salt cannot be generated (first record only).
-    pub fn record(
-        &mut self,
-        aad: &[u8],
-        value_type: ValueType,
-        plaintext: &[u8],
-        iv: &[u8],
-    ) -> Result<(), RandomError> {
-        let Ok(iv) = <[u8; IV_BYTES]>::try_from(iv) else {
-            return Ok(());
-        };
-        let salt = match &self.salt {
-            Some(salt) => salt,
-            None => {
-                let mut salt = Zeroizing::new([0u8; 32]);
-                fill_random(&mut *salt)?;
-                self.salt.insert(salt)
-            }
-        };
-        let digest = Self::digest(salt, aad, value_type, plaintext);
-        self.ivs.insert(digest, iv);
-        Ok(())
-    }
-
-    /// The IV recorded for this exact value at this AAD, if any.
-    pub fn lookup(
-        &self,
-        aad: &[u8],
-        value_type: ValueType,
-        plaintext: &[u8],
-    ) -> Option<[u8; IV_BYTES]> {
-        let salt = self.salt.as_ref()?;
-        self.ivs
-            .get(&Self::digest(salt, aad, value_type, plaintext))
-            .copied()
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn key() -> DataKey {
-        DataKey::from_bytes(&[0x42; 32]).unwrap()
-    }
-
-    #[test]
-    fn data_key_debug_is_redacted() {
-        let key = DataKey::from_bytes(&[0xAB; 32]).unwrap();
-        let shown = format!("{key:?} {:?}", Cipher::new(&key));
-        assert!(!shown.to_lowercase().contains("ab"), "{shown}");
-        assert!(!shown.contains("171"), "{shown}");
-        assert!(shown.contains("DataKey"));
-    }
-
-    #[test]
-    fn data_key_rejects_wrong_length() {
-        assert!(matches!(
-            DataKey::from_bytes(&[0; 31]),
-            Err(DataKeyLengthError { len: 31 })
-        ));
-        let a = DataKey::generate().unwrap();
-        let b = DataKey::generate().unwrap();
-        assert_ne!(a.expose_secret(), b.expose_secret());
-        assert_eq!(a.clone().expose_secret(), a.expose_secret());
-    }
-
-    #[test]
-    fn parse_follows_the_greedy_regex() {
-        let v =
-            EncryptedValue::parse(b"ENC[AES256_GCM,data:AA==,iv:AQ==,tag:Ag==,type:str]").unwrap();
-        assert_eq!(
-            (v.data, v.iv, v.tag, v.value_type),
-            (vec![0], vec![1], vec![2], ValueType::Str)
-        );
-        // Not anchored at the end: trailing text after `]` is ignored.
-        assert!(
-            EncryptedValue::parse(b"ENC[AES256_GCM,data:AA==,iv:AQ==,tag:Ag==,type:int] x").is_ok()
-        );
-        // Greedy type: the last `]` ends it, so this type is `str]x`.
-        assert!(matches!(
-            EncryptedValue::parse(b"ENC[AES256_GCM,data:AA==,iv:AQ==,tag:Ag==,type:str]x]"),
-            Err(ParseEncryptedValueError::UnknownType { .. })
-        ));
-        // `.` stops at a newline.
-        assert!(matches!(
-            EncryptedValue::parse(b"ENC[AES256_GCM,data:AA==,iv:AQ==,tag:Ag==,type:str\n]"),
-            Err(ParseEncryptedValueError::NotEncrypted)
-        ));
-        assert!(matches!(
-            EncryptedValue::parse(b"ENC[AES256_GCM,data:,iv:AQ==,tag:Ag==,type:str]"),
-            Err(ParseEncryptedValueError::NotEncrypted)
-        ));
-        assert!(matches!(
-            EncryptedValue::parse(b"ENC[AES256_GCM,data:A,iv:AQ==,tag:Ag==,type:str]"),
-            Err(ParseEncryptedValueError::InvalidBase64 { field: "data", .. })
-        ));
-        assert!(matches!(
-            EncryptedValue::parse(b"ENC[AES256_GCM,data:AA==,iv:AQ==,tag:Ag==,type:map]"),
-            Err(ParseEncryptedValueError::UnknownType { .. })
-        ));
-        assert!(!EncryptedValue::is_encrypted(b"hello"));
-    }
-
-    #[test]
-    fn empty_text_is_not_encrypted() {
-        let cipher = Cipher::new(&key());
-        let iv = [7; 32];
-        for value in [
-            Value::Str("".into()),
-            Value::Comment("".into()),
-            Value::Null,
-        ] {
-            assert_eq!(cipher.encrypt_value(&value, b"a:", &iv).unwrap(), None);
-        }
-        assert!(
-            cipher
-                .encrypt_value(&Value::Int(0), b"a:", &iv)
-                .unwrap()
-                .is_some()
-        );
-    }
-
-    #[test]
-    fn go_bool_parsing() {
-        for (text, expected) in [
-            ("1", true),
-            ("t", true),
-            ("TRUE", true),
-            ("True", true),
-            ("F", false),
-            ("false", false),
-        ] {
-            let v =
-                typed_plaintext(ValueType::Bool, Zeroizing::new(text.as_bytes().to_vec())).unwrap();
-            assert_eq!(v, Value::Bool(expected));
-        }
-        assert!(matches!(
-            typed_plaintext(ValueType::Bool, Zeroizing::new(b"yes".to_vec())),
-            Err(ValueError::InvalidPlaintext {
-                value_type: ValueType::Bool
-            })
-        ));
-        assert!(matches!(
-            typed_plaintext(ValueType::Int, Zeroizing::new(b"1.5".to_vec())),
-            Err(ValueError::InvalidPlaintext {
-                value_type: ValueType::Int
-            })
-        ));
-    }
-
-    #[test]
-    fn other_iv_lengths_decrypt_and_odd_ones_are_rejected() {
-        let cipher = Cipher::new(&key());
-        let mut data = b"hi".to_vec();
-        let gcm = aes_gcm::Aes256Gcm::new(key().expose_secret().into());
-        let tag = gcm
-            .encrypt_in_place_detached(Nonce::<U12>::from_slice(&[3; 12]), b"k:", &mut data)
-            .unwrap();
-        let value = EncryptedValue {
-            data,
-            iv: vec![3; 12],
-            tag: tag.to_vec(),
-            value_type: ValueType::Str,
-        };
-        assert_eq!(cipher.decrypt(&value, b"k:").unwrap().as_slice(), b"hi");
-        let odd = EncryptedValue {
-            iv: vec![3; 8],
-            ..value
-        };
-        assert!(matches!(
-            cipher.decrypt(&odd, b"k:"),
-            Err(ValueError::UnsupportedIvLength { len: 8 })
-        ));
-    }
-
-    #[test]
-    fn stash_returns_recorded_iv_only_for_equal_value() {
-        let mut stash = IvStash::new();
-        assert_eq!(stash.lookup(b"a:", ValueType::Str, b"x"), None);
-        stash.record(b"a:", ValueType::Str, b"x", &[9; 32]).unwrap();
-        assert_eq!(stash.lookup(b"a:", ValueType::Str, b"x"), Some([9; 32]));
-        assert_eq!(stash.lookup(b"b:", ValueType::Str, b"x"), None);
-        assert_eq!(stash.lookup(b"a:", ValueType::Comment, b"x"), None);
-        assert_eq!(stash.lookup(b"a:", ValueType::Str, b"y"), None);
-        stash.record(b"a:", ValueType::Str, b"z", &[9; 12]).unwrap();
-        assert_eq!(stash.len(), 1);
-        assert!(!format!("{stash:?}").contains('9'));
-    }
-
-    /// sops' `encre` (`aes/cipher.go`), as the oracle for [`split_fields`].
-    fn sops_regex() -> regex::bytes::Regex {
-        regex::bytes::Regex::new(r"(?-u)^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
-            .unwrap()
-    }
-
-    /// Issue 6, item 4: a value of repeated delimiters took seconds per 4 KB (every
-    /// combination of `,iv:`, `,tag:` and `,type:` was tried); it is now one pass.
-    #[test]
-    fn repeated_delimiters_split_like_sops_regex() {
-        for unit in [&b",iv:x"[..], b",tag:x", b",type:x", b",iv:x,tag:x,type:x"] {
-            let mut text = ENC_PREFIX.to_vec();
-            for _ in 0..20_000 {
-                text.extend_from_slice(unit);
-            }
-            text.push(b'x');
-            let expected = sops_regex().captures(&text).map(|found| {
-                [1, 2, 3, 4].map(|group| found.get(group).map(|m| m.as_bytes()).unwrap())
-            });
-            assert_eq!(split_fields(&text), expected);
-            text.push(b']');
-            let expected = sops_regex().captures(&text).map(|found| {
-                [1, 2, 3, 4].map(|group| found.get(group).map(|m| m.as_bytes()).unwrap())
-            });
-            assert_eq!(split_fields(&text), expected);
-        }
-    }
-
-    #[test]
-    fn values_over_the_limit_are_refused_with_the_limit() {
-        let cipher = Cipher::new(&key());
-        // Zeroed allocations are not touched: the length is checked first.
-        let big = vec![0u8; MAX_VALUE_BYTES + 1];
-        assert!(matches!(
-            cipher.encrypt(&big, ValueType::Str, b"k:", &[1; 32]),
-            Err(ValueError::ValueTooLong { len, limit: MAX_VALUE_BYTES })
-                if len == MAX_VALUE_BYTES + 1
-        ));
-        let text = vec![0u8; MAX_ENCRYPTED_VALUE_BYTES + 1];
-        assert!(matches!(
-            EncryptedValue::parse(&text),
-            Err(ParseEncryptedValueError::TooLong { len, limit: MAX_ENCRYPTED_VALUE_BYTES })
-                if len == MAX_ENCRYPTED_VALUE_BYTES + 1
-        ));
-        // The text limit is exactly what the largest plaintext encrypts to.
-        let small = cipher
-            .encrypt(b"abc", ValueType::Comment, b"k:", &[1; 32])
-            .unwrap()
-            .to_string();
-        assert_eq!(
-            MAX_ENCRYPTED_VALUE_BYTES - small.len(),
-            base64_len(MAX_VALUE_BYTES) - base64_len(3)
-        );
-    }
-
-    fn leaf() -> impl Strategy<Value = Value> {
-        prop_oneof![
-            any::<String>().prop_map(|s| Value::Str(s.into())),
-            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| Value::Str(b.into())),
-            any::<String>().prop_map(|s| Value::Comment(s.into())),
-            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| Value::Bytes(b.into())),
-            any::<i64>().prop_map(Value::Int),
-            prop_oneof![
-                any::<f64>().prop_filter("NaN never equals itself", |f| !f.is_nan()),
-                Just(f64::INFINITY),
-                Just(f64::NEG_INFINITY),
-                Just(-0.0),
-                Just(1e20),
-                Just(f64::MIN_POSITIVE),
-                Just(5e-324),
-            ]
-            .prop_map(Value::Float),
-            any::<bool>().prop_map(Value::Bool),
-            (0i64..4_000_000_000, 0u32..1_000_000_000).prop_map(|(s, n)| {
-                let t = jiff::Timestamp::new(s, i32::try_from(n).unwrap()).unwrap();
-                Value::Time(t.to_string())
-            }),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn value_round_trip(value in leaf(), aad in any::<String>(), iv in any::<[u8; 32]>()) {
-            let cipher = Cipher::new(&key());
-            match cipher.encrypt_value(&value, aad.as_bytes(), &iv).unwrap() {
-                None => {
-                    let mut buf = Vec::new();
-                    prop_assert!(plaintext_bytes(&value, &mut buf).is_some());
-                    prop_assert!(buf.is_empty());
-                }
-                Some(text) => {
-                    prop_assert!(EncryptedValue::is_encrypted(text.as_bytes()));
-                    let back = cipher.decrypt_value(text.as_bytes(), aad.as_bytes()).unwrap();
-                    prop_assert_eq!(back, value);
-                }
-            }
-        }
-
-        #[test]
-        fn wrong_aad_fails(value in leaf(), aad in "[a-z:]{0,12}", other in "[a-z:]{0,12}") {
-            prop_assume!(aad != other);
-            let cipher = Cipher::new(&key());
-            if let Some(text) = cipher.encrypt_value(&value, aad.as_bytes(), &[1; 32]).unwrap() {
-                let result = cipher.decrypt_value(text.as_bytes(), other.as_bytes());
-                prop_assert!(matches!(result, Err(ValueError::Authentication)));
-            }
-        }
-
-        #[test]
-        fn codec_round_trip(
-            data in proptest::collection::vec(any::<u8>(), 1..64),
-            iv in proptest::collection::vec(any::<u8>(), 1..48),
-            tag in proptest::collection::vec(any::<u8>(), 1..20),
-            type_index in 0usize..7,
-        ) {
-            let value = EncryptedValue { data, iv, tag, value_type: ValueType::ALL[type_index] };
-            let text = value.to_string();
-            prop_assert_eq!(EncryptedValue::parse(text.as_bytes()).unwrap(), value);
-        }
-
-        /// The linear split agrees with sops' regex, run by the `regex` crate (leftmost-first
-        /// and greedy like Go's `regexp`; `(?-u)` so that `.` is any byte but `\n`), on text
-        /// built from the delimiters the regex cares about.
-        #[test]
-        fn split_fields_matches_sops_regex(
-            with_prefix in any::<bool>(),
-            tokens in proptest::collection::vec(
-                prop_oneof![
-                    Just(&b",iv:"[..]), Just(&b",tag:"[..]), Just(&b",type:"[..]),
-                    Just(&b"]"[..]), Just(&b"\n"[..]), Just(&b","[..]), Just(&b":"[..]),
-                    Just(&b"x"[..]), Just(&b"iv"[..]), Just(&b",ta"[..]), Just(&b"\xff"[..]),
-                    Just(&b"ENC[AES256_GCM,data:"[..]),
-                ],
-                0..24,
-            ),
-        ) {
-            let mut text = if with_prefix { ENC_PREFIX.to_vec() } else { Vec::new() };
-            for token in tokens {
-                text.extend_from_slice(token);
-            }
-            let expected = sops_regex().captures(&text).map(|found| {
-                [1, 2, 3, 4].map(|group| found.get(group).map(|m| m.as_bytes()).unwrap())
-            });
-            prop_assert_eq!(split_fields(&text), expected);
-        }
-    }
-}
+mod tests;

@@ -67,7 +67,8 @@ mod tests {
 
     #[test]
     fn sops_envelope_round_trips_through_the_json_store() {
-        use crate::store::json::{self, vectors::read};
+        use crate::store::json;
+        use crate::test_support::store_vectors::read;
         let envelope = read("binary", "sample.bin.enc.json");
         let tree = json::parse(&envelope).unwrap();
         assert_eq!(json::emit(&tree, None).unwrap().to_vec(), envelope);

@@ -166,7 +166,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::store::json::vectors::{check_snapshots, read, show};
+    use crate::test_support::store_vectors::{check_snapshots, read, show};
 
     #[test]
     fn sops_snapshots() {

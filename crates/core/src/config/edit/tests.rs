@@ -7,7 +7,7 @@ use std::process::Command;
 use super::verify::RuleMeaning;
 use super::*;
 use crate::config::ConfigError;
-use crate::fs::test_support::TempDir;
+use crate::test_support::TempDir;
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops-config");
 

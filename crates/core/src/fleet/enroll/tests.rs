@@ -7,10 +7,10 @@ use age::secrecy::ExposeSecret;
 use super::*;
 use crate::file::decrypt;
 use crate::fleet::{BootstrapOptions, RemoveError, RemoveOptions, bootstrap, remove};
-use crate::fs::test_support::TempDir;
 use crate::keys::age::{GeneratedIdentity, Identities};
 use crate::progress::NoProgress;
 use crate::sops::{AgeDecryptor, AgeMasterKey, Recipients};
+use crate::test_support::TempDir;
 
 const WEB_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOHz+U0YtjINc54dZiJNclfmEFifF7RXCFlNlTbuZBji web";

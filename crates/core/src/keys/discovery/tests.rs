@@ -4,43 +4,16 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::command::split_command;
 use super::*;
 use crate::keys::age::GeneratedIdentity;
 use crate::keys::ssh::NoPrompt;
+use crate::test_support::TempDir;
 
 const V1_KEY: &str = include_str!("../../../tests/vectors/ssh/id_ed25519");
 const V4_KEY: &str = include_str!("../../../tests/vectors/ssh/id_ed25519_passphrase");
 const V1_AGE: &str = "age17044m9wgakla6pzftf4srtl3h5mcsr85jysgt5fg23zpnta8sfdqhzn452";
 const V4_AGE: &str = "age1pa3t6c94xl4z6k02rt0lw2za7e7tdjsse46xjh8y7tluy59qu5tqaqgauq";
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "aesec-discovery-{label}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn write(&self, relative: &str, text: &str) -> PathBuf {
-        let path = self.0.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A prompt that always answers with the same passphrase and counts its calls.
 struct FixedPrompt(&'static str, AtomicUsize);
@@ -81,7 +54,7 @@ fn decrypts(identities: &Identities, ciphertext: &[u8]) -> bool {
 
 #[test]
 fn all_sources_are_merged_in_order() {
-    let dir = TempDir::new("merge");
+    let dir = TempDir::new("discovery-merge");
     let (env_key, file_key, cmd_key, default_key, identity_key) = (
         GeneratedIdentity::generate(),
         GeneratedIdentity::generate(),
@@ -92,10 +65,10 @@ fn all_sources_are_merged_in_order() {
     let home = dir.0.join("home");
     dir.write("home/.ssh/id_ed25519", V1_KEY);
     let ssh_file = dir.write("ssh/host_key", V4_KEY);
-    let key_file = dir.write("keys/file.txt", &key_text(&file_key));
-    let cmd_file = dir.write("keys/cmd with space.txt", &key_text(&cmd_key));
-    dir.write("home/.config/sops/age/keys.txt", &key_text(&default_key));
-    let identity_file = dir.write("keys/identity.txt", &key_text(&identity_key));
+    let key_file = dir.write("keys/file.txt", key_text(&file_key));
+    let cmd_file = dir.write("keys/cmd with space.txt", key_text(&cmd_key));
+    dir.write("home/.config/sops/age/keys.txt", key_text(&default_key));
+    let identity_file = dir.write("keys/identity.txt", key_text(&identity_key));
 
     let sources = Sources::new()
         .identity_file(&identity_file)
@@ -149,9 +122,9 @@ fn all_sources_are_merged_in_order() {
 
 #[test]
 fn xdg_config_dir_wins_over_home() {
-    let dir = TempDir::new("xdg");
+    let dir = TempDir::new("discovery-xdg");
     let key = GeneratedIdentity::generate();
-    dir.write("xdg/sops/age/keys.txt", &key_text(&key));
+    dir.write("xdg/sops/age/keys.txt", key_text(&key));
     let sources = Sources::new()
         .home_dir(dir.0.join("home"))
         .config_dir(dir.0.join("xdg"));
@@ -164,7 +137,7 @@ fn xdg_config_dir_wins_over_home() {
 
 #[test]
 fn missing_default_files_are_skipped() {
-    let dir = TempDir::new("empty");
+    let dir = TempDir::new("discovery-empty");
     let sources = Sources::new().home_dir(&dir.0);
     let found = discover_all(&sources, &NoPrompt);
     assert!(found.identities.is_empty());
@@ -175,7 +148,7 @@ fn missing_default_files_are_skipped() {
 
 #[test]
 fn named_missing_files_are_errors() {
-    let dir = TempDir::new("missing");
+    let dir = TempDir::new("discovery-missing");
     let missing = dir.0.join("nope.txt");
     for sources in [
         Sources::new().age_key_file(&missing),
@@ -192,7 +165,7 @@ fn named_missing_files_are_errors() {
 
 #[test]
 fn bad_sources_are_errors_naming_them() {
-    let dir = TempDir::new("bad");
+    let dir = TempDir::new("discovery-bad");
     let bad = dir.write("bad.txt", "this is not a key\n");
     let error = discover(&Sources::new().age_key_file(&bad), &NoPrompt).unwrap_err();
     assert!(
@@ -218,7 +191,7 @@ fn bad_sources_are_errors_naming_them() {
 
 #[test]
 fn encrypted_ssh_keys_need_a_passphrase() {
-    let dir = TempDir::new("encrypted");
+    let dir = TempDir::new("discovery-encrypted");
     let key = dir.write("host_key", V4_KEY);
     // Named: no passphrase is an error.
     let error = discover(&Sources::new().ssh_private_key_file(&key), &NoPrompt).unwrap_err();
@@ -248,7 +221,7 @@ fn encrypted_ssh_keys_need_a_passphrase() {
 
 #[test]
 fn passphrase_protected_identity_files_decrypt() {
-    let dir = TempDir::new("scrypt");
+    let dir = TempDir::new("discovery-scrypt");
     let key = GeneratedIdentity::generate();
     let encryptor = age::Encryptor::with_user_passphrase(SecretString::from("pw".to_owned()));
     let mut armored = Vec::new();

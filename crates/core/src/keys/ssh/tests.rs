@@ -4,12 +4,12 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use ssh_key::private::Ed25519Keypair;
 
 use super::*;
+use crate::test_support::TempDir;
 
 const V1_PUB: &str = include_str!("../../../tests/vectors/ssh/id_ed25519.pub");
 const V1_KEY: &str = include_str!("../../../tests/vectors/ssh/id_ed25519");
@@ -374,32 +374,6 @@ fn run_with_stdin(command: &mut Command, stdin: &[u8]) -> Output {
     check(command, output)
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "aesec-ssh-{label}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
@@ -457,10 +431,10 @@ fn every_ssh_keygen_cipher_decrypts() {
         return;
     };
     let ciphers = String::from_utf8(run(Command::new(ssh).args(["-Q", "cipher"])).stdout).unwrap();
-    let dir = TempDir::new("ciphers");
+    let dir = TempDir::new("ssh-ciphers");
     let mut tested = Vec::new();
     for cipher in ciphers.lines().map(str::trim).filter(|c| !c.is_empty()) {
-        let path = dir.join(&format!("key-{}", cipher.replace('@', "_")));
+        let path = dir.join(format!("key-{}", cipher.replace('@', "_")));
         let made = Command::new(&ssh_keygen)
             .args([
                 "-q", "-t", "ed25519", "-N", "pw", "-Z", cipher, "-C", "c", "-f",
@@ -485,7 +459,7 @@ fn every_ssh_keygen_cipher_decrypts() {
             cipher,
             "ssh-keygen used another cipher"
         );
-        let plain_path = dir.join(&format!("plain-{}", cipher.replace('@', "_")));
+        let plain_path = dir.join(format!("plain-{}", cipher.replace('@', "_")));
         std::fs::copy(&path, &plain_path).unwrap();
         run(Command::new(&ssh_keygen)
             .args(["-q", "-p", "-P", "pw", "-N", "", "-f"])
@@ -547,7 +521,7 @@ fn go_age_interop_with_converted_keys() {
     let (Some(age_bin), Some(ssh_keygen)) = (peer("age"), peer("ssh-keygen")) else {
         return;
     };
-    let dir = TempDir::new("interop");
+    let dir = TempDir::new("ssh-interop");
     let key = dir.join("hostkey");
     ssh_keygen_key(
         &ssh_keygen,
@@ -610,7 +584,7 @@ fn go_age_interop_with_rsa_keys() {
     let (Some(age_bin), Some(ssh_keygen)) = (peer("age"), peer("ssh-keygen")) else {
         return;
     };
-    let dir = TempDir::new("rsa");
+    let dir = TempDir::new("ssh-rsa");
     let plaintext = b"rsa interop";
     for (name, args) in [
         (
@@ -635,7 +609,7 @@ fn go_age_interop_with_rsa_keys() {
         let out = run_with_stdin(
             Command::new(&age_bin)
                 .arg("-R")
-                .arg(dir.join(&format!("{name}.pub"))),
+                .arg(dir.join(format!("{name}.pub"))),
             plaintext,
         );
         assert_eq!(decrypt_with(&ids, &out.stdout), plaintext, "{name}");

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use age::secrecy::ExposeSecret;
 use proptest::prelude::*;
@@ -10,8 +9,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::keys::age::{GeneratedIdentity, Identities, Recipient};
 use crate::sops::age_key::{AgeDecryptor, AgeMasterKey, armor};
-use crate::sops::metadata::test_support::sops_block;
 use crate::sops::metadata::{KeyEntry, Metadata};
+use crate::test_support::TempDir;
+use crate::test_support::sops_block;
 
 use crate::test_support::VECTORS;
 const VEC_DATA_KEY: &str = "97d1050fb4b1c52a7dd1a3bf12b831236577c25fe37d08f9941b566498632e70";
@@ -386,33 +386,6 @@ fn go_age() -> Option<PathBuf> {
     crate::test_support::peer("age")
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "aesec-master-key-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn run(command: &mut Command) -> Vec<u8> {
     let output = command
         .output()
@@ -439,7 +412,7 @@ fn go_age_decrypts(age: &Path, dir: &TempDir, enc: &str, identity_file: &Path) -
 #[test]
 fn go_age_decrypts_our_x25519_enc() {
     let Some(age) = go_age() else { return };
-    let dir = TempDir::new();
+    let dir = TempDir::new("master-key");
     let person = Generated::new();
     let identity_file = dir.write("key.txt", person.file_text().as_bytes());
     let data_key = DataKey::generate().unwrap();
@@ -457,9 +430,9 @@ fn go_age_decrypts_our_x25519_enc() {
 #[test]
 fn we_decrypt_go_age_armor() {
     let Some(age) = go_age() else { return };
-    let dir = TempDir::new();
+    let dir = TempDir::new("master-key");
     let person = Generated::new();
-    let plain = dir.write("plain.bin", &[0x42; 32]);
+    let plain = dir.write("plain.bin", [0x42; 32]);
     let enc = run(Command::new(&age)
         .arg("-a")
         .arg("-r")
@@ -481,7 +454,7 @@ fn we_decrypt_go_age_armor() {
 #[test]
 fn go_age_decrypts_our_ssh_ed25519_enc() {
     let Some(age) = go_age() else { return };
-    let dir = TempDir::new();
+    let dir = TempDir::new("master-key");
     let key_path = dir.0.join("id_ed25519");
     run(Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "test@aesec", "-f"])
@@ -528,22 +501,20 @@ fn corpus_metadata(store: &str, text: &[u8]) -> Metadata {
             .collect()
     };
     let branch = match store {
-        "yaml" => {
-            crate::sops::metadata::test_support::sops_of(&crate::store::yaml::parse(text).unwrap())
-        }
+        "yaml" => crate::test_support::sops_of(&crate::store::yaml::parse(text).unwrap()),
         "json" | "binary" => {
-            crate::sops::metadata::test_support::sops_of(&crate::store::json::parse(text).unwrap())
+            crate::test_support::sops_of(&crate::store::json::parse(text).unwrap())
         }
         "dotenv" => {
             let tree = crate::store::dotenv::parse(text).unwrap();
-            crate::sops::unflatten_dotenv(&pairs(&tree.branches[0], true)).unwrap()
+            crate::sops::metadata::unflatten_dotenv(&pairs(&tree.branches[0], true)).unwrap()
         }
         "ini" => {
             let tree = crate::store::ini::parse(text).unwrap();
             let Some(Value::Map(section)) = crate::tree::get(&tree.branches[0], "sops") else {
                 panic!("no [sops] section");
             };
-            crate::sops::unflatten_ini(&pairs(section, false)).unwrap()
+            crate::sops::metadata::unflatten_ini(&pairs(section, false)).unwrap()
         }
         other => panic!("unknown store {other}"),
     };

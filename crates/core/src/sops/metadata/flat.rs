@@ -10,33 +10,17 @@ use crate::sops::metadata::MetadataError;
 use crate::tree::{Branch, Item, Text, Value};
 
 /// The prefix of flattened metadata keys in a dotenv file.
-pub const DOTENV_PREFIX: &str = "sops_";
+pub(crate) const DOTENV_PREFIX: &str = "sops_";
 
 /// The name of the INI section holding flattened metadata.
-pub const INI_SECTION: &str = "sops";
+pub(crate) const INI_SECTION: &str = "sops";
 
 const MAP_SEPARATOR: &str = "__map_";
 const LIST_SEPARATOR: &str = "__list_";
 
 /// Flattens a branch (normally [`Metadata::to_branch`](super::Metadata::to_branch) with
 /// [`NullStyle::Json`](super::NullStyle::Json)) into `(key, value)` pairs sorted by key.
-///
-/// ```
-/// use aesec::sops::{flatten, KeyEntry, Metadata, NullStyle};
-/// let metadata = Metadata {
-///     key_groups: vec![vec![KeyEntry::Age { recipient: "age1r".into(), enc: "E".into() }]],
-///     shamir_threshold: None,
-///     last_modified: "2026-11-22T03:19:01Z".into(),
-///     mac: "ENC[…]".into(),
-///     crypt_rule: None,
-///     mac_only_encrypted: false,
-///     version: "3.11.0".into(),
-/// };
-/// let pairs = flatten(&metadata.to_branch(NullStyle::Json));
-/// assert_eq!(pairs[0], ("age__list_0__map_enc".to_owned(), "E".to_owned()));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn flatten(branch: &Branch) -> Vec<(String, String)> {
+pub(crate) fn flatten(branch: &Branch) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for item in branch {
         if let Item::Entry { key, value } = item {
@@ -48,7 +32,7 @@ pub fn flatten(branch: &Branch) -> Vec<(String, String)> {
 }
 
 /// [`flatten`] with every key prefixed by [`DOTENV_PREFIX`].
-pub fn flatten_dotenv(branch: &Branch) -> Vec<(String, String)> {
+pub(crate) fn flatten_dotenv(branch: &Branch) -> Vec<(String, String)> {
     flatten(branch)
         .into_iter()
         .map(|(key, value)| (format!("{DOTENV_PREFIX}{key}"), value))
@@ -56,7 +40,7 @@ pub fn flatten_dotenv(branch: &Branch) -> Vec<(String, String)> {
 }
 
 /// Whether a dotenv key belongs to the sops metadata (sops treats any `sops_` key so).
-pub fn is_dotenv_metadata_key(key: &str) -> bool {
+pub(crate) fn is_dotenv_metadata_key(key: &str) -> bool {
     key.starts_with(DOTENV_PREFIX)
 }
 
@@ -229,7 +213,7 @@ fn insert(
 ///
 /// [`MetadataError::InvalidFlattenedKey`] for a list index that is not a number (or is absurdly
 /// large), [`MetadataError::FlattenConflict`] when two keys disagree about a path's shape.
-pub fn unflatten(pairs: &[(String, String)]) -> Result<Branch, MetadataError> {
+pub(crate) fn unflatten(pairs: &[(String, String)]) -> Result<Branch, MetadataError> {
     let mut root = Node::Map(Vec::new());
     for (key, value) in pairs {
         let tokens = tokenize(key)?;
@@ -243,7 +227,7 @@ pub fn unflatten(pairs: &[(String, String)]) -> Result<Branch, MetadataError> {
 
 /// [`flatten`] for the INI store's `[sops]` section: newlines in values are written as `\n`
 /// (sops' `EncodeNewLines`, which the INI store applies to metadata only).
-pub fn flatten_ini(branch: &Branch) -> Vec<(String, String)> {
+pub(crate) fn flatten_ini(branch: &Branch) -> Vec<(String, String)> {
     flatten(branch)
         .into_iter()
         .map(|(key, value)| (key, value.replace('\n', "\\n")))
@@ -256,7 +240,7 @@ pub fn flatten_ini(branch: &Branch) -> Vec<(String, String)> {
 /// # Errors
 ///
 /// As [`unflatten`].
-pub fn unflatten_ini(pairs: &[(String, String)]) -> Result<Branch, MetadataError> {
+pub(crate) fn unflatten_ini(pairs: &[(String, String)]) -> Result<Branch, MetadataError> {
     let decoded: Vec<(String, String)> = pairs
         .iter()
         .map(|(key, value)| (key.clone(), value.replace("\\n", "\n")))
@@ -269,7 +253,7 @@ pub fn unflatten_ini(pairs: &[(String, String)]) -> Result<Branch, MetadataError
 /// # Errors
 ///
 /// [`MetadataError::InvalidFlattenedKey`] for a key without the prefix, and as [`unflatten`].
-pub fn unflatten_dotenv(pairs: &[(String, String)]) -> Result<Branch, MetadataError> {
+pub(crate) fn unflatten_dotenv(pairs: &[(String, String)]) -> Result<Branch, MetadataError> {
     let stripped = pairs
         .iter()
         .map(|(key, value)| match key.strip_prefix(DOTENV_PREFIX) {

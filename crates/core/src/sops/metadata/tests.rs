@@ -2,10 +2,11 @@
 
 use proptest::prelude::*;
 
-use super::test_support::{
+use super::*;
+use crate::test_support::{
     dotenv_sops_pairs, set_sops, sops_block, sops_block_json, sops_of, yaml_tree,
 };
-use super::*;
+use crate::tree::{Branch, Item, Text, Value};
 
 use crate::test_support::VECTORS;
 
@@ -525,4 +526,26 @@ proptest! {
         let back = Metadata::from_branch(&unflatten_dotenv(&dotenv).unwrap()).unwrap();
         prop_assert_eq!(&back, &metadata);
     }
+}
+
+/// Flattening sorts the pairs by key (was the doctest of the crate-private `flatten`).
+#[test]
+fn flatten_sorts_pairs_by_key() {
+    let metadata = Metadata {
+        key_groups: vec![vec![KeyEntry::Age {
+            recipient: "age1r".into(),
+            enc: "E".into(),
+        }]],
+        shamir_threshold: None,
+        last_modified: "2026-11-22T03:19:01Z".into(),
+        mac: "ENC[…]".into(),
+        crypt_rule: None,
+        mac_only_encrypted: false,
+        version: "3.11.0".into(),
+    };
+    let pairs = flatten(&metadata.to_branch(NullStyle::Json));
+    assert_eq!(
+        pairs[0],
+        ("age__list_0__map_enc".to_owned(), "E".to_owned())
+    );
 }
