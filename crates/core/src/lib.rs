@@ -19,6 +19,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`file`](mod@file) | the sops command-line operations on bytes: [`file::encrypt`], [`file::decrypt`], [`file::set`], [`file::unset`], [`file::rotate`], and edits ([`file::EditSession`]) |
+//! | [`install`] | activation-time install from sops-nix's manifest: generations, owners, templates, restart lists |
 //! | [`sops`] | the format: [`sops::Document`], the value cipher, MAC, metadata, master keys, key groups |
 //! | [`store`] | the five file formats, each a parse/emit pair |
 //! | [`keys`] | age recipients and identities, SSH → age conversion, sops' key discovery |
@@ -122,6 +123,7 @@ pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gofmt;
+pub mod install;
 pub mod keys;
 pub mod progress;
 mod secret;
