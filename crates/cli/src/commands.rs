@@ -9,6 +9,7 @@ mod encrypt;
 mod enroll;
 mod exec;
 mod filestatus;
+mod install;
 mod keys;
 mod remove;
 mod rotate;
@@ -48,6 +49,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Enroll(args) => enroll::run(&context, args),
         Command::Remove(args) => remove::run(&context, args),
         Command::Bootstrap(args) => bootstrap::run(&context, args),
+        Command::Install(args) => install::run(&context, args),
         Command::Keys(command) => keys::run(&context, command),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -285,7 +285,7 @@ pub enum InstallError {
         key: String,
         /// Where the walk stopped.
         #[source]
-        source: PathError,
+        source: Box<PathError>,
     },
     /// The secret's key holds a map, list or non-string scalar.
     #[error("secret '{secret}': the value of key '{key}' in '{}' is not a string", file.display())]
@@ -380,7 +380,7 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
     let symlink = &manifest.symlink_path;
     report.previous = generation::live_generation(symlink, mount_point);
     diff(symlink, &entries, &values, &mut report)?;
-    let lists = (!manifest.user_mode).then(|| options.nixos_dir.as_path());
+    let lists = (!manifest.user_mode).then_some(options.nixos_dir.as_path());
     if dry_run {
         write_unit_lists(lists, "dry-activation", &report)?;
         return Ok(report);

@@ -6,6 +6,11 @@
 //! The RAM file system is mounted where the kernel permits it (and unmounted at the end);
 //! elsewhere the report says the mount was skipped, and the test asserts that it says so.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions panic with the error on a broken fixture"
+)]
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -53,7 +58,7 @@ impl Root {
 
 impl Drop for Root {
     fn drop(&mut self) {
-        let _ = rustix::mount::unmount(&self.mount_point(), rustix::mount::UnmountFlags::DETACH);
+        let _ = rustix::mount::unmount(self.mount_point(), rustix::mount::UnmountFlags::DETACH);
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

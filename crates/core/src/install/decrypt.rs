@@ -124,7 +124,7 @@ fn lookup<'t>(
         secret: request.name.to_owned(),
         file: request.file.to_path_buf(),
         key: key.to_owned(),
-        source,
+        source: Box::new(source),
     })
 }
 

@@ -221,6 +221,37 @@ impl Manifest {
         })?;
         Self::from_json(&bytes)
     }
+
+    /// User mode: replaces `%r` with `runtime_dir` (`$XDG_RUNTIME_DIR`) and `%%` with `%` in the
+    /// mount point, the symlink path and every secret's and template's path, as sops-nix does.
+    ///
+    /// ```
+    /// let mut manifest = aesec::install::Manifest::from_json(
+    ///     br#"{"secretsMountPoint": "%r/secrets.d", "symlinkPath": "/home/a/100%%/secrets"}"#,
+    /// )?;
+    /// manifest.resolve_runtime_dir("/run/user/1000");
+    /// assert_eq!(manifest.secrets_mount_point, std::path::Path::new("/run/user/1000/secrets.d"));
+    /// assert_eq!(manifest.symlink_path, std::path::Path::new("/home/a/100%/secrets"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resolve_runtime_dir(&mut self, runtime_dir: &str) {
+        let replace = |path: &mut PathBuf| {
+            let text = path.to_string_lossy();
+            let resolved: Vec<String> = text
+                .split("%%")
+                .map(|part| part.replace("%r", runtime_dir))
+                .collect();
+            *path = PathBuf::from(resolved.join("%"));
+        };
+        replace(&mut self.secrets_mount_point);
+        replace(&mut self.symlink_path);
+        self.secrets
+            .iter_mut()
+            .for_each(|secret| replace(&mut secret.path));
+        self.templates
+            .iter_mut()
+            .for_each(|template| replace(&mut template.path));
+    }
 }
 
 impl Secret {
