@@ -467,3 +467,63 @@ fn removed_custom_path_links_are_cleaned() {
         "keepGenerations 0 prunes nothing"
     );
 }
+
+#[test]
+fn users_phase_owns_everything_by_root() {
+    let fleet = Fleet::new("users");
+    let root = &fleet.root;
+    let file = fleet.encrypt("u.yaml", "db:\n    password: pw\napi: a\n");
+    // Before users exist: names are not looked up (this one does not exist at all).
+    let unknown = format!(
+        r#",{{"name": "extra", "key": "api", "sopsFile": "{}", "owner": "not-yet-created-aesec"}}"#,
+        file.display()
+    );
+    let mut options = root.options();
+    options.ignore_passwd = true;
+    install(&fleet.manifest(&file, 1, &unknown), &options).unwrap();
+    for name in ["db/password", "api", "extra", "rendered/app.conf"] {
+        let meta = std::fs::metadata(root.symlink().join(name)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{name}");
+    }
+    let dir = std::fs::metadata(root.mount_point().join("1")).unwrap();
+    assert_eq!((dir.uid(), dir.gid()), (0, 0));
+}
+
+#[test]
+fn user_mode_mounts_nothing_and_lists_nothing() {
+    let fleet = Fleet::new("user");
+    let root = &fleet.root;
+    let file = fleet.encrypt("m.yaml", "db:\n    password: pw\napi: a\n");
+    let mut manifest = fleet.manifest(&file, 1, "");
+    manifest.user_mode = true;
+    let first = install(&manifest, &root.options()).unwrap();
+    assert!(matches!(first.mount, Some(MountOutcome::Skipped(_))));
+    let v2 = fleet.encrypt("m2.yaml", "db:\n    password: pw2\napi: a\n");
+    let mut manifest = fleet.manifest(&v2, 1, "");
+    manifest.user_mode = true;
+    let report = install(&manifest, &root.options()).unwrap();
+    assert_eq!(report.modified, ["db/password", "rendered/app.conf"]);
+    assert_eq!(
+        root.list("activation-restart-list"),
+        "",
+        "no restart lists in user mode"
+    );
+    let me = rustix::process::geteuid().as_raw();
+    let meta = std::fs::metadata(root.symlink().join("db/password")).unwrap();
+    assert_eq!(meta.uid(), me, "no chown in user mode");
+}
+
+#[test]
+fn runtime_dir_is_substituted_in_user_mode_paths() {
+    let mut manifest = Manifest::from_json(
+        br#"{"secretsMountPoint":"%r/secrets.d","symlinkPath":"%r/s","userMode":true,
+            "secrets":[{"name":"a","path":"%r/a%%b"}]}"#,
+    )
+    .unwrap();
+    manifest.resolve_runtime_dir("/run/user/7");
+    assert_eq!(
+        manifest.secrets_mount_point,
+        Path::new("/run/user/7/secrets.d")
+    );
+    assert_eq!(manifest.secrets[0].path, Path::new("/run/user/7/a%b"));
+}
