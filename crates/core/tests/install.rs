@@ -218,7 +218,8 @@ impl Fleet {
       "reloadUnits": []}}
   ],
   "placeholderBySecretName": {{"db/password": "<SOPS:db:PLACEHOLDER>",
-                               "api": "<SOPS:api:PLACEHOLDER>", "extra": "<SOPS:x:PLACEHOLDER>"}},
+                               "api": "<SOPS:api:PLACEHOLDER>", "extra": "<SOPS:x:PLACEHOLDER>",
+                               "api/x": "<SOPS:y:PLACEHOLDER>"}},
   "secretsMountPoint": "{mount}",
   "symlinkPath": "{link}",
   "keepGenerations": {keep},
@@ -407,6 +408,17 @@ fn failure_leaves_the_live_generation() {
     let error = install(&fleet.manifest(&bad, 0, ""), &root.options()).unwrap_err();
     assert!(
         matches!(&error, InstallError::Decrypt { secret, .. } if secret == "db/password"),
+        "{error}"
+    );
+
+    // A failure while writing the generation (`api` is a file, so `api/x` cannot be created).
+    let collide = format!(
+        r#",{{"name": "api/x", "key": "api", "sopsFile": "{}"}}"#,
+        good.display()
+    );
+    let error = install(&fleet.manifest(&good, 0, &collide), &root.options()).unwrap_err();
+    assert!(
+        matches!(&error, InstallError::Io { path, .. } if path.ends_with("2/api/x")),
         "{error}"
     );
 
