@@ -54,7 +54,7 @@ use generation::Ownership;
 use crate::keys::age::{Identities, ParseIdentityError};
 use crate::keys::ssh::add_ssh_identity;
 use crate::sops::{OpenError, PathError};
-use crate::store::StoreError;
+use crate::store::{Format, StoreError};
 
 /// The subdirectory of a generation holding rendered templates.
 pub const RENDERED_DIR: &str = "rendered";
@@ -228,6 +228,20 @@ pub enum InstallError {
     EmptyTemplate {
         /// The template.
         template: String,
+    },
+    /// Two secrets read one sops file in different formats (sops-nix refuses this too).
+    #[error("secret '{secret}': '{}' is read as {format:?} here but as {other:?} by secret '{first}'", file.display())]
+    FormatConflict {
+        /// The secret naming the second format.
+        secret: String,
+        /// The first secret using the file.
+        first: String,
+        /// The file.
+        file: PathBuf,
+        /// This secret's format.
+        format: Format,
+        /// The first secret's format.
+        other: Format,
     },
     /// A sops file could not be read.
     #[error("secret '{secret}': cannot read '{}'", file.display())]
@@ -428,10 +442,20 @@ fn plan<'m>(
     accounts: Option<&Accounts>,
 ) -> Result<(Vec<Entry<'m>>, Vec<Request<'m>>), InstallError> {
     let mut entries = Vec::new();
-    let mut requests = Vec::new();
+    let mut requests: Vec<Request<'m>> = Vec::new();
     for secret in &manifest.secrets {
         check_name("secret", &secret.name)?;
         let format = secret.format()?;
+        let same_file = requests.iter().find(|r| r.file == secret.sops_file);
+        if let Some(first) = same_file.filter(|first| first.format != format) {
+            return Err(InstallError::FormatConflict {
+                secret: secret.name.clone(),
+                first: first.name.to_owned(),
+                file: secret.sops_file.clone(),
+                format,
+                other: first.format,
+            });
+        }
         if !manifest.templates.is_empty()
             && !manifest
                 .placeholder_by_secret_name

@@ -398,6 +398,33 @@ fn failure_leaves_the_live_generation() {
         "{error}"
     );
 
+    // Two secrets reading one file in different formats.
+    let conflict = format!(
+        r#",{{"name": "extra", "key": "api", "format": "json", "sopsFile": "{}"}}"#,
+        good.display()
+    );
+    let error = install(&fleet.manifest(&good, 0, &conflict), &root.options()).unwrap_err();
+    assert!(
+        matches!(&error, InstallError::FormatConflict { secret, .. } if secret == "extra"),
+        "{error}"
+    );
+
+    // A value left in clear where the file's rule demands ciphertext (hand-edited file).
+    let text = std::fs::read_to_string(&good).unwrap();
+    let start = text.find("api: ENC[").unwrap() + 5;
+    let end = start + text[start..].find('\n').unwrap();
+    let clear = root.path.join("clear.yaml");
+    std::fs::write(
+        &clear,
+        format!("{}clear-value{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let error = install(&fleet.manifest(&clear, 0, ""), &root.options()).unwrap_err();
+    assert!(
+        matches!(&error, InstallError::Decrypt { secret, source: aesec::sops::OpenError::Value(_), .. } if secret == "db/password"),
+        "{error}"
+    );
+
     // A file whose MAC does not match (a ciphertext byte of the MAC changed).
     let mut tampered = std::fs::read_to_string(&good).unwrap();
     let at = tampered.find("mac: ENC[AES256_GCM,data:").unwrap() + 25;

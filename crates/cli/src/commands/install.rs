@@ -46,6 +46,11 @@ pub(crate) fn run(context: &Context, args: &InstallArgs) -> anyhow::Result<u8> {
     if context.quiet {
         return Ok(0);
     }
+    if manifest.logging.key_import {
+        for identity in &report.identities {
+            println!("imported age key from '{identity}'");
+        }
+    }
     let verb = |done: &str, would: &str| {
         if report.dry_run {
             would.to_owned()
@@ -58,7 +63,7 @@ pub(crate) fn run(context: &Context, args: &InstallArgs) -> anyhow::Result<u8> {
         (&report.modified, "modifying", "would modify"),
         (&report.removed, "removing", "would remove"),
     ] {
-        if !list.is_empty() {
+        if manifest.logging.secret_changes && !list.is_empty() {
             println!("{} secret(s): {}", verb(done, would), list.join(", "));
         }
     }
