@@ -153,3 +153,83 @@ fn install_reads_every_format_sops_writes() {
     assert!(target.ends_with("2"), "{}", target.display());
     assert_eq!(read("db"), b"yaml-pw-2");
 }
+
+/// As an ordinary user, a system install is refused up front with a clear message (and a
+/// home-manager manifest, `userMode`, still installs).
+#[test]
+fn install_as_a_user_is_refused_unless_user_mode() {
+    let Some(fixture) = SopsFixture::new() else {
+        return;
+    };
+    if !is_root() {
+        return refused_as(&fixture, None);
+    }
+    refused_as(
+        &fixture,
+        Some([
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+        ]),
+    );
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .expect("status")
+        .lines()
+        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"))
+}
+
+fn refused_as(fixture: &SopsFixture, drop_to: Option<[&str; 4]>) {
+    use std::os::unix::fs::PermissionsExt;
+    let home = &fixture.home;
+    home.write("u.yaml", "token: user-secret\n");
+    let file = sops_encrypt(fixture, "u.yaml", &[]);
+    let manifest_path = manifest(fixture, &[("token", file.as_path(), "yaml", "token")], "");
+    for path in [home.path(), &home.join("root"), &home.join("root/run")] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    }
+    std::fs::set_permissions(
+        &fixture.key.identity_file,
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod key");
+    let run = |manifest: &Path| {
+        let aesec = aesec_tests::aesec_bin();
+        let mut cmd = match drop_to {
+            Some(prefix) => {
+                let mut cmd = home.cmd(prefix[0]);
+                cmd.args(&prefix[1..]).arg(&aesec);
+                cmd
+            }
+            None => home.cmd(&aesec),
+        };
+        cmd.args(["install", "--mount", "if-permitted", "--manifest"])
+            .arg(manifest)
+            .env("XDG_RUNTIME_DIR", home.join("root/run"));
+        cmd.output()
+    };
+    let output = run(&manifest_path);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("needs root"), "{stderr}");
+    assert!(
+        !home.join("root/run/secrets.d").exists(),
+        "nothing was written"
+    );
+
+    let user_mode = std::fs::read_to_string(&manifest_path)
+        .expect("manifest")
+        .replace("\"userMode\":false", "\"userMode\":true");
+    let user_manifest = home.write("user-manifest.json", user_mode);
+    let output = run(&user_manifest);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value = std::fs::read_to_string(home.join("root/run/secrets/token")).expect("token");
+    assert_eq!(value, "user-secret");
+}

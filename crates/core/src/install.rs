@@ -178,6 +178,15 @@ pub enum InstallError {
         /// `sshKeyPaths` or `gnupgHome`.
         field: &'static str,
     },
+    /// A system-mode install (not `userMode`) was started by a user other than root: it could
+    /// not mount, nor give files their owners.
+    #[error(
+        "installing system secrets needs root (uid 0), running as uid {uid}; home-manager manifests set userMode"
+    )]
+    NotRoot {
+        /// The effective uid.
+        uid: u32,
+    },
     /// The manifest names no identity.
     #[error("no age identity: the manifest sets neither ageKeyFile nor ageSshKeyPaths")]
     NoIdentities,
@@ -381,6 +390,10 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
         CheckMode::Off => {}
     }
 
+    let uid = rustix::process::geteuid();
+    if !manifest.user_mode && !dry_run && !uid.is_root() {
+        return Err(InstallError::NotRoot { uid: uid.as_raw() });
+    }
     let mut report = Report {
         dry_run,
         ..Report::default()
