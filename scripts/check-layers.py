@@ -18,6 +18,7 @@ SRC = pathlib.Path(__file__).resolve().parent.parent / "crates" / "core" / "src"
 FLOORS = [
     ["fuzzing"],
     ["fleet"],
+    ["install"],
     ["file"],
     ["config", "sops"],
     ["store"],

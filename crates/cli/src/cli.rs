@@ -103,6 +103,9 @@ pub(crate) enum Command {
     /// Add or delete a file's key groups (sops groups); the data key and values stay.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Install the secrets of a sops-nix manifest at activation time (sops-install-secrets).
+    #[command(long_about = INSTALL_ABOUT)]
+    Install(InstallArgs),
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -342,6 +345,63 @@ pub(crate) struct FilestatusArgs {
     #[command(flatten)]
     pub(crate) types: TypeArgs,
 }
+
+/// `aesec install`.
+#[derive(Debug, Args)]
+pub(crate) struct InstallArgs {
+    /// The manifest JSON, as sops-nix's module writes it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) manifest: PathBuf,
+    /// Validate only: `manifest` (structure) or `sopsfile` (also every key exists; no private
+    /// key needed).
+    #[arg(long, value_enum, default_value = "off", value_name = "MODE")]
+    pub(crate) check_mode: CheckModeArg,
+    /// Own every file by root without looking users up (the neededForUsers phase).
+    #[arg(long)]
+    pub(crate) ignore_passwd: bool,
+    /// Report what would change and change nothing (also NIXOS_ACTION=dry-activate).
+    #[arg(long)]
+    pub(crate) dry_activate: bool,
+    /// Mount the RAM file system: `required`, `if-permitted` (else a plain directory, said so)
+    /// or `never`.
+    #[arg(long, value_enum, default_value = "required", value_name = "WHEN")]
+    pub(crate) mount: MountArg,
+    /// Where the restart/reload lists go.
+    #[arg(long, default_value = "/run/nixos", value_name = "DIR")]
+    pub(crate) nixos_dir: PathBuf,
+}
+
+/// `--check-mode`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum CheckModeArg {
+    /// Install.
+    Off,
+    /// Check the manifest.
+    Manifest,
+    /// Check the manifest and every sops file.
+    Sopsfile,
+}
+
+/// `--mount`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum MountArg {
+    /// Mount or fail.
+    Required,
+    /// Mount when permitted.
+    IfPermitted,
+    /// Never mount.
+    Never,
+}
+
+/// `aesec install --help`.
+const INSTALL_ABOUT: &str = "\
+Install the secrets of a sops-nix manifest (the JSON sops-nix's NixOS module writes) as
+sops-install-secrets does: a RAM file system at secretsMountPoint, generation N+1 written with
+every owner, group and mode, symlinkPath swapped atomically, custom paths linked, old
+generations pruned. Identities come from ageKeyFile and ageSshKeyPaths (converted in memory,
+written nowhere). Only units of secrets whose content changed are put in
+/run/nixos/activation-{restart,reload}-list. Any failure leaves the live generation untouched.
+In user mode (home-manager) %r is $XDG_RUNTIME_DIR.";
 
 /// `aesec rotate --help`.
 const ROTATE_ABOUT: &str = "\

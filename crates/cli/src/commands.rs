@@ -10,6 +10,7 @@ mod enroll;
 mod exec;
 mod filestatus;
 mod groups;
+mod install;
 mod keys;
 mod remove;
 mod rotate;
@@ -50,6 +51,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Remove(args) => remove::run(&context, args),
         Command::Bootstrap(args) => bootstrap::run(&context, args),
         Command::Groups(command) => groups::run(&context, command),
+        Command::Install(args) => install::run(&context, args),
         Command::Keys(command) => keys::run(&context, command),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -22,6 +22,9 @@ pub(crate) const EDITOR: &str = "EDITOR";
 pub(crate) const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Per-user runtime directory (usually RAM-backed); `edit` puts its plaintext copy there.
 pub(crate) const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+/// `dry-activate` makes `install` report without changing anything (set by
+/// `switch-to-configuration dry-activate`).
+pub(crate) const NIXOS_ACTION: &str = "NIXOS_ACTION";
 /// Search path for the default editors (`vim`, `nano`, `vi`).
 pub(crate) const PATH: &str = "PATH";
 /// Home directory (`~/.ssh/id_ed25519`, `~/.config`).

@@ -19,6 +19,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`file`](mod@file) | the sops command-line operations on bytes: [`file::encrypt`], [`file::decrypt`], [`file::set`], [`file::unset`], [`file::rotate`], and edits ([`file::EditSession`]) |
+//! | [`install`] | activation-time install from sops-nix's manifest: generations, owners, templates, restart lists |
 //! | [`sops`] | the format: [`sops::Document`], master keys ([`sops::MasterKey`], [`sops::AgeMasterKey`]), key groups, [`sops::Metadata`], key paths ([`sops::TreePath`]) |
 //! | [`store`] | the five file formats, each a parse/emit pair |
 //! | [`keys`] | age recipients and identities, SSH → age conversion, sops' key discovery |
@@ -126,6 +127,7 @@ pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gofmt;
+pub mod install;
 pub mod keys;
 pub mod progress;
 mod secret;
