@@ -495,3 +495,51 @@ fn sops_top_level_forms_work_unchanged_with_aesec() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A creation rule that matches but gives no keys fails as in sops, with sops' message (scripts
+/// match on it) — not as "no creation rule", since one did match.
+#[test]
+fn creation_rules_without_keys_fail_with_sops_message() {
+    let Some(fixture) = SopsFixture::new() else {
+        return;
+    };
+    let rules = [
+        "creation_rules:\n  - path_regex: .*\n".to_owned(),
+        "creation_rules:\n  - path_regex: .*\n    key_groups: []\n".to_owned(),
+        "creation_rules:\n  - path_regex: .*\n    key_groups:\n      - {}\n".to_owned(),
+        format!(
+            "creation_rules:\n  - path_regex: .*\n    key_groups:\n      - age: [{}]\n      - {{}}\n",
+            fixture.key.recipient
+        ),
+    ];
+    for (index, config) in rules.iter().enumerate() {
+        let dir = fixture.home.join(format!("rules{index}"));
+        std::fs::create_dir_all(&dir).expect("rule dir");
+        std::fs::write(dir.join(".sops.yaml"), config).expect("config");
+        std::fs::write(dir.join("p.yaml"), PLAIN_YAML).expect("plain");
+        let mut outputs = Vec::new();
+        for program in [&fixture.sops, &aesec_tests::aesec_bin()] {
+            let out = fixture
+                .home
+                .cmd(program)
+                .env("SOPS_AGE_KEY_FILE", &fixture.key.identity_file)
+                .current_dir(&dir)
+                .args(["encrypt", "p.yaml"])
+                .output();
+            outputs.push(out);
+        }
+        let (sops, aesec) = (&outputs[0], &outputs[1]);
+        assert_eq!(
+            sops.status.code(),
+            aesec.status.code(),
+            "rule {index}: exit codes"
+        );
+        let sops_message = String::from_utf8_lossy(&sops.stderr);
+        let first = sops_message.lines().next().expect("sops says why");
+        assert!(
+            String::from_utf8_lossy(&aesec.stderr).contains(first),
+            "rule {index}: aesec does not say {first:?}: {}",
+            String::from_utf8_lossy(&aesec.stderr)
+        );
+    }
+}

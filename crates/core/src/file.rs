@@ -61,6 +61,16 @@ pub enum FileError {
         "no recipients: no creation rule in .sops.yaml gives keys for this file, and none were given with --age"
     )]
     NoRecipients,
+    /// The creation rule that matches names no key, or has a key group without keys (sops'
+    /// message, which scripts match on, opens the text).
+    #[error(
+        "Could not generate data key: [empty key group provided]: creation rule {rule} (counted \
+         from 0) of .sops.yaml matches this file but has no keys in a key group"
+    )]
+    EmptyKeyGroup {
+        /// The rule's index in `creation_rules`.
+        rule: usize,
+    },
     /// More than one crypt-rule option was given (sops exit code 8).
     #[error(
         "only one of the unencrypted/encrypted suffix, regex and comment-regex options may be given"

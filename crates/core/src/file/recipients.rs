@@ -91,7 +91,13 @@ pub fn creation_recipients(
                 .collect();
             Recipients::single_group(keys)
         }
-        (None, Some(rule)) => rule_recipients(rule, overrides.shamir_threshold)?,
+        (None, Some(rule)) => {
+            let recipients = rule_recipients(rule, overrides.shamir_threshold)?;
+            if recipients.key_groups.is_empty() || recipients.key_groups.iter().any(Vec::is_empty) {
+                return Err(FileError::EmptyKeyGroup { rule: rule.index });
+            }
+            recipients
+        }
         (None, None) => return Err(FileError::NoRecipients),
     };
     if recipients.key_groups.iter().all(Vec::is_empty) {
