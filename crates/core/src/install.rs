@@ -33,33 +33,34 @@
 
 mod accounts;
 mod decrypt;
+mod error;
 mod generation;
+mod links;
 mod manifest;
 mod mount;
+mod template;
+mod units;
 
-use std::collections::HashSet;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+pub use error::InstallError;
 pub use manifest::{DEFAULT_MODE, Logging, Manifest, ManifestError, Secret, Template};
 pub use mount::MountOutcome;
 
 use accounts::Accounts;
 use decrypt::Request;
 use generation::Ownership;
+use links::link_custom_paths;
+use template::{render, template_texts};
+use units::{diff, write_unit_lists};
 
-use crate::keys::age::{Identities, ParseIdentityError};
+use crate::keys::age::Identities;
 use crate::keys::ssh::add_ssh_identity;
-use crate::sops::{OpenError, PathError};
-use crate::store::{Format, StoreError};
 
 /// The subdirectory of a generation holding rendered templates.
 pub const RENDERED_DIR: &str = "rendered";
-/// The file in the mount point recording the custom-path symlinks of the live generation.
-const LINKS_FILE: &str = ".aesec-links.json";
 
 /// Build-time validation (sops-nix's `-check-mode`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -160,191 +161,6 @@ pub struct Report {
     pub pruned: Vec<u64>,
     /// This was a dry activation.
     pub dry_run: bool,
-}
-
-/// Why an install failed. The live generation and `symlinkPath` are untouched unless the
-/// variant says otherwise.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InstallError {
-    /// The manifest is invalid.
-    #[error(transparent)]
-    Manifest(#[from] ManifestError),
-    /// A PGP field is set; aesec has no PGP.
-    #[error(
-        "'{field}' is set in the manifest: PGP keys are not supported by aesec; use age keys (ageKeyFile, ageSshKeyPaths)"
-    )]
-    Pgp {
-        /// `sshKeyPaths` or `gnupgHome`.
-        field: &'static str,
-    },
-    /// A system-mode install (not `userMode`) was started by a user other than root: it could
-    /// not mount, nor give files their owners.
-    #[error(
-        "installing system secrets needs root (uid 0), running as uid {uid}; home-manager manifests set userMode"
-    )]
-    NotRoot {
-        /// The effective uid.
-        uid: u32,
-    },
-    /// The manifest names no identity.
-    #[error("no age identity: the manifest sets neither ageKeyFile nor ageSshKeyPaths")]
-    NoIdentities,
-    /// `ageKeyFile` could not be read.
-    #[error("cannot read ageKeyFile '{}'", path.display())]
-    AgeKeyFile {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// `ageKeyFile` is not an identity file.
-    #[error("ageKeyFile: {source}")]
-    AgeKeyFileInvalid {
-        /// The cause (names the file).
-        #[source]
-        source: ParseIdentityError,
-    },
-    /// An owner name is not in the user database.
-    #[error("{kind} '{name}': unknown user '{user}'")]
-    UnknownUser {
-        /// `secret` or `template`.
-        kind: &'static str,
-        /// The entry.
-        name: String,
-        /// The user name.
-        user: String,
-    },
-    /// A group name is not in the group database.
-    #[error("{kind} '{name}': unknown group '{group}'")]
-    UnknownGroup {
-        /// `secret` or `template`.
-        kind: &'static str,
-        /// The entry.
-        name: String,
-        /// The group name.
-        group: String,
-    },
-    /// Templates exist but a secret has no placeholder.
-    #[error("secret '{secret}': no placeholder in placeholderBySecretName")]
-    MissingPlaceholder {
-        /// The secret.
-        secret: String,
-    },
-    /// A template has neither `content` nor `file`.
-    #[error("template '{template}': neither content nor file is given")]
-    EmptyTemplate {
-        /// The template.
-        template: String,
-    },
-    /// Two secrets read one sops file in different formats (sops-nix refuses this too).
-    #[error("secret '{secret}': '{}' is read as {format:?} here but as {other:?} by secret '{first}'", file.display())]
-    FormatConflict {
-        /// The secret naming the second format.
-        secret: String,
-        /// The first secret using the file.
-        first: String,
-        /// The file.
-        file: PathBuf,
-        /// This secret's format.
-        format: Format,
-        /// The first secret's format.
-        other: Format,
-    },
-    /// A sops file could not be read.
-    #[error("secret '{secret}': cannot read '{}'", file.display())]
-    ReadSopsFile {
-        /// The first secret using the file.
-        secret: String,
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A sops file could not be decrypted (no matching key, MAC mismatch, clear value where
-    /// the file's rule demands ciphertext, …).
-    #[error("secret '{secret}': cannot decrypt '{}'", file.display())]
-    Decrypt {
-        /// The first secret using the file.
-        secret: String,
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        #[source]
-        source: OpenError,
-    },
-    /// A sops file does not parse as its format (check mode).
-    #[error("secret '{secret}': cannot parse '{}'", file.display())]
-    Parse {
-        /// The first secret using the file.
-        secret: String,
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        #[source]
-        source: StoreError,
-    },
-    /// A whole-file secret could not be written out in its format.
-    #[error("secret '{secret}': cannot emit '{}'", file.display())]
-    Emit {
-        /// The secret.
-        secret: String,
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        #[source]
-        source: StoreError,
-    },
-    /// The secret's key is not in its file.
-    #[error("secret '{secret}': key '{key}' not found in '{}'", file.display())]
-    MissingKey {
-        /// The secret.
-        secret: String,
-        /// The file.
-        file: PathBuf,
-        /// The `/`-separated key.
-        key: String,
-        /// Where the walk stopped.
-        #[source]
-        source: Box<PathError>,
-    },
-    /// The secret's key holds a map, list or non-string scalar.
-    #[error("secret '{secret}': the value of key '{key}' in '{}' is not a string", file.display())]
-    NotString {
-        /// The secret.
-        secret: String,
-        /// The file.
-        file: PathBuf,
-        /// The key.
-        key: String,
-    },
-    /// The RAM file system could not be mounted.
-    #[error("cannot mount {kind} at '{}'", path.display())]
-    Mount {
-        /// The mount point.
-        path: PathBuf,
-        /// `ramfs` or `tmpfs`.
-        kind: &'static str,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The record of custom-path links could not be written.
-    #[error(transparent)]
-    Fs(#[from] crate::fs::FsError),
-    /// A file operation failed.
-    #[error("cannot {action} '{}'", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// What was being done.
-        action: &'static str,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// One file of the generation: a secret or a rendered template.
@@ -580,70 +396,6 @@ fn keys_group(manifest: &Manifest, options: &Options, accounts: Option<&Accounts
     )
 }
 
-/// Each template's text (`content`, else the `file`'s).
-fn template_texts(manifest: &Manifest) -> Result<Vec<String>, InstallError> {
-    manifest
-        .templates
-        .iter()
-        .map(|template| {
-            if !template.content.is_empty() {
-                return Ok(template.content.clone());
-            }
-            if template.file.as_os_str().is_empty() {
-                return Err(InstallError::EmptyTemplate {
-                    template: template.name.clone(),
-                });
-            }
-            std::fs::read_to_string(&template.file).map_err(|source| InstallError::Io {
-                path: template.file.clone(),
-                action: "read template",
-                source,
-            })
-        })
-        .collect()
-}
-
-/// Replaces every placeholder in every template (plain `ReplaceAll`, as sops-nix does).
-fn render(
-    manifest: &Manifest,
-    templates: &[String],
-    secret_values: &[Zeroizing<Vec<u8>>],
-) -> Vec<Zeroizing<Vec<u8>>> {
-    let pairs: Vec<(&[u8], &[u8])> = manifest
-        .secrets
-        .iter()
-        .zip(secret_values)
-        .filter_map(|(secret, value)| {
-            let placeholder = manifest.placeholder_by_secret_name.get(&secret.name)?;
-            Some((placeholder.as_bytes(), value.as_slice()))
-        })
-        .collect();
-    templates
-        .iter()
-        .map(|text| {
-            let mut rendered = Zeroizing::new(text.as_bytes().to_vec());
-            for (placeholder, value) in &pairs {
-                rendered = replace_all(&rendered, placeholder, value);
-            }
-            rendered
-        })
-        .collect()
-}
-
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(haystack.len()));
-    let mut rest = haystack;
-    while !needle.is_empty()
-        && let Some(at) = rest.windows(needle.len()).position(|w| w == needle)
-    {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(with);
-        rest = &rest[at + needle.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
-}
-
 /// The identities: `ageKeyFile`, then each `ageSshKeyPaths` key converted in memory.
 fn identities(manifest: &Manifest, report: &mut Report) -> Result<Identities, InstallError> {
     let mut identities = Identities::new();
@@ -683,97 +435,6 @@ fn identities(manifest: &Manifest, report: &mut Report) -> Result<Identities, In
     Ok(identities)
 }
 
-/// Compares each entry with the live generation's file and collects the units to restart or
-/// reload. Nothing is listed when no generation is live (first boot).
-fn diff(
-    symlink: &Path,
-    entries: &[Entry<'_>],
-    values: &[Zeroizing<Vec<u8>>],
-    report: &mut Report,
-) -> Result<(), InstallError> {
-    if std::fs::metadata(symlink).is_err() {
-        return Ok(());
-    }
-    let mut restart = Vec::new();
-    let mut reload = Vec::new();
-    let mut present = HashSet::new();
-    for (entry, value) in entries.iter().zip(values) {
-        present.insert(entry.relative.clone());
-        let live = symlink.join(&entry.relative);
-        match std::fs::read(&live).map(Zeroizing::new) {
-            Ok(old) if old.as_slice() == value.as_slice() => continue,
-            Ok(_) => report.modified.push(entry.relative.clone()),
-            Err(_) => report.added.push(entry.relative.clone()),
-        }
-        restart.extend(entry.restart_units.iter().cloned());
-        reload.extend(entry.reload_units.iter().cloned());
-    }
-    for old in list_files(symlink, symlink)? {
-        if !present.contains(&old) {
-            report.removed.push(old);
-        }
-    }
-    report.removed.sort();
-    report.restart_units = dedup(restart);
-    report.reload_units = dedup(reload);
-    Ok(())
-}
-
-fn dedup(mut units: Vec<String>) -> Vec<String> {
-    let mut seen = HashSet::new();
-    units.retain(|unit| seen.insert(unit.clone()));
-    units
-}
-
-/// Files under `dir` as `/`-joined paths relative to `base`.
-fn list_files(base: &Path, dir: &Path) -> Result<Vec<String>, InstallError> {
-    let mut files = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|source| InstallError::Io {
-        path: dir.to_owned(),
-        action: "list",
-        source,
-    })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            files.extend(list_files(base, &path)?);
-        } else if let Ok(relative) = path.strip_prefix(base) {
-            files.push(relative.to_string_lossy().into_owned());
-        }
-    }
-    Ok(files)
-}
-
-/// Appends the units to `<dir>/<prefix>-{restart,reload}-list` when `dir` exists.
-fn write_unit_lists(dir: Option<&Path>, prefix: &str, report: &Report) -> Result<(), InstallError> {
-    let Some(dir) = dir.filter(|dir| dir.is_dir()) else {
-        return Ok(());
-    };
-    for (kind, units) in [
-        ("restart", &report.restart_units),
-        ("reload", &report.reload_units),
-    ] {
-        if units.is_empty() {
-            continue;
-        }
-        let path = dir.join(format!("{prefix}-{kind}-list"));
-        let io = |source| InstallError::Io {
-            path: path.clone(),
-            action: "append to",
-            source,
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o644)
-            .open(&path)
-            .map_err(io)?;
-        let text: String = units.iter().map(|unit| format!("{unit}\n")).collect();
-        file.write_all(text.as_bytes()).map_err(io)?;
-    }
-    Ok(())
-}
-
 /// Writes every entry into the new generation directory.
 fn write_generation(
     dir: &Path,
@@ -787,52 +448,5 @@ fn write_generation(
         let ownership = entry.ownership.filter(|_| dir_owner.is_some());
         generation::write_new(&path, value, entry.mode, ownership)?;
     }
-    Ok(())
-}
-
-/// Points each custom `path` at `<symlinkPath>/<name>` and removes the links recorded for the
-/// previous generation that no entry claims any more.
-fn link_custom_paths(manifest: &Manifest, entries: &[Entry<'_>]) -> Result<(), InstallError> {
-    let symlink = &manifest.symlink_path;
-    let mut links = Vec::new();
-    for entry in entries {
-        let target = symlink.join(&entry.relative);
-        if entry.path.as_os_str().is_empty() || entry.path == target {
-            continue;
-        }
-        if let Some(parent) = entry.path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| InstallError::Io {
-                path: parent.to_owned(),
-                action: "create parent of",
-                source,
-            })?;
-        }
-        let ownership = entry.ownership.filter(|_| !manifest.user_mode);
-        if std::fs::read_link(entry.path).ok().as_deref() != Some(target.as_path()) {
-            generation::swap_symlink(&target, entry.path, ownership)?;
-        }
-        links.push(entry.path.to_path_buf());
-    }
-    let record = manifest.secrets_mount_point.join(LINKS_FILE);
-    let previous: Vec<PathBuf> = std::fs::read(&record)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default();
-    for old in previous.iter().filter(|old| !links.contains(old)) {
-        let ours = std::fs::read_link(old).is_ok_and(|target| target.starts_with(symlink));
-        if ours {
-            std::fs::remove_file(old).map_err(|source| InstallError::Io {
-                path: old.clone(),
-                action: "remove stale symlink",
-                source,
-            })?;
-        }
-    }
-    let json = serde_json::to_vec(&links).map_err(|error| InstallError::Io {
-        path: record.clone(),
-        action: "record links in",
-        source: error.into(),
-    })?;
-    crate::fs::write_atomic(&record, &json, crate::fs::WriteOptions::with_mode(0o600))?;
     Ok(())
 }
