@@ -2,6 +2,9 @@
 //! `X-Vault-Index` tracking, and the raw logical API (`read`, `write`, `delete`, `list`) the
 //! typed modules build on.
 //!
+//! Kept in one file although it is long: the request, its retry loop and the error mapping
+//! decide together whether a request may be repeated, and splitting them would hide that.
+//!
 //! Every request goes through [`Client::send`]: it adds `X-Vault-Token` (marked sensitive so
 //! it never appears in reqwest's own logs), `X-Vault-Namespace`, `X-Vault-Request: true`, and,
 //! once a Raft node has told us its storage index, `X-Vault-Index` with

@@ -2,6 +2,10 @@
 //!
 //! Subcommand and flag names follow sops where aesec does the same thing, so that scripts and
 //! muscle memory carry over. Completions and the man page are generated from these types.
+//!
+//! Longer than our usual file on purpose: it is one table (a struct of flags per subcommand,
+//! no logic), and reading the whole grammar in one place is what keeps flag names consistent
+//! across subcommands.
 
 use std::path::PathBuf;
 
