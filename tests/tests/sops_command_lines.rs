@@ -1,11 +1,11 @@
 //! sops command lines, differentially: each form from real projects' scripts — the top-level
 //! forms (`sops -d FILE`, `sops -e -i FILE`, `sops -d -i FILE`, `sops -r -i FILE`,
-//! `sops --set '["a"] "v"' -i FILE`, `sops --extract … -d FILE`, the bare `sops FILE`) and
-//! `set`/`unset` as sops 3.11 parses them (`--value-file` and `--value-stdin` are switches,
-//! `--idempotent`, `--output-type`) — runs with the real sops 3.11 and with `aesec` in its
-//! place, each on its own copy of the same files. Both must exit alike; what they print must
-//! be the same bytes where the output is plaintext, and decrypt (with sops) to the same
-//! document where it is ciphertext.
+//! `sops --set '["a"] "v"' -i FILE`, `sops --extract … -d FILE`, the bare `sops FILE`, each
+//! also with `--indent N`) and `set`/`unset` as sops 3.11 parses them (`--value-file` and
+//! `--value-stdin` are switches, `--idempotent`, `--output-type`) — runs with the real sops
+//! 3.11 and with `aesec` in its place, each on its own copy of the same files. Both must exit
+//! alike; what they print must be the same bytes where the output is plaintext, and decrypt
+//! (with sops) to the same document, or have the same layout, where it is ciphertext.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,9 @@ enum Compare {
     /// The file's key metadata afterwards: its `shamir_threshold` line and how many
     /// recipients each key group holds, then its content after `sops decrypt`.
     KeyGroups(&'static str),
+    /// Standard output is a sops document: compared byte for byte with what changes on every
+    /// run masked (see [`layout`]), so that indentation shows, data and metadata alike.
+    StdoutLayout,
     /// Only the exit code.
     ExitCode,
 }
@@ -302,6 +305,83 @@ const CASES: &[Case] = &[
         stdin: None,
         compare: Compare::ExitCode,
     },
+    Case {
+        before: &[],
+        name: "--indent 2 -d FILE",
+        words: &["--indent", "2", "-d", "f.yaml"],
+        stdin: None,
+        compare: Compare::Stdout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 0 -d FILE (YAML: the default)",
+        words: &["--indent", "0", "-d", "f.yaml"],
+        stdin: None,
+        compare: Compare::Stdout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 0 -d FILE (JSON)",
+        words: &["--indent", "0", "-d", "f.json"],
+        stdin: None,
+        compare: Compare::Stdout,
+    },
+    Case {
+        before: &[],
+        name: "--indent -1 -d --output-type json FILE (a tab)",
+        words: &["--indent", "-1", "-d", "--output-type", "json", "f.yaml"],
+        stdin: None,
+        compare: Compare::Stdout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 3 -e --age R FILE",
+        words: &["--indent", "3", "-e", "--age", "{R}", "p.yaml"],
+        stdin: None,
+        compare: Compare::StdoutLayout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 1 -e --age R FILE (JSON)",
+        words: &["--indent", "1", "-e", "--age", "{R}", "p.json"],
+        stdin: None,
+        compare: Compare::StdoutLayout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 2 -r FILE",
+        words: &["--indent", "2", "-r", "f.yaml"],
+        stdin: None,
+        compare: Compare::StdoutLayout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 2 --set 'INDEX VALUE' -i FILE",
+        words: &[
+            "--indent",
+            "2",
+            "--set",
+            "[\"db\"][\"port\"] 1",
+            "-i",
+            "f.yaml",
+        ],
+        stdin: None,
+        compare: Compare::FileDecrypted("f.yaml"),
+    },
+    Case {
+        before: &[],
+        name: "--indent -1 -d FILE (YAML refuses a negative indent)",
+        words: &["--indent", "-1", "-d", "f.yaml"],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
+    Case {
+        before: &[],
+        name: "--indent -2 -e --age R FILE (JSON refuses below -1)",
+        words: &["--indent", "-2", "-e", "--age", "{R}", "p.json"],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
 ];
 
 /// Where aesec differs on purpose: `(case, sops code, aesec code, why)`. The README's "Exit
@@ -355,6 +435,54 @@ fn sops_decrypt(fixture: &SopsFixture, dir: &Path, bytes: &[u8]) -> Vec<u8> {
         .args(["decrypt", "to-decrypt.yaml"])
         .run();
     out.stdout
+}
+
+/// A sops document with what differs between two runs of the same command masked: each
+/// `ENC[...]` value, an armored age header (one `~` line at its indentation: its length varies
+/// from run to run, with the random grease stanza that age writers may add), and the values
+/// of `lastmodified`, `mac` and a one-line `enc`. Everything else, indentation included, stays.
+fn layout(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut in_armor = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let masked_value = ["lastmodified", "mac", "enc"].iter().any(|key| {
+            trimmed.starts_with(&format!("{key}: ")) || trimmed.starts_with(&format!("\"{key}\": "))
+        });
+        if trimmed.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") {
+            in_armor = true;
+        }
+        if in_armor {
+            if trimmed.starts_with("-----BEGIN") {
+                out.push_str(indent);
+                out.push_str("~\n");
+            }
+        } else if masked_value && !trimmed.ends_with('|') {
+            let key_end = trimmed.find(": ").expect("a key") + 2;
+            out.push_str(indent);
+            out.push_str(&trimmed[..key_end]);
+            out.push('~');
+        } else {
+            let mut rest = line;
+            while let Some(start) = rest.find("ENC[") {
+                out.push_str(&rest[..start]);
+                out.push_str("ENC[]");
+                let end = rest[start..]
+                    .find(']')
+                    .map_or(rest.len(), |end| start + end + 1);
+                rest = &rest[end..];
+            }
+            out.push_str(rest);
+        }
+        if trimmed.starts_with("-----END AGE ENCRYPTED FILE-----") {
+            in_armor = false;
+        } else if !in_armor {
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
 }
 
 /// A YAML file's `shamir_threshold` line and the number of recipients of each key group, as
@@ -422,6 +550,7 @@ fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, 
     };
     let compared = match case.compare {
         Compare::Stdout => out.stdout,
+        Compare::StdoutLayout if code == 0 => layout(&out.stdout),
         Compare::StdoutDecrypted if code == 0 => sops_decrypt(fixture, dir, &out.stdout),
         Compare::File(name) => std::fs::read(dir.join(name)).expect("the file"),
         Compare::Unchanged(name) => {
@@ -436,6 +565,7 @@ fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, 
             summary
         }
         Compare::StdoutDecrypted
+        | Compare::StdoutLayout
         | Compare::FileDecrypted(_)
         | Compare::KeyGroups(_)
         | Compare::ExitCode => Vec::new(),

@@ -131,7 +131,7 @@ pub(crate) struct OutputArgs {
     pub(crate) output: Option<PathBuf>,
 }
 
-/// Store selection, as sops' `--input-type`/`--output-type`.
+/// Store selection and layout, as sops' `--input-type`/`--output-type`/`--indent`.
 #[derive(Debug, Args)]
 pub(crate) struct TypeArgs {
     /// Format of the input (default: from the file extension).
@@ -141,6 +141,11 @@ pub(crate) struct TypeArgs {
     /// Format of the output (default: the input format).
     #[arg(long, value_enum, value_name = "TYPE")]
     pub(crate) output_type: Option<FormatArg>,
+
+    /// Indent YAML and JSON output by N spaces (YAML: 0 means the default 4; JSON: -1 means a
+    /// tab). Overrides `.sops.yaml`'s `stores:` section.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub(crate) indent: Option<i64>,
 }
 
 /// A store name.

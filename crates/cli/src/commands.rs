@@ -170,12 +170,21 @@ impl Context {
         }
     }
 
-    /// Output options from `.sops.yaml`'s `stores:` section.
-    pub(crate) fn emit_options(&self) -> anyhow::Result<EmitOptions> {
-        Ok(self
+    /// Output options for a document written as `output`: `.sops.yaml`'s `stores:` section,
+    /// then `--indent`.
+    pub(crate) fn emit_options(
+        &self,
+        types: &TypeArgs,
+        output: Format,
+    ) -> anyhow::Result<EmitOptions> {
+        let stores = self
             .config()?
             .map(|config| config.stores)
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(match types.indent {
+            Some(indent) => stores.with_indent(indent, output)?,
+            None => stores,
+        })
     }
 
     /// A path as given on the command line, resolved against `-C`.

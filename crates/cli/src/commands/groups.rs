@@ -21,7 +21,7 @@ pub(crate) fn run(context: &Context, command: &GroupsCommand) -> anyhow::Result<
     let keys = context.keys();
     let decryptors = [&AgeDecryptor::new(&keys.identities) as _];
     let threshold = target.shamir_secret_sharing_threshold;
-    let emit = context.emit_options()?;
+    let emit = context.emit_options(&target.types, format)?;
     let changed = match command {
         GroupsCommand::Add(args) => {
             let recipients = args

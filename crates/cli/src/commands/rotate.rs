@@ -23,9 +23,9 @@ pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
         return Err(CliError::Usage("rotating several files needs --in-place").into());
     }
     let keys = context.keys();
-    let emit = context.emit_options()?;
     for file in &args.files {
         let format = input_format(&args.types, Some(file));
+        let emit = context.emit_options(&args.types, format)?;
         let target = output_target(context, &args.output, Some(file))?;
         let encrypted = read_input(context, Some(file))?;
         let rotated = aesec::file::rotate(
