@@ -30,12 +30,15 @@ enum Compare {
     /// Standard output is a sops document: compared byte for byte with what changes on every
     /// run masked (see [`layout`]), so that indentation shows, data and metadata alike.
     StdoutLayout,
+    /// The file's `recipient:` lines afterwards (where decrypting needs a key the test lacks).
+    RecipientsLines(&'static str),
     /// Only the exit code.
     ExitCode,
 }
 
 /// One command line: its name, a command line run first by the same tool (to build its input),
-/// its words (`{R}` is the fixture's recipient), its standard input and the check.
+/// its words (`{R}` is the fixture's recipient, `{R2}` [`SECOND_RECIPIENT`]), its standard input
+/// and the check.
 struct Case {
     name: &'static str,
     before: &'static [&'static str],
@@ -382,6 +385,48 @@ const CASES: &[Case] = &[
         stdin: None,
         compare: Compare::ExitCode,
     },
+    Case {
+        before: &[],
+        name: "-r --add-age R2 -i FILE",
+        words: &["-r", "--add-age", "{R2}", "-i", "f.yaml"],
+        stdin: None,
+        compare: Compare::KeyGroups("f.yaml"),
+    },
+    Case {
+        before: &[],
+        name: "rotate --add-age R2,R2 (duplicates kept, as sops keeps them)",
+        words: &["rotate", "--add-age", "{R2},{R2}", "f.json"],
+        stdin: None,
+        compare: Compare::StdoutDecrypted,
+    },
+    Case {
+        before: &[],
+        name: "-r --add-age R2 --rm-age R -i FILE",
+        words: &["-r", "--add-age", "{R2}", "--rm-age", "{R}", "-i", "f.yaml"],
+        stdin: None,
+        compare: Compare::RecipientsLines("f.yaml"),
+    },
+    Case {
+        before: &["groups", "add", "--file", "f.yaml", "--age", "{R2}", "-i"],
+        name: "rotate --rm-age R2 -i FILE (from the second key group)",
+        words: &["rotate", "--rm-age", "{R2}", "-i", "f.yaml"],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
+    Case {
+        before: &[],
+        name: "-r --rm-age R -i FILE (no key left)",
+        words: &["-r", "--rm-age", "{R}", "-i", "f.yaml"],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
+    Case {
+        before: &[],
+        name: "rotate --add-age with a malformed recipient",
+        words: &["rotate", "--add-age", "age1nope", "f.yaml"],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
 ];
 
 /// Where aesec differs on purpose: `(case, sops code, aesec code, why)`. The README's "Exit
@@ -509,21 +554,22 @@ fn key_groups_summary(text: &str) -> String {
     format!("{threshold}; groups: {groups:?}\n")
 }
 
+/// A recipient other than the fixture's: the example fleet's demo admin (a published key).
+const SECOND_RECIPIENT: &str = "age1rrrptjrf6394r2dakzjz5npsalyn4qm9mxe7t4nm6faf5d9cpdassuv0kn";
+
+/// A word of a case with `{R}` and `{R2}` filled in.
+fn fill(word: &str, fixture: &SopsFixture) -> String {
+    word.replace("{R2}", SECOND_RECIPIENT)
+        .replace("{R}", &fixture.key.recipient)
+}
+
 /// Runs one case with one tool; returns (exit code, what is compared).
 fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, Vec<u8>) {
     let mut cmd = tool;
-    let words: Vec<String> = case
-        .words
-        .iter()
-        .map(|word| word.replace("{R}", &fixture.key.recipient))
-        .collect();
+    let words: Vec<String> = case.words.iter().map(|word| fill(word, fixture)).collect();
     if !case.before.is_empty() {
         let mut first = cmd.clone();
-        let before: Vec<String> = case
-            .before
-            .iter()
-            .map(|word| word.replace("{R}", &fixture.key.recipient))
-            .collect();
+        let before: Vec<String> = case.before.iter().map(|word| fill(word, fixture)).collect();
         let out = first.current_dir(dir).args(&before).output();
         assert!(
             out.status.success(),
@@ -551,6 +597,14 @@ fn run_case(fixture: &SopsFixture, case: &Case, tool: Cmd, dir: &Path) -> (i32, 
     let compared = match case.compare {
         Compare::Stdout => out.stdout,
         Compare::StdoutLayout if code == 0 => layout(&out.stdout),
+        Compare::RecipientsLines(name) => {
+            let text = std::fs::read_to_string(dir.join(name)).expect("the file");
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|line| line.trim_start().starts_with("- recipient:"))
+                .collect();
+            lines.join("\n").into_bytes()
+        }
         Compare::StdoutDecrypted if code == 0 => sops_decrypt(fixture, dir, &out.stdout),
         Compare::File(name) => std::fs::read(dir.join(name)).expect("the file"),
         Compare::Unchanged(name) => {

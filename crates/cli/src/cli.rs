@@ -423,7 +423,7 @@ holding an old copy cannot read what is encrypted afterwards.
                                    than 90 days gets a new data key
 
 Whom the new key is wrapped for: given FILEs (as sops rotate), the recipients listed in each
-file's own sops metadata. That list is not covered by the MAC: anyone who can write the file
+file's own sops metadata, plus --add-age (first key group) and minus --rm-age (every group). That list is not covered by the MAC: anyone who can write the file
 can add a recipient there, and rotating hands that recipient the new key. Run `aesec check`
 first, or use --older-than, which wraps for the recipients of the .sops.yaml creation rule
 governing each file (as updatekeys does), whatever the file lists; a due file whose
@@ -450,6 +450,14 @@ pub(crate) struct RotateArgs {
     #[arg(long, value_name = "DURATION", value_parser = aesec::fleet::parse_duration,
           conflicts_with_all = ["output", "input_type", "output_type"])]
     pub(crate) older_than: Option<std::time::Duration>,
+    /// Also wrap the new data key for these age recipients (comma-separated), added to the
+    /// first key group, as sops' `rotate --add-age`.
+    #[arg(long, value_name = "RECIPIENTS", conflicts_with = "older_than")]
+    pub(crate) add_age: Option<String>,
+    /// Leave these age recipients (comma-separated) out of every key group, as sops'
+    /// `rotate --rm-age`.
+    #[arg(long, value_name = "RECIPIENTS", conflicts_with = "older_than")]
+    pub(crate) rm_age: Option<String>,
     #[command(flatten)]
     pub(crate) types: TypeArgs,
     #[command(flatten)]

@@ -1,11 +1,13 @@
 //! `aesec rotate`: give each file a new data key, wrapped for the file's own recipients (as
-//! sops does), and re-encrypt every value with it; with `--older-than`, the CI rotation job
+//! sops does, with `--add-age`/`--rm-age` applied), and re-encrypt every value with it; with `--older-than`, the CI rotation job
 //! over the tree, wrapping for each file's creation rule
 //! ([`aesec::fleet::rotate_older_than`]).
 
+use aesec::file::KeyChanges;
 use aesec::fleet::{self, Action, ApplyOptions, PlanOptions};
 use aesec::fs::WriteOptions;
-use aesec::sops::AgeDecryptor;
+use aesec::keys::age::Recipient;
+use aesec::sops::{AgeDecryptor, AgeMasterKey, MasterKey};
 
 use crate::cli::RotateArgs;
 use crate::commands::{Context, input_format, output_target, read_input, write_output};
@@ -23,7 +25,17 @@ pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
         return Err(CliError::Usage("rotating several files needs --in-place").into());
     }
     let keys = context.keys();
+    let recipients = |list: &Option<String>| -> anyhow::Result<Vec<Box<dyn MasterKey>>> {
+        let parsed = match list {
+            Some(list) => Recipient::parse_list(list)?,
+            None => Vec::new(),
+        };
+        Ok(AgeMasterKey::group(parsed))
+    };
     for file in &args.files {
+        let mut changes = KeyChanges::default();
+        changes.add = recipients(&args.add_age)?;
+        changes.remove = recipients(&args.rm_age)?;
         let format = input_format(&args.types, Some(file));
         let emit = context.emit_options(&args.types, format)?;
         let target = output_target(context, &args.output, Some(file))?;
@@ -32,6 +44,7 @@ pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
             &encrypted,
             format,
             &[&AgeDecryptor::new(&keys.identities)],
+            changes,
             &emit,
         )
         .map_err(|error| keys.error("rotate", file, error))?;
