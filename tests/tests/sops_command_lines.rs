@@ -302,6 +302,22 @@ const CASES: &[Case] = &[
         compare: Compare::ExitCode,
     },
     Case {
+        before: &["groups", "add", "--file", "f.yaml", "--age", "{R}", "-i"],
+        name: "groups remove (aesec's alias of delete; sops has only delete)",
+        words: &[
+            "groups",
+            "remove",
+            "--file",
+            "f.yaml",
+            "--shamir-secret-sharing-threshold",
+            "1",
+            "-i",
+            "1",
+        ],
+        stdin: None,
+        compare: Compare::ExitCode,
+    },
+    Case {
         before: &[],
         name: "groups delete of the only group",
         words: &["groups", "delete", "--file", "f.yaml", "-i", "0"],
@@ -432,6 +448,13 @@ const CASES: &[Case] = &[
 /// Where aesec differs on purpose: `(case, sops code, aesec code, why)`. The README's "Exit
 /// codes" section lists the same; a difference that no longer happens fails the test too.
 const INTENDED_DIFFERENCES: &[(&str, i32, i32, &str)] = &[
+    (
+        "groups remove (aesec's alias of delete; sops has only delete)",
+        3,
+        0,
+        "sops knows the subcommand only as `delete` (\"No help topic for 'remove'\"); aesec \
+         accepts `remove` as well",
+    ),
     (
         "groups delete of the only group",
         0,

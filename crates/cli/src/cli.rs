@@ -696,7 +696,8 @@ pub(crate) struct BootstrapArgs {
 pub(crate) enum GroupsCommand {
     /// Add a key group of the given recipients.
     Add(GroupsAddArgs),
-    /// Delete the key group at INDEX (from 0).
+    /// Delete the key group at INDEX (from 0); `remove` is accepted too.
+    #[command(visible_alias = "remove")]
     Delete(GroupsDeleteArgs),
 }
 
