@@ -102,7 +102,8 @@ pub(crate) enum Command {
     Enroll(EnrollArgs),
     /// Remove a member from .sops.yaml and give the files it could read new data keys.
     Remove(RemoveArgs),
-    /// Write a host key made by `enroll --generate` for nixos-anywhere --extra-files.
+    /// Write a host key made by `enroll --generate` for nixos-anywhere --extra-files, or as
+    /// cloud-init user-data.
     Bootstrap(BootstrapArgs),
     /// Add or delete a file's key groups (sops groups); the data key and values stay.
     #[command(subcommand)]
@@ -683,8 +684,13 @@ pub(crate) struct BootstrapArgs {
     pub(crate) name: String,
 
     /// The directory to pass to `nixos-anywhere --extra-files`.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cloud_init")]
+    pub(crate) out: Option<PathBuf>,
+
+    /// Write a `#cloud-config` user-data file (0600) whose `ssh_keys` carry the host key, for a
+    /// golden image booted through cloud-init (a Proxmox `cicustom` snippet, a NoCloud seed).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cloud_init: Option<PathBuf>,
 
     /// The stored private key, if not at the default path of `enroll --generate`.
     #[arg(long, value_name = "PATH")]
