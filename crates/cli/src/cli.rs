@@ -379,6 +379,10 @@ pub(crate) struct InstallArgs {
     /// Where the restart/reload lists go.
     #[arg(long, default_value = "/run/nixos", value_name = "DIR")]
     pub(crate) nixos_dir: PathBuf,
+    /// Restart and reload the units of changed secrets with `systemctl --no-block` instead of
+    /// the lists (sops-nix's systemd mode; also when SOPS_RESTART_UNITS_VIA_SYSTEMCTL is set).
+    #[arg(long)]
+    pub(crate) restart_via_systemctl: bool,
 }
 
 /// `--check-mode`.

@@ -54,7 +54,7 @@ use decrypt::Request;
 use generation::Ownership;
 use links::link_custom_paths;
 use template::{render, template_texts};
-use units::{diff, write_unit_lists};
+use units::{diff, restart_with_systemctl, write_unit_lists};
 
 use crate::keys::age::Identities;
 use crate::keys::ssh::add_ssh_identity;
@@ -99,6 +99,25 @@ pub enum Action {
     DryActivate,
 }
 
+/// How the units of secrets that changed are restarted or reloaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnitRestarts {
+    /// Append them to `activation-{restart,reload}-list` under [`Options::nixos_dir`], which
+    /// `switch-to-configuration` reads (sops-nix's activation-script mode).
+    #[default]
+    ActivationLists,
+    /// Run `PROGRAM --no-block try-restart UNITS` and `PROGRAM --no-block
+    /// try-reload-or-restart UNITS` once the new generation is live (sops-nix's systemd mode,
+    /// `SOPS_RESTART_UNITS_VIA_SYSTEMCTL`: the install runs as a unit ordered before
+    /// `sysinit-reactivation.target`, after switch-to-configuration has read the lists).
+    /// `--no-block`: the install unit must not wait for units ordered after it.
+    Systemctl {
+        /// `systemctl`.
+        program: PathBuf,
+    },
+}
+
 /// Options of [`install`] (what sops-nix reads from flags and the environment).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -113,6 +132,8 @@ pub struct Options {
     pub mount: MountPolicy,
     /// Where the restart/reload lists go (`/run/nixos`); nothing is listed if it is missing.
     pub nixos_dir: PathBuf,
+    /// Lists or `systemctl`.
+    pub restarts: UnitRestarts,
     /// The user database (`/etc/passwd`).
     pub passwd_file: PathBuf,
     /// The group database (`/etc/group`).
@@ -127,6 +148,7 @@ impl Default for Options {
             ignore_passwd: false,
             mount: MountPolicy::Required,
             nixos_dir: PathBuf::from("/run/nixos"),
+            restarts: UnitRestarts::ActivationLists,
             passwd_file: PathBuf::from("/etc/passwd"),
             group_file: PathBuf::from("/etc/group"),
         }
@@ -223,7 +245,10 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
     let symlink = &manifest.symlink_path;
     report.previous = generation::live_generation(symlink, mount_point);
     diff(symlink, &entries, &values, &mut report)?;
-    let lists = (!manifest.user_mode).then_some(options.nixos_dir.as_path());
+    // User mode restarts nothing (no system units); systemd mode restarts once the new
+    // generation is live, below.
+    let lists = (!manifest.user_mode && options.restarts == UnitRestarts::ActivationLists)
+        .then_some(options.nixos_dir.as_path());
     if dry_run {
         write_unit_lists(lists, "dry-activation", &report)?;
         return Ok(report);
@@ -261,6 +286,9 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
 
     link_custom_paths(manifest, &entries)?;
     report.pruned = generation::prune(mount_point, next, manifest.keep_generations)?;
+    if let (false, UnitRestarts::Systemctl { program }) = (manifest.user_mode, &options.restarts) {
+        restart_with_systemctl(program, &report)?;
+    }
     Ok(report)
 }
 
