@@ -42,6 +42,7 @@ mod template;
 mod units;
 
 use std::path::{Component, Path, PathBuf};
+use std::time::Instant;
 
 use zeroize::Zeroizing;
 
@@ -183,6 +184,11 @@ pub struct Report {
     pub pruned: Vec<u64>,
     /// This was a dry activation.
     pub dry_run: bool,
+    /// Milliseconds spent reading and decrypting the sops files and rendering templates.
+    pub decrypt_ms: f64,
+    /// Milliseconds spent writing the generation (files, owners, modes, the symlink swap,
+    /// custom-path links and pruning).
+    pub write_ms: f64,
 }
 
 /// One file of the generation: a secret or a rendered template.
@@ -236,10 +242,12 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
         dry_run,
         ..Report::default()
     };
+    let decrypting = Instant::now();
     let identities = identities(manifest, &mut report)?;
     let secret_values = decrypt::values(&requests, &identities)?;
     let mut values = secret_values.clone();
     values.extend(render(manifest, &templates, &secret_values));
+    report.decrypt_ms = milliseconds(decrypting);
 
     let mount_point = &manifest.secrets_mount_point;
     let symlink = &manifest.symlink_path;
@@ -254,6 +262,7 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
         return Ok(report);
     }
 
+    let writing = Instant::now();
     let keys_gid = keys_group(manifest, options, accounts.as_ref());
     let dir_owner = keys_gid.map(|gid| (0, gid));
     if std::fs::symlink_metadata(mount_point).is_err() {
@@ -286,10 +295,16 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
 
     link_custom_paths(manifest, &entries)?;
     report.pruned = generation::prune(mount_point, next, manifest.keep_generations)?;
+    report.write_ms = milliseconds(writing);
     if let (false, UnitRestarts::Systemctl { program }) = (manifest.user_mode, &options.restarts) {
         restart_with_systemctl(program, &report)?;
     }
     Ok(report)
+}
+
+/// Milliseconds since `start`, for the report.
+fn milliseconds(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
 }
 
 /// Validates the manifest into generation entries (secrets, then templates) and decryption
