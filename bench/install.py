@@ -47,6 +47,11 @@ def keygen(aesec, home):
     return path, recipient
 
 
+def placeholder(index):
+    """The placeholder of secret `index` (sops-nix derives it from a hash of the name)."""
+    return f"<SOPS:{index:08x}:PLACEHOLDER>"
+
+
 def make_host(aesec, home, files, keys, templates):
     """Writes the sops files and the manifest; returns (manifest path, [(file, section, key)])."""
     key_file, recipient = keygen(aesec, home)
@@ -94,7 +99,8 @@ def make_host(aesec, home, files, keys, templates):
             {
                 "name": f"t{t}.conf",
                 "content": "".join(
-                    f"v{j}=<SOPS:{t}-{j}:PLACEHOLDER>\n" for j in range(SECRETS_PER_TEMPLATE)
+                    f"v{j}={placeholder((t * SECRETS_PER_TEMPLATE + j) % len(secrets))}\n"
+                    for j in range(SECRETS_PER_TEMPLATE)
                 ),
                 "path": f"{run}/secrets/rendered/t{t}.conf",
                 "mode": "0400",
@@ -108,14 +114,9 @@ def make_host(aesec, home, files, keys, templates):
             }
             for t in range(templates)
         ],
+        # As sops-nix's module writes it: a placeholder for every secret.
         "placeholderBySecretName": {
-            manifest_name: f"<SOPS:{t}-{j}:PLACEHOLDER>"
-            for t in range(templates)
-            for j in range(SECRETS_PER_TEMPLATE)
-            for manifest_name in [
-                f"s{(t * SECRETS_PER_TEMPLATE + j) % len(secrets)}/"
-                f"{secrets[(t * SECRETS_PER_TEMPLATE + j) % len(secrets)][1]}"
-            ]
+            f"s{i}/{key}": placeholder(i) for i, (_, key) in enumerate(secrets)
         },
         "secretsMountPoint": f"{run}/secrets.d",
         "symlinkPath": f"{run}/secrets",
@@ -173,7 +174,9 @@ def main():
     args = parser.parse_args()
 
     aesec, sops = find_aesec(), find_sops()
-    home = tempfile.mkdtemp(prefix="aesec-bench-install-")
+    # On a RAM file system when there is one, as the generations are on a real host.
+    ram = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    home = tempfile.mkdtemp(prefix="aesec-bench-install-", dir=ram)
     try:
         manifest, key_file, secrets, run = make_host(
             aesec, home, args.files, args.keys, args.templates
