@@ -10,6 +10,7 @@ mod faults;
 mod jwt;
 mod kubernetes;
 mod kv;
+mod publish;
 mod raft;
 mod token;
 mod transit;
