@@ -1,6 +1,6 @@
 //! Publishing sops files to OpenBao KV v2 for Kubernetes (External Secrets): the mapping in
 //! `.aesec.yaml` ([`Mapping`]), the plan ([`plan`]: `+ create`, `~ update`, `= unchanged`,
-//! `- prune`) and the write protocol ([`push`]).
+//! `- prune`), the write protocol ([`push`]) and the way back ([`pull`]).
 //!
 //! The write protocol (research §4.5), per mapped path:
 //!
@@ -43,15 +43,17 @@
 mod content;
 mod mapping;
 mod plan;
+mod pull;
 
 use std::path::PathBuf;
 
 pub use content::Content;
 pub use mapping::{Entry, MAPPING_FILE, ManifestSettings, Mapping};
 pub use plan::{
-    Action, Change, FINGERPRINT_KEY, MANAGED_BY, MANAGED_BY_KEY, Outcome, Plan, PlanOptions,
-    PushReport, PushResult, SOURCE_KEY, SOURCE_PATH_KEY, plan, push,
+    Action, Change, ENCODING_PREFIX, FINGERPRINT_KEY, MANAGED_BY, MANAGED_BY_KEY, Outcome, Plan,
+    PlanOptions, PushReport, PushResult, SOURCE_KEY, SOURCE_PATH_KEY, plan, push,
 };
+pub use pull::{PullTarget, pull};
 
 use crate::error::Error;
 
@@ -105,5 +107,22 @@ pub enum PublishError {
         /// The cause (boxed: OpenBao errors are large).
         #[source]
         source: Box<Error>,
+    },
+    /// A pulled KV secret holds a value that is not a string (or a binary value that is not
+    /// base64).
+    #[error("'{mount}/{path}' key '{key}' is not a string: aesec publishes and pulls strings")]
+    NotAString {
+        /// The KV mount.
+        mount: String,
+        /// The path under it.
+        path: String,
+        /// The key.
+        key: String,
+    },
+    /// A pull into an existing file without the subtree it replaces.
+    #[error("'{}' exists: name the subtree the secret replaces (--keys)", file.display())]
+    NoSubtree {
+        /// The existing sops file.
+        file: PathBuf,
     },
 }

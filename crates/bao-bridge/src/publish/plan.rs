@@ -27,8 +27,9 @@ pub const SOURCE_KEY: &str = "aesec.source";
 pub const SOURCE_PATH_KEY: &str = "aesec.source-path";
 /// The custom-metadata key of the content fingerprint ([`Content::fingerprint`]).
 pub const FINGERPRINT_KEY: &str = "aesec.fingerprint";
-/// The prefix of the custom-metadata keys that mark a binary value (`aesec.encoding.<key>`).
-const ENCODING_PREFIX: &str = "aesec.encoding.";
+/// The prefix of the custom-metadata keys that mark a binary value (`aesec.encoding.<key>`,
+/// value `base64`).
+pub const ENCODING_PREFIX: &str = "aesec.encoding.";
 
 /// What a push does to one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

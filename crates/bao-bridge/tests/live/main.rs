@@ -11,6 +11,7 @@ mod jwt;
 mod kubernetes;
 mod kv;
 mod publish;
+mod pull;
 mod raft;
 mod token;
 mod transit;

@@ -18,7 +18,7 @@ use aesec_tests::{TempHome, require_peer};
 
 use crate::server::Server;
 
-const MOUNT: &str = "kv-k8s";
+pub(crate) const MOUNT: &str = "kv-k8s";
 const GRAFANA: &str = "homelab/monitoring/grafana-admin";
 const DATABASE: &str = "homelab/apps/db";
 
