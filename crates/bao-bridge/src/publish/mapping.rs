@@ -4,10 +4,12 @@
 //! ```yaml
 //! bao:
 //!   kv_mount: kv-k8s                # the default KV v2 mount
+//!   vars:                           # optional: `{name}` in a path is replaced by its value
+//!     cluster: homelab
 //!   publish:
 //!     - file: k8s/monitoring.yaml   # a sops file, relative to .aesec.yaml
 //!       keys: '["grafana"]'         # optional subtree (sops path syntax); default the whole file
-//!       path: homelab/monitoring/grafana-admin   # <cluster>/<namespace>/<secret>
+//!       path: '{cluster}/monitoring/grafana-admin'   # <cluster>/<namespace>/<secret>
 //!       mount: kv-other             # optional: another KV v2 mount for this entry
 //!       name: grafana-admin         # optional: the Kubernetes Secret's name (default: last segment)
 //!       namespace: monitoring       # optional: its namespace (default: the segment before)
@@ -22,7 +24,11 @@
 //! ```
 //!
 //! sops never reads this file. It is parsed with aesec's YAML store (one document); unknown
-//! keys are ignored, as `.sops.yaml`'s are.
+//! keys are ignored, as `.sops.yaml`'s are. Paths are checked so that External Secrets reads
+//! them as written (segments of `[A-Za-z0-9._-]`, no `data` or `metadata` segment, not
+//! starting with the mount's name), and the Kubernetes names they give must be valid (a
+//! DNS-1123 subdomain for the Secret, a label for the namespace; set `name` or `namespace`
+//! otherwise).
 
 use std::path::{Path, PathBuf};
 
@@ -152,6 +158,22 @@ impl Mapping {
             .ok_or_else(|| invalid("'bao.kv_mount' is missing".to_owned()))?
             .trim_matches('/')
             .to_owned();
+        check_mount(&kv_mount).map_err(|reason| invalid(format!("bao.kv_mount: {reason}")))?;
+        let vars = match field(bao, "vars") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Map(items)) => items
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Entry { key, .. } => Some(key.as_str()),
+                    _ => None,
+                })
+                .map(|key| {
+                    let at = |reason: String| invalid(format!("bao.vars: {reason}"));
+                    Ok((key.to_owned(), text(items, key, &at)?.unwrap_or_default()))
+                })
+                .collect::<Result<Vec<_>, PublishError>>()?,
+            Some(_) => return Err(invalid("'bao.vars' is not a map".to_owned())),
+        };
         let mut publish = Vec::new();
         match field(bao, "publish") {
             None | Some(Value::Null) => {}
@@ -167,17 +189,24 @@ impl Mapping {
                     let required = |key: &str| {
                         text(item, key, &at)?.ok_or_else(|| at(format!("'{key}' is missing")))
                     };
-                    let path = required("path")?.trim_matches('/').to_owned();
+                    let path = expand(&required("path")?, &vars).map_err(&at)?;
+                    let path = path.trim_matches('/').to_owned();
                     check_path(&path).map_err(|reason| at(reason.to_owned()))?;
-                    publish.push(Entry {
+                    let mount =
+                        text(item, "mount", &at)?.map(|mount| mount.trim_matches('/').to_owned());
+                    if let Some(mount) = &mount {
+                        check_mount(mount).map_err(|reason| at(format!("'mount': {reason}")))?;
+                    }
+                    let entry = Entry {
                         file: PathBuf::from(required("file")?),
                         keys: text(item, "keys", &at)?,
                         path,
-                        mount: text(item, "mount", &at)?
-                            .map(|mount| mount.trim_matches('/').to_owned()),
+                        mount,
                         name: text(item, "name", &at)?,
                         namespace: text(item, "namespace", &at)?,
-                    });
+                    };
+                    check_kubernetes_names(&entry).map_err(&at)?;
+                    publish.push(entry);
                 }
             }
             Some(_) => return Err(invalid("'bao.publish' is not a list".to_owned())),
@@ -246,6 +275,66 @@ fn check_path(path: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Refuses mount names that would break a path or a policy.
+fn check_mount(mount: &str) -> Result<(), &'static str> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-/".contains(&b);
+    if mount.is_empty() || !mount.bytes().all(allowed) || mount.split('/').any(str::is_empty) {
+        return Err(
+            "a mount is one or more '/'-separated segments of letters, digits, '.', '_' and '-'",
+        );
+    }
+    Ok(())
+}
+
+/// Replaces each `{name}` of `template` by its value in `vars`.
+fn expand(template: &str, vars: &[(String, String)]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            return Err(format!("'{template}' has a '{{' without '}}'"));
+        };
+        let name = &rest[open + 1..open + close];
+        let value = vars
+            .iter()
+            .find_map(|(key, value)| (key == name).then_some(value))
+            .ok_or_else(|| {
+                format!("'{template}' uses '{{{name}}}', which 'bao.vars' does not set")
+            })?;
+        out.push_str(value);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Checks the Secret name (a DNS-1123 subdomain) and namespace (a DNS-1123 label) an entry
+/// gives, so that its manifests apply.
+fn check_kubernetes_names(entry: &Entry) -> Result<(), String> {
+    let label = |text: &str| {
+        (1..=63).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !text.starts_with('-')
+            && !text.ends_with('-')
+    };
+    let name = entry.secret_name();
+    if name.len() > 253 || !name.split('.').all(label) {
+        return Err(format!(
+            "'{name}' is not a Kubernetes Secret name (lowercase letters, digits, '-', '.'): set 'name'"
+        ));
+    }
+    let namespace = entry.secret_namespace();
+    if !label(namespace) {
+        return Err(format!(
+            "'{namespace}' is not a Kubernetes namespace (lowercase letters, digits, '-'): set 'namespace'"
+        ));
+    }
+    Ok(())
+}
+
 fn field<'a>(branch: &'a [Item], name: &str) -> Option<&'a Value> {
     branch.iter().find_map(|item| match item {
         Item::Entry { key, value } if key == name => Some(value),
@@ -297,6 +386,13 @@ mod tests {
             ("homelab", "db-creds")
         );
         assert_eq!(mapping.manifests.role, "reader");
+        let templated = Mapping::from_yaml(
+            b"bao:\n  kv_mount: kv\n  vars: {cluster: homelab}\n  publish:\n    - {file: a.yaml, path: '{cluster}/apps/B_c', name: b-c}\n",
+            "/repo/.aesec.yaml",
+        )
+        .unwrap();
+        assert_eq!(templated.publish[0].path, "homelab/apps/B_c");
+        assert_eq!(templated.publish[0].secret_name(), "b-c");
         assert_eq!(mapping.manifests.store, "openbao");
     }
 
@@ -309,6 +405,9 @@ mod tests {
             "bao:\n  kv_mount: kv\n  publish:\n    - file: a.yaml\n      path: a/b c\n",
             "bao:\n  kv_mount: kv\n  publish:\n    - {file: a.yaml, path: a/b}\n    - {file: b.yaml, path: a/b}\n",
             "bao:\n  kv_mount: kv\n  publish:\n    - {file: a.yaml, path: kv/a/b}\n",
+            "bao:\n  kv_mount: kv\n  publish:\n    - {file: a.yaml, path: a/B_c}\n",
+            "bao:\n  kv_mount: kv\n  publish:\n    - {file: a.yaml, path: a/b, mount: 'k\"v'}\n",
+            "bao:\n  kv_mount: kv\n  publish:\n    - {file: a.yaml, path: '{cluster}/a/b'}\n",
             "other: 1\n",
         ] {
             let result = Mapping::from_yaml(yaml.as_bytes(), "/r/.aesec.yaml");
