@@ -1,6 +1,8 @@
 //! Publishing sops files to OpenBao KV v2 for Kubernetes (External Secrets): the mapping in
 //! `.aesec.yaml` ([`Mapping`]), the plan ([`plan`]: `+ create`, `~ update`, `= unchanged`,
-//! `- prune`), the write protocol ([`push`]) and the way back ([`pull`]).
+//! `- prune`), the write protocol ([`push`]), the way back ([`pull`]) and the External
+//! Secrets manifests with the OpenBao policy and role they need ([`manifests`],
+//! [`OpenBaoSetup`]).
 //!
 //! The write protocol (research §4.5), per mapped path:
 //!
@@ -41,6 +43,7 @@
 //! ```
 
 mod content;
+mod manifests;
 mod mapping;
 mod plan;
 mod pull;
@@ -48,6 +51,7 @@ mod pull;
 use std::path::PathBuf;
 
 pub use content::Content;
+pub use manifests::{OpenBaoSetup, manifests};
 pub use mapping::{Entry, MAPPING_FILE, ManifestSettings, Mapping};
 pub use plan::{
     Action, Change, ENCODING_PREFIX, FINGERPRINT_KEY, MANAGED_BY, MANAGED_BY_KEY, Outcome, Plan,

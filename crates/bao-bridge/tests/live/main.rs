@@ -10,6 +10,7 @@ mod faults;
 mod jwt;
 mod kubernetes;
 mod kv;
+mod manifests;
 mod publish;
 mod pull;
 mod raft;
