@@ -1,7 +1,7 @@
 //! The plan of a push (one metadata read per mapped path, compared with the decrypted sops
 //! content) and the push itself: check-and-set writes, metadata merge-patches, soft deletes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
@@ -252,7 +252,7 @@ pub fn plan(
                         action: Action::Prune,
                         mount: mount.to_owned(),
                         current_version: metadata.current_version,
-                        source: metadata.custom_metadata.get(super::SOURCE_KEY).cloned(),
+                        source: metadata.custom_metadata.get(SOURCE_KEY).cloned(),
                         path,
                         keys: None,
                         owner: None,
@@ -453,8 +453,8 @@ fn is_managed(metadata: &Metadata) -> bool {
 
 /// Whether the latest version exists and is neither soft-deleted nor destroyed.
 fn is_live(metadata: &Metadata) -> bool {
-    let versions: &BTreeMap<_, _> = &metadata.versions;
-    versions
+    metadata
+        .versions
         .get(&metadata.current_version.to_string())
         .is_some_and(|state| state.deletion_time.is_empty() && !state.destroyed)
 }
