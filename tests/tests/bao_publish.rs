@@ -1,6 +1,7 @@
 //! `aesec bao push`, `pull` and `manifests` end to end: a sops file made by the real `sops`
 //! published to a real `bao server -dev` on 127.0.0.1, pulled back into a sops file that the
-//! real `sops` decrypts, and the External Secrets manifests printed.
+//! real `sops` decrypts, and the External Secrets manifests printed; and sops' own `publish`
+//! against the same OpenBao.
 
 use std::path::PathBuf;
 
@@ -164,4 +165,56 @@ fn push_plan_confirm_unchanged_foreign_adopt_pull_and_manifests() {
         manifests.contains(&format!("server: \"{}\"", setup.bao.addr())),
         "{manifests}"
     );
+}
+
+/// sops' own `publish` with `.sops.yaml` `destination_rules` works against OpenBao as against
+/// Vault (KV v2 and v1, `VAULT_ADDR`/`VAULT_TOKEN`), so existing sops pipelines keep working.
+#[test]
+fn sops_publish_with_destination_rules_writes_to_openbao() {
+    let setup = require_peer!(Setup::new());
+    setup
+        .bao
+        .cmd()
+        .args(["secrets", "enable", "-path=kv1", "-version=1", "kv"])
+        .run();
+    let home = &setup.fixture.home;
+    home.write(
+        "repo/.sops.yaml",
+        format!(
+            "creation_rules:\n  - age: {}\ndestination_rules:\n  - path_regex: v1/\n    vault_path: legacy/\n    vault_kv_mount_name: kv1/\n    vault_kv_version: 1\n  - vault_path: sops/\n    vault_kv_mount_name: kv-k8s/\n    vault_kv_version: 2\n",
+            setup.fixture.key.recipient
+        ),
+    );
+    home.write("repo/v1/app.yaml", "token: abc\n");
+    setup.sops().args(["encrypt", "-i", "v1/app.yaml"]).run();
+    let publish = |file: &str| {
+        let mut sops = setup.sops();
+        for (key, value) in setup.bao.env_vars() {
+            sops.env(key, value);
+        }
+        sops.args(["publish", "-y", file]).run();
+    };
+    let get = |args: &[&str]| -> serde_json::Value {
+        let json = setup
+            .bao
+            .cmd()
+            .args(["kv", "get", "-format=json"])
+            .args(args)
+            .stdout();
+        serde_json::from_str(&json).unwrap_or_else(|error| panic!("{error}: {json}"))
+    };
+
+    publish("k8s/monitoring.yaml");
+    let v2 = get(&["-mount=kv-k8s", "sops/monitoring.yaml"]);
+    assert_eq!(
+        v2["data"]["data"]["grafana"]["admin-password"], "first",
+        "{v2}"
+    );
+    // sops compares before writing: an unchanged file makes no new version.
+    publish("k8s/monitoring.yaml");
+    assert_eq!(setup.current_version("sops/monitoring.yaml"), 1);
+
+    publish("v1/app.yaml");
+    let v1 = get(&["-mount=kv1", "legacy/app.yaml"]);
+    assert_eq!(v1["data"]["token"], "abc", "{v1}");
 }
