@@ -191,6 +191,13 @@ fn unchanged_push_makes_no_version_and_a_change_makes_one() {
         [(Action::Update, GRAFANA), (Action::Unchanged, DATABASE)]
     );
     assert!(format!("{plan}").contains("~ update"), "{plan}");
+    // The plan holds the decrypted values, and neither shows them.
+    for shown in [format!("{plan}"), format!("{plan:?}")] {
+        assert!(
+            !shown.contains("second") && !shown.contains("pw"),
+            "{shown}"
+        );
+    }
     let report = publish::push(&client, &plan, &mut |_| {}).unwrap();
     assert_eq!(report.written(), 1);
     assert_eq!(current_version(&client, GRAFANA), 2);
