@@ -1,7 +1,8 @@
 //! The plan of a push (one metadata read per mapped path, compared with the decrypted sops
 //! content) and the push itself: check-and-set writes, metadata merge-patches, soft deletes.
 
-use std::collections::BTreeSet;
+use std::collections::btree_map::Entry as Slot;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
@@ -223,8 +224,14 @@ pub fn plan(
     options: &PlanOptions,
 ) -> Result<Plan, PublishError> {
     let mut plan = Plan::default();
+    let mut documents = BTreeMap::new();
     for entry in &mapping.publish {
-        let content = entry_content(mapping, entry, decryptors)?;
+        // Each file is decrypted once, however many entries it feeds.
+        let document = match documents.entry(entry.file.as_path()) {
+            Slot::Occupied(slot) => slot.into_mut(),
+            Slot::Vacant(slot) => slot.insert(open_file(mapping, &entry.file, decryptors)?),
+        };
+        let content = entry_content(mapping, entry, document)?;
         let mount = entry.mount(mapping);
         let metadata = read_metadata(client, mount, &entry.path)?;
         plan.changes
@@ -386,25 +393,37 @@ fn change_for(
     }
 }
 
-/// Decrypts an entry's file and flattens its subtree.
-fn entry_content(
+/// Reads and decrypts one mapped sops file (`file` is relative to the mapping's root).
+fn open_file(
     mapping: &Mapping,
-    entry: &Entry,
+    file: &Path,
     decryptors: &[&dyn KeyDecryptor],
-) -> Result<Content, PublishError> {
-    let file = mapping.root.join(&entry.file);
-    let opened = |source: FileError| PublishError::Open {
-        file: file.clone(),
-        source,
-    };
-    let bytes = aesec::fs::read(&file).map_err(|source| PublishError::Read {
-        file: file.clone(),
+) -> Result<Document, PublishError> {
+    let path = mapping.root.join(file);
+    let bytes = aesec::fs::read(&path).map_err(|source| PublishError::Read {
+        file: path.clone(),
         source,
     })?;
     let mut open = OpenOptions::default();
     open.read_only = true;
-    let document = Document::open(&bytes, Format::from_path(&file), decryptors, &open)
-        .map_err(|error| opened(error.into()))?;
+    Document::open(&bytes, Format::from_path(&path), decryptors, &open).map_err(|error| {
+        PublishError::Open {
+            file: path,
+            source: error.into(),
+        }
+    })
+}
+
+/// Flattens an entry's subtree of its opened file.
+fn entry_content(
+    mapping: &Mapping,
+    entry: &Entry,
+    document: &Document,
+) -> Result<Content, PublishError> {
+    let opened = |source: FileError| PublishError::Open {
+        file: mapping.root.join(&entry.file),
+        source,
+    };
     let branch = document
         .tree()
         .branches
