@@ -1,7 +1,7 @@
 //! Publishing sops files to OpenBao KV v2 for Kubernetes (External Secrets): the mapping in
-//! `.aesec.yaml` ([`Mapping`]), the plan ([`plan`]: `+ create`, `~ update`, `= unchanged`,
-//! `- prune`), the write protocol ([`push`]), the way back ([`pull`]) and the External
-//! Secrets manifests with the OpenBao policy and role they need ([`manifests`],
+//! `.aesec.yaml` ([`Mapping`]), the plan ([`plan()`]: `+ create`, `~ update`, `= unchanged`,
+//! `- prune`), the write protocol ([`push()`]), the way back ([`pull()`]) and the External
+//! Secrets manifests with the OpenBao policy and role they need ([`manifests()`],
 //! [`OpenBaoSetup`]).
 //!
 //! The write protocol (research §4.5), per mapped path:
