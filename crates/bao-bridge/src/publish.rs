@@ -18,7 +18,9 @@
 //!    tools' keys survive.
 //!
 //! Pruning soft-deletes (reversibly) the latest version of managed paths that left the
-//! mapping; paths aesec does not manage are never touched.
+//! mapping; paths aesec does not manage are never touched. It treats every aesec-managed path
+//! of the mapping's mounts as this mapping's: two repositories publishing to one mount must not
+//! both prune.
 //!
 //! Each request is retried by the [`Client`](crate::Client) (a check-and-set write is safe to
 //! retry). If the process itself dies between steps 3 and 4, the next push sees the old

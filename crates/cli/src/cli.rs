@@ -796,7 +796,9 @@ Each path costs one metadata read; a secret whose fingerprint (in its custom_met
 unchanged is not written, so it gets no new version. Writes are check-and-set: a path written
 by someone else since the plan is reported as a conflict and left alone. A path that aesec does
 not manage (no managed-by: aesec) is refused unless --adopt; --prune soft-deletes managed paths
-that left the mapping (reversible with `bao kv undelete`).
+that left the mapping (reversible with `bao kv undelete`). --prune takes every aesec-managed
+path of the mapping's mounts for this mapping's: two repositories sharing a mount must not
+both prune.
 
 Exit status 1 when a path was refused or had a conflict.";
 
