@@ -114,6 +114,9 @@ pub(crate) enum Command {
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// OpenBao: publish sops files to KV v2 for Kubernetes (push, pull, manifests).
+    #[command(subcommand)]
+    Bao(BaoCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Print the man page (roff).
@@ -789,4 +792,91 @@ pub(crate) struct GenerateArgs {
 pub(crate) struct CompletionsArgs {
     /// The shell.
     pub(crate) shell: clap_complete::Shell,
+}
+
+/// `aesec bao …`. The server and token come from `BAO_ADDR`, `BAO_TOKEN`, `BAO_CACERT`,
+/// `BAO_NAMESPACE`… (each else its `VAULT_` name), as the `bao` command reads them.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaoCommand {
+    /// Publish the sops files mapped in .aesec.yaml to KV v2: a plan (+ create, ~ update,
+    /// = unchanged, - prune), a confirmation, then check-and-set writes; an unchanged secret
+    /// gets no new version.
+    #[command(long_about = BAO_PUSH_ABOUT)]
+    Push(BaoPushArgs),
+    /// Read a KV secret into a sops file, encrypted under its creation rule (a new file, or a
+    /// subtree of an existing one with --keys).
+    Pull(BaoPullArgs),
+    /// Print the External Secrets manifests (ClusterSecretStore, one ExternalSecret per
+    /// published path) and, as comments, the OpenBao policy and Kubernetes auth role.
+    Manifests(BaoManifestsArgs),
+}
+
+/// `aesec bao push --help`.
+const BAO_PUSH_ABOUT: &str = "\
+Publish the sops files mapped in .aesec.yaml (bao.publish) to OpenBao KV v2, one flat map of
+strings per Kubernetes Secret.
+
+Each path costs one metadata read; a secret whose fingerprint (in its custom_metadata) is
+unchanged is not written, so it gets no new version. Writes are check-and-set: a path written
+by someone else since the plan is reported as a conflict and left alone. A path that aesec does
+not manage (no managed-by: aesec) is refused unless --adopt; --prune soft-deletes managed paths
+that left the mapping (reversible with `bao kv undelete`). --prune takes every aesec-managed
+path of the mapping's mounts for this mapping's: two repositories sharing a mount must not
+both prune.
+
+Exit status 1 when a path was refused or had a conflict.";
+
+/// Where the mapping is.
+#[derive(Debug, Args)]
+pub(crate) struct MappingArgs {
+    /// The mapping file (default: .aesec.yaml beside the .sops.yaml in use, else in the
+    /// working directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) mapping: Option<PathBuf>,
+}
+
+/// `aesec bao push`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoPushArgs {
+    #[command(flatten)]
+    pub(crate) mapping: MappingArgs,
+    /// Apply the plan without asking.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Print the plan and exit without writing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Also soft-delete managed paths that are no longer in the mapping.
+    #[arg(long)]
+    pub(crate) prune: bool,
+    /// Take over mapped paths that another tool (or nobody) manages.
+    #[arg(long)]
+    pub(crate) adopt: bool,
+}
+
+/// `aesec bao pull`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoPullArgs {
+    /// The KV path under the mount (`homelab/monitoring/grafana-admin`).
+    #[arg(value_name = "PATH")]
+    pub(crate) path: String,
+    /// The sops file to write (created under its .sops.yaml creation rule if it is new).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) to: PathBuf,
+    /// Where in the file the secret goes, in sops path syntax (`'["grafana"]'`); required
+    /// when the file exists.
+    #[arg(long, value_name = "TREE_PATH")]
+    pub(crate) keys: Option<String>,
+    /// The KV v2 mount (default: bao.kv_mount of the mapping).
+    #[arg(long)]
+    pub(crate) mount: Option<String>,
+    #[command(flatten)]
+    pub(crate) mapping: MappingArgs,
+}
+
+/// `aesec bao manifests`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoManifestsArgs {
+    #[command(flatten)]
+    pub(crate) mapping: MappingArgs,
 }
