@@ -365,8 +365,12 @@ in
           message = "aesec: systemd-sysusers and userborn need a systemd unit, which aesec install does not have yet; use the activation script (the default users setup)";
         }
         {
+          # By name or by number (sops-nix checks only the numbers, so it lets `owner = "nginx"`
+          # through, which the users phase then cannot honour).
           assertion = lib.all (
-            secret: (secret.uid == 0 || secret.owner == "root") && (secret.gid == 0 || secret.group == "root")
+            secret:
+            (if secret.owner != null then secret.owner == "root" else secret.uid == 0 || secret.uid == null)
+            && (if secret.group != null then secret.group == "root" else secret.gid == 0 || secret.gid == null)
           ) (builtins.attrValues secretsForUsers);
           message = "aesec: neededForUsers secrets must be owned by root";
         }
