@@ -34,6 +34,7 @@ has ssh-keygen || missing+=(openssh-client)
 has ssh-keyscan || missing+=(openssh-client)
 has sshd || missing+=(openssh-server)
 has nix || missing+=(nix-bin)
+has nix-instantiate || missing+=(nix-bin)
 if ((${#missing[@]})); then
   mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
   say "installing Debian packages: ${packages[*]}"

