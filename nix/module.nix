@@ -409,7 +409,7 @@ in
           in
           lib.stringAfter [ "specialfs" ] ''
             if [ ! -f ${keyFile} ]; then
-              echo generating the host's age key...
+              echo 'generating an age key for this host...'
               mkdir -p "$(dirname ${keyFile})"
               ${aesecExe} keys generate --output ${keyFile}
             fi

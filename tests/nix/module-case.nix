@@ -7,13 +7,16 @@
 # - `keyFileInStore`: `aesec.age.keyFile` given as a Nix path (refused by its type);
 # - `usersNotRoot`: a `neededForUsers` secret owned by a user (refused by an assertion);
 # - `sysusers`: systemd-sysusers enabled (refused by an assertion);
-# the refused ones return the failed assertion messages.
+# the refused ones return the failed assertion messages;
+# - `generateKey`: `fleet` with `aesec.age.generateKey`: returns the activation scripts.
 {
   # The vendored sops-nix assets (crates/core/tests/vectors/sops-nix).
   vectors,
   # A directory with `bin/aesec`, standing for the package.
   aesecPackage,
   case ? "fleet",
+  # `aesec.age.keyFile`.
+  keyFile ? "/var/lib/aesec/key.txt",
 }:
 
 let
@@ -65,7 +68,7 @@ let
     system.dryActivationScript = "";
     aesec = {
       defaultSopsFile = vectors + "/secrets.yaml";
-      age.keyFile = "/var/lib/aesec/key.txt";
+      age.keyFile = keyFile;
       secrets = {
         test_key = {
           owner = "nginx";
@@ -111,6 +114,12 @@ let
         };
       };
     sysusers = config: fleet config // { systemd.sysusers.enable = true; };
+    generateKey =
+      config:
+      let
+        host = fleet config;
+      in
+      host // { aesec = host.aesec // { age = host.aesec.age // { generateKey = true; }; }; };
   };
 
   result = import ./eval-module.nix {
@@ -139,5 +148,10 @@ if case == "fleet" then
   }
 else if case == "keyFileInStore" then
   build.aesec-manifest
+else if case == "generateKey" then
+  {
+    inherit failed;
+    scripts = result.system.activationScripts;
+  }
 else
   { inherit failed; }

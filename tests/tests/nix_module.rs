@@ -9,7 +9,8 @@
 //! - it refuses sops files outside the store when `validateSopsFiles` is set;
 //! - the module itself, through a small stand-in for `lib.evalModules`
 //!   (`tests/nix/eval-module.nix`): both manifests, their build-time check run as written, the
-//!   activation scripts, and the configurations it refuses;
+//!   activation scripts (the key generation one run as written), and the configurations it
+//!   refuses;
 //! - the flake's outputs, with a stand-in for nixpkgs that records what they build.
 //!
 //! Not evaluated (it needs nixpkgs): nixpkgs' own `lib` and module system, `writeTextFile`'s
@@ -305,22 +306,21 @@ fn package_dir(home: &TempHome) -> PathBuf {
     dir
 }
 
-fn module_case(nix: &Nix, package: &Path, case: &str) -> Cmd {
+fn module_case(nix: &Nix, package: &Path, case: &str, extra: &[&str]) -> Cmd {
     let vectors = vectors();
-    nix.eval_cmd(
-        "tests/nix/module-case.nix",
-        &[
-            "--arg",
-            "vectors",
-            utf8(&vectors),
-            "--argstr",
-            "aesecPackage",
-            utf8(package),
-            "--argstr",
-            "case",
-            case,
-        ],
-    )
+    let mut args = vec![
+        "--arg",
+        "vectors",
+        utf8(&vectors),
+        "--argstr",
+        "aesecPackage",
+        utf8(package),
+        "--argstr",
+        "case",
+        case,
+    ];
+    args.extend(extra);
+    nix.eval_cmd("tests/nix/module-case.nix", &args)
 }
 
 /// The manifest moved under `root`, with the vendored keys instead of the host's, and with
@@ -352,7 +352,7 @@ fn relocate(manifest: &Path, root: &Path, into: &Path, as_root: bool) -> PathBuf
 fn module_evaluates_to_checked_manifests_and_activation_scripts() {
     let nix = require_peer!(Nix::new());
     let package = package_dir(&nix.home);
-    let out: Value = serde_json::from_str(&module_case(&nix, &package, "fleet").stdout())
+    let out: Value = serde_json::from_str(&module_case(&nix, &package, "fleet", &[]).stdout())
         .expect("module case JSON");
     assert_eq!(out["failed"], Value::Array(Vec::new()));
     let path = PathBuf::from(string(&out["manifest"]));
@@ -497,10 +497,57 @@ fn module_evaluates_to_checked_manifests_and_activation_scripts() {
 }
 
 #[test]
+fn module_generates_the_age_key_once() {
+    let nix = require_peer!(Nix::new());
+    let package = package_dir(&nix.home);
+    let key_file = nix.home.join("var/lib/aesec/key.txt");
+    let out: Value = serde_json::from_str(
+        &module_case(
+            &nix,
+            &package,
+            "generateKey",
+            &["--argstr", "keyFile", utf8(&key_file)],
+        )
+        .stdout(),
+    )
+    .expect("module case JSON");
+    assert_eq!(out["failed"], Value::Array(Vec::new()));
+    let scripts = &out["scripts"];
+    let generate = &scripts["aesec-generate-age-key"];
+    for setup in ["setupSecrets", "setupSecretsForUsers"] {
+        let deps = scripts[setup]["deps"].as_array().expect("deps");
+        assert!(
+            deps.contains(&Value::from("aesec-generate-age-key")),
+            "{setup}"
+        );
+    }
+    let run = || {
+        nix.home
+            .cmd("/bin/sh")
+            .args(["-euc", string(&generate["text"])])
+            .run()
+    };
+    run();
+    let key = read(&key_file);
+    assert!(
+        key.lines().any(|line| line.starts_with("AGE-SECRET-KEY-1")),
+        "{key}"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file)
+            .expect("key metadata")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    run();
+    assert_eq!(read(&key_file), key, "an existing key is kept");
+}
+
+#[test]
 fn module_refuses_unsafe_configurations() {
     let nix = require_peer!(Nix::new());
     let package = package_dir(&nix.home);
-    let failure = module_case(&nix, &package, "keyFileInStore").run_failure();
+    let failure = module_case(&nix, &package, "keyFileInStore", &[]).run_failure();
     let stderr = String::from_utf8_lossy(&failure.stderr);
     assert!(
         stderr.contains("option aesec.age.keyFile: the value is not of type"),
@@ -513,7 +560,7 @@ fn module_refuses_unsafe_configurations() {
         ),
         ("sysusers", "aesec: systemd-sysusers and userborn need"),
     ] {
-        let out: Value = serde_json::from_str(&module_case(&nix, &package, case).stdout())
+        let out: Value = serde_json::from_str(&module_case(&nix, &package, case, &[]).stdout())
             .expect("module case JSON");
         let failed: Vec<&str> = out["failed"]
             .as_array()
