@@ -120,7 +120,13 @@ let
     optionalString = condition: text: if condition then text else "";
     optionalAttrs = condition: set: if condition then set else { };
     getExe = package: "${package}/bin/${package.meta.mainProgram}";
-    escapeShellArg = text: "'${replaceStrings [ "'" ] [ "'\\''" ] text}'";
+    # As nixpkgs: left bare when it is made of safe characters only.
+    escapeShellArg =
+      text:
+      if builtins.match "[[:alnum:],._+:@%/-]+" text != null then
+        text
+      else
+        "'${replaceStrings [ "'" ] [ "'\\''" ] text}'";
     stringAfter = deps: text: { inherit deps text; };
   };
 
