@@ -25,6 +25,7 @@ use aesec::config::Config;
 use aesec::file::FileError;
 use aesec::keys::age::Identities;
 use aesec::keys::discovery::{self, Sources};
+use aesec::sops::{AgeDecryptor, KeyDecryptor};
 use aesec::store::{EmitOptions, Format};
 use anyhow::Context as _;
 
@@ -93,6 +94,13 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
+    /// The one decryptor list every command opens and re-wraps files with (age identities).
+    pub(crate) fn decryptors(&self) -> Decryptors<'_> {
+        Decryptors {
+            age: AgeDecryptor::new(&self.identities),
+        }
+    }
+
     /// Wraps a failure to open or change `file` so that the report can list the key sources.
     pub(crate) fn error(
         &self,
@@ -107,6 +115,18 @@ impl Keys {
             source: source.into(),
         }
         .into()
+    }
+}
+
+/// The decryptors of a run ([`Keys::decryptors`]).
+pub(crate) struct Decryptors<'k> {
+    age: AgeDecryptor<'k>,
+}
+
+impl Decryptors<'_> {
+    /// The list the library takes.
+    pub(crate) fn list(&self) -> Vec<&dyn KeyDecryptor> {
+        vec![&self.age]
     }
 }
 

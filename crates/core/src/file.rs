@@ -26,7 +26,9 @@ use crate::tree::{Branch, Item, Tree, Value};
 pub use edit::{EditError, EditSession, example_document};
 pub use environment::{EnvVar, EnvironmentError, environment};
 pub use key_groups::{add_key_group, delete_key_group};
-pub use recipients::{RuleOverrides, creation_recipients, metadata_recipients, rule_recipients};
+pub use recipients::{
+    RuleOverrides, creation_recipients, group_specs, metadata_recipients, rule_recipients,
+};
 
 /// Why a file operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,9 @@ pub enum FileError {
     /// The document cannot be written in the requested format.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A master key could not be built (no backend for its kind, or the backend failed).
+    #[error(transparent)]
+    MasterKey(#[from] crate::sops::MasterKeyError),
     /// A key type that aesec cannot use yet (PGP, cloud KMS).
     #[error("key type '{kind}' is not supported by aesec: re-encrypt the file to age recipients")]
     UnsupportedKeyType {
@@ -247,7 +252,7 @@ pub fn rotate(
     emit: &EmitOptions,
 ) -> Result<Vec<u8>, FileError> {
     let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
-    let recipients = metadata_recipients(&document)?;
+    let recipients = metadata_recipients(&document, decryptors)?;
     document.rotate(&recipients)?;
     Ok(document.seal(emit)?)
 }

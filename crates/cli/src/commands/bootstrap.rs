@@ -3,7 +3,6 @@
 //! --extra-files DIR` ([`aesec::fleet::bootstrap`]).
 
 use aesec::fleet::{self, BootstrapOptions};
-use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
 
 use crate::cli::BootstrapArgs;
@@ -12,14 +11,14 @@ use crate::commands::Context;
 pub(crate) fn run(context: &Context, args: &BootstrapArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;
     let keys = context.keys();
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let mut options = BootstrapOptions::default();
     options.private_key_path = args.key_path.as_ref().map(|p| context.path(p));
     let outcome = fleet::bootstrap(
         &config.path,
         &args.name,
         &context.path(&args.out),
-        &[&decryptor],
+        &decryptors.list(),
         &options,
     )
     .with_context(|| format!("cannot bootstrap '{}'", args.name))?;

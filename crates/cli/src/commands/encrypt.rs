@@ -35,11 +35,13 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
     overrides.mac_only_encrypted = args.mac_only_encrypted;
     overrides.shamir_threshold = args.shamir_secret_sharing_threshold;
     let config = context.config()?;
+    let keys = context.keys();
     let (recipients, rules) = aesec::file::creation_recipients(
         config.as_ref(),
         &context.path(name),
         &context.cwd,
         &overrides,
+        &keys.decryptors().list(),
     )
     .with_context(|| {
         format!(

@@ -5,7 +5,6 @@
 
 use aesec::fleet::{self, Action, ApplyOptions, PlanOptions};
 use aesec::fs::WriteOptions;
-use aesec::sops::AgeDecryptor;
 
 use crate::cli::RotateArgs;
 use crate::commands::{Context, input_format, output_target, read_input, write_output};
@@ -28,13 +27,8 @@ pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
         let format = input_format(&args.types, Some(file));
         let target = output_target(context, &args.output, Some(file))?;
         let encrypted = read_input(context, Some(file))?;
-        let rotated = aesec::file::rotate(
-            &encrypted,
-            format,
-            &[&AgeDecryptor::new(&keys.identities)],
-            &emit,
-        )
-        .map_err(|error| keys.error("rotate", file, error))?;
+        let rotated = aesec::file::rotate(&encrypted, format, &keys.decryptors().list(), &emit)
+            .map_err(|error| keys.error("rotate", file, error))?;
         write_output(
             target.as_deref(),
             &rotated,
@@ -61,13 +55,13 @@ fn run_older_than(
     };
     let plan =
         fleet::plan(&config, &files, &context.cwd, &PlanOptions::default()).map_err(fleet_error)?;
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let bar = Bar::new(context.quiet || context.json);
     let report = fleet::rotate_older_than(
         &plan,
         max_age,
         std::time::SystemTime::now(),
-        &[&decryptor],
+        &decryptors.list(),
         &ApplyOptions::with_emit(config.stores),
         &bar,
     )
