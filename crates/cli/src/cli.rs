@@ -169,6 +169,13 @@ pub(crate) struct EncryptArgs {
     #[arg(long, env = crate::env::SOPS_AGE_RECIPIENTS, value_name = "RECIPIENTS")]
     pub(crate) age: Option<String>,
 
+    /// Comma-separated OpenBao/Vault Transit keys
+    /// (`https://host:8200/v1/<engine>/keys/<name>`, any namespace inside the engine path);
+    /// with `--age`, replaces the key groups of the matching creation rule. The token is
+    /// `BAO_TOKEN`, else `VAULT_TOKEN`, else `~/.vault-token`.
+    #[arg(long, env = crate::env::SOPS_VAULT_URIS, value_name = "URIS")]
+    pub(crate) hc_vault_transit: Option<String>,
+
     /// Use this name for format detection and creation-rule matching (for stdin).
     #[arg(long, value_name = "NAME")]
     pub(crate) filename_override: Option<PathBuf>,

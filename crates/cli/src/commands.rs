@@ -27,6 +27,7 @@ use aesec::keys::age::Identities;
 use aesec::keys::discovery::{self, Sources};
 use aesec::sops::{AgeDecryptor, KeyDecryptor};
 use aesec::store::{EmitOptions, Format};
+use aesec_bao_bridge::TransitBackend;
 use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, FormatArg, OutputArgs, TypeArgs};
@@ -89,15 +90,19 @@ pub(crate) struct Context {
 pub(crate) struct Keys {
     /// Every identity found.
     pub(crate) identities: Identities,
+    /// The `hc_vault` backend (OpenBao/Vault Transit), when its settings could be read.
+    pub(crate) transit: Option<TransitBackend>,
     /// Where they were looked for, for the exit-128 report.
     pub(crate) search: KeySearch,
 }
 
 impl Keys {
-    /// The one decryptor list every command opens and re-wraps files with (age identities).
+    /// The one decryptor list every command opens and re-wraps files with: age identities, and
+    /// OpenBao/Vault Transit for `hc_vault` entries and specs.
     pub(crate) fn decryptors(&self) -> Decryptors<'_> {
         Decryptors {
             age: AgeDecryptor::new(&self.identities),
+            transit: self.transit.as_ref(),
         }
     }
 
@@ -121,13 +126,43 @@ impl Keys {
 /// The decryptors of a run ([`Keys::decryptors`]).
 pub(crate) struct Decryptors<'k> {
     age: AgeDecryptor<'k>,
+    transit: Option<&'k TransitBackend>,
 }
 
 impl Decryptors<'_> {
     /// The list the library takes.
     pub(crate) fn list(&self) -> Vec<&dyn KeyDecryptor> {
-        vec![&self.age]
+        let mut list: Vec<&dyn KeyDecryptor> = vec![&self.age];
+        if let Some(transit) = self.transit {
+            list.push(transit);
+        }
+        list
     }
+}
+
+/// The `hc_vault` backend: OpenBao's settings (`BAO_X`, else `VAULT_X`), with sops' token
+/// fallback `~/.vault-token` when neither `BAO_TOKEN` nor `VAULT_TOKEN` is set.
+fn transit_backend() -> Option<TransitBackend> {
+    let mut settings =
+        match aesec_bao_bridge::Config::from_env_with(|name| std::env::var(name).ok()) {
+            Ok(settings) => settings,
+            Err(error) => {
+                tracing::warn!("OpenBao settings ignored, hc_vault keys unavailable: {error}");
+                return None;
+            }
+        };
+    if settings.token.is_none()
+        && let Some(home) = var_os(crate::env::HOME)
+    {
+        let file = Path::new(&home).join(".vault-token");
+        if let Ok(bytes) = aesec::fs::read(&file).map(zeroize::Zeroizing::new) {
+            let token = String::from_utf8_lossy(&bytes).trim().to_owned();
+            if !token.is_empty() {
+                settings = settings.token(token.into());
+            }
+        }
+    }
+    Some(TransitBackend::new(settings))
 }
 
 impl Context {
@@ -238,6 +273,7 @@ impl Context {
         }
         Keys {
             identities: found.identities,
+            transit: transit_backend(),
             search: KeySearch {
                 looked: discovery::describe(&sources),
                 problems,

@@ -26,6 +26,7 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
     let input = input_format(&args.types, Some(name));
     let mut overrides = RuleOverrides::default();
     overrides.age = args.age.clone();
+    overrides.hc_vault_transit = args.hc_vault_transit.clone();
     overrides.unencrypted_suffix = args.unencrypted_suffix.clone();
     overrides.encrypted_suffix = args.encrypted_suffix.clone();
     overrides.unencrypted_regex = args.unencrypted_regex.clone();
