@@ -197,3 +197,65 @@ pub fn metadata_recipients(
     }
     Ok(Recipients::groups(groups, metadata.shamir_threshold))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::age::GeneratedIdentity;
+    use crate::sops::MasterKeyError;
+
+    const URI: &str = "http://127.0.0.1:8200/v1/transit/keys/sops";
+
+    fn config(text: &str) -> Config {
+        Config::from_yaml(text.as_bytes(), "/repo/.sops.yaml").unwrap()
+    }
+
+    #[test]
+    fn a_mixed_group_gives_age_then_transit_specs() {
+        let recipient = GeneratedIdentity::generate().recipient();
+        let config = config(&format!(
+            "creation_rules:\n  - key_groups:\n      - hc_vault: [{URI}]\n        age: [{recipient}]\n"
+        ));
+        let specs = group_specs(&config.creation_rules[0].key_groups[0]).unwrap();
+        let named: Vec<(&str, String)> = specs.iter().map(|s| (s.kind(), s.identifier())).collect();
+        assert_eq!(
+            named,
+            [("age", recipient.to_string()), ("hc_vault", URI.to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_transit_key_without_a_backend_is_named_in_the_error() {
+        let config = config(&format!(
+            "creation_rules:\n  - hc_vault_transit_uri: {URI}\n"
+        ));
+        let file = Path::new("/repo/secret.yaml");
+        let Err(error) = creation_recipients(
+            Some(&config),
+            file,
+            Path::new("/repo"),
+            &RuleOverrides::default(),
+            &[],
+        ) else {
+            panic!("a transit key resolved without a backend");
+        };
+        assert!(
+            matches!(
+                &error,
+                FileError::MasterKey(MasterKeyError::NoBackend { kind: "hc_vault", identifier })
+                    if identifier == URI
+            ),
+            "{error:?}"
+        );
+        // The flag replaces the rule's keys the same way.
+        let overrides = RuleOverrides {
+            hc_vault_transit: Some(format!("{URI},")),
+            ..RuleOverrides::default()
+        };
+        let Err(error) = creation_recipients(None, file, Path::new("/repo"), &overrides, &[])
+        else {
+            panic!("a transit key resolved without a backend");
+        };
+        assert!(matches!(error, FileError::MasterKey(_)), "{error:?}");
+    }
+}

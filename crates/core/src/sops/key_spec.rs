@@ -118,3 +118,67 @@ pub fn resolve_master_key(
             })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::age::GeneratedIdentity;
+
+    const URI: &str = "https://bao.example:8200/v1/team-a/transit/keys/sops";
+
+    #[test]
+    fn identifiers_name_their_kind() {
+        let recipient = GeneratedIdentity::generate().recipient();
+        let age = KeySpec::from_identifier(&recipient.to_string()).unwrap();
+        assert_eq!(
+            (age.kind(), age.identifier()),
+            ("age", recipient.to_string())
+        );
+        let transit = KeySpec::from_identifier(URI).unwrap();
+        assert_eq!(
+            (transit.kind(), transit.identifier()),
+            ("hc_vault", URI.to_owned())
+        );
+        assert!(KeySpec::from_identifier("not-a-key").is_err());
+    }
+
+    #[test]
+    fn an_entry_names_the_spec_that_made_it() {
+        let entry = KeyEntry::HcVault {
+            vault_address: "https://bao.example:8200".into(),
+            engine_path: "team-a/transit".into(),
+            key_name: "sops".into(),
+            created_at: "2026-12-06T04:00:00Z".into(),
+            enc: "vault:v1:abc".into(),
+        };
+        let spec = KeySpec::from_entry(&entry).unwrap().unwrap();
+        assert_eq!(spec.identifier(), URI);
+        assert_eq!(spec.identifier(), entry.identifier());
+        let pgp = KeyEntry::Pgp {
+            fp: "85D77543B3D624B63CEA9E6DBC17301B491B3F21".into(),
+            created_at: String::new(),
+            enc: String::new(),
+        };
+        assert!(KeySpec::from_entry(&pgp).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_backend_that_does_not_handle_a_kind_is_skipped() {
+        let recipient = GeneratedIdentity::generate().recipient();
+        let identities = crate::keys::age::Identities::default();
+        let age = crate::sops::AgeDecryptor::new(&identities);
+        let backends: [&dyn KeyDecryptor; 1] = [&age];
+        let spec = KeySpec::HcVaultTransit(URI.into());
+        match resolve_master_key(&spec, &backends) {
+            Err(MasterKeyError::NoBackend { kind, identifier }) => {
+                assert_eq!((kind, identifier.as_str()), ("hc_vault", URI));
+            }
+            other => panic!(
+                "expected NoBackend, got {:?}",
+                other.map(|k| k.identifier())
+            ),
+        }
+        let key = resolve_master_key(&KeySpec::Age(recipient.clone()), &backends).unwrap();
+        assert_eq!(key.identifier(), recipient.to_string());
+    }
+}
