@@ -8,6 +8,7 @@
 
 mod edit;
 mod environment;
+mod key_entries;
 mod key_groups;
 mod recipients;
 
@@ -25,6 +26,7 @@ use crate::tree::{Branch, Item, Tree, Value};
 
 pub use edit::{EditError, EditSession, example_document};
 pub use environment::{EnvVar, EnvironmentError, environment};
+pub use key_entries::{read_metadata, replace_key_groups};
 pub use key_groups::{add_key_group, delete_key_group};
 pub use recipients::{
     RuleOverrides, creation_recipients, group_specs, metadata_recipients, rule_recipients,
