@@ -2,7 +2,8 @@
 //! and the real sops 3.11, in both directions: sops `--hc-vault-transit` files opened by aesec,
 //! files aesec encrypts under a `.sops.yaml` rule opened by sops, age + transit key groups (one
 //! group and two Shamir groups), a namespace inside the engine path, `rotate` of a transit-keyed
-//! file, and `updatekeys` adding an age member to one (with `check` seeing the drift first).
+//! file, `updatekeys` adding an age member to one (with `check` seeing the drift first), and
+//! `aesec bao transit rewrap` after a Transit key rotation.
 //!
 //! Every child gets a temporary `HOME` and only the token the test hands it on purpose (the
 //! server runs with `-dev-no-store-token`), so no run can pass through a stray `~/.vault-token`.
@@ -338,4 +339,76 @@ fn a_namespace_inside_the_engine_path_needs_no_namespace_setting() {
         .args(["decrypt", "sops.enc.yaml"])
         .stdout();
     assert_eq!(out, PLAINTEXT);
+}
+
+#[test]
+fn rewrap_after_a_key_rotation_changes_only_the_transit_entry() {
+    let fx = require_peer!(Fixture::new());
+    fx.home.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - key_groups:\n      - age: [{}]\n        hc_vault: [{}]\n",
+            fx.age.recipient,
+            fx.uri()
+        ),
+    );
+    fx.home.write("secret.yaml", PLAINTEXT);
+    let encrypted = fx
+        .with_token(fx.sops())
+        .args(["encrypt", "secret.yaml"])
+        .stdout();
+    fx.home.write("secret.yaml", &encrypted);
+    let rewrap = |extra: &[&str]| {
+        let mut cmd = fx.with_token(fx.aesec());
+        cmd.args(["bao", "transit", "rewrap"]).args(extra);
+        cmd.stdout()
+    };
+    // Nothing is stale before the rotation.
+    assert!(rewrap(&["-y"]).contains("0 file(s) to re-wrap"));
+    assert_eq!(fx.home.read("secret.yaml"), encrypted);
+    fx.bao
+        .cmd()
+        .args(["write", "-f", "transit/keys/sops-key/rotate"])
+        .run();
+    let plan = rewrap(&["--dry-run"]);
+    assert!(plan.contains(&format!("{}: v1 -> v2", fx.uri())), "{plan}");
+    assert_eq!(
+        fx.home.read("secret.yaml"),
+        encrypted,
+        "a dry run writes nothing"
+    );
+    rewrap(&["-y"]);
+    let rewrapped = fx.home.read("secret.yaml");
+    let encs = transit_encs(&rewrapped);
+    assert!(
+        encs.len() == 1 && encs[0].starts_with("vault:v2:"),
+        "{rewrapped}"
+    );
+    let other_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.trim().starts_with("enc: vault:v"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(other_lines(&rewrapped), other_lines(&encrypted));
+    // Version 1 can no longer decrypt anything: sops opens the file through version 2.
+    fx.bao
+        .cmd()
+        .args([
+            "write",
+            "transit/keys/sops-key/config",
+            "min_decryption_version=2",
+        ])
+        .run();
+    let out = fx
+        .with_token(fx.sops())
+        .args(["decrypt", "secret.yaml"])
+        .stdout();
+    assert_eq!(out, PLAINTEXT);
+    let out = fx
+        .with_age(fx.sops())
+        .args(["decrypt", "secret.yaml"])
+        .stdout();
+    assert_eq!(out, PLAINTEXT);
+    assert!(rewrap(&["-y"]).contains("0 file(s) to re-wrap"));
 }

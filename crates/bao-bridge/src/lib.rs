@@ -65,6 +65,7 @@ mod envelope;
 mod error;
 mod kv2;
 mod retry;
+mod rewrap;
 mod tls;
 mod transit;
 mod transit_key;
@@ -78,6 +79,7 @@ pub use kv2::{
     Cas, Kv2, KvSecret, Metadata, MetadataPatch, SecretData, VersionMetadata, VersionState,
 };
 pub use retry::RetryPolicy;
+pub use rewrap::{RewrapError, StaleEntry};
 pub use transit::{Ciphertext, KeyInfo, Transit, ciphertext_version};
 pub use transit_key::{ParseTransitUriError, TransitBackend, TransitMasterKey, TransitUri};
 

@@ -221,6 +221,11 @@ impl TransitBackend {
         Self { settings }
     }
 
+    /// A client for the server at `address` with this backend's settings.
+    pub(crate) fn client(&self, address: &str) -> Result<Client, crate::ConfigError> {
+        client_for(&self.settings, address)
+    }
+
     fn decrypt_entry(
         &self,
         identifier: String,

@@ -113,6 +113,9 @@ pub(crate) enum Command {
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// OpenBao: Transit keys of sops files.
+    #[command(subcommand)]
+    Bao(BaoCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Print the man page (roff).
@@ -500,6 +503,47 @@ pub(crate) struct UpdatekeysArgs {
     /// removed member with an old copy of a file can read every later version.
     #[arg(long)]
     pub(crate) no_rotate: bool,
+}
+
+/// `aesec bao …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaoCommand {
+    /// The Transit keys that wrap sops data keys (`hc_vault` entries).
+    #[command(subcommand)]
+    Transit(BaoTransitCommand),
+}
+
+/// `aesec bao transit …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaoTransitCommand {
+    /// Re-wrap every `hc_vault` entry to its key's latest version after a Transit key rotation.
+    #[command(long_about = BAO_TRANSIT_REWRAP_ABOUT)]
+    Rewrap(BaoTransitRewrapArgs),
+}
+
+/// `aesec bao transit rewrap --help`.
+const BAO_TRANSIT_REWRAP_ABOUT: &str = "\
+Re-wrap every hc_vault entry of the tree that an older version of its Transit key wraps, after
+`bao write -f transit/keys/<key>/rotate`. OpenBao's Transit `rewrap` does it server-side: no
+data key leaves OpenBao in clear, and only the entries' enc strings change (they are outside
+the MAC: sops opens the files as before). Each file is written atomically.
+
+The plan (files and key versions) is printed first and confirmed, as with updatekeys. The token
+is BAO_TOKEN, else VAULT_TOKEN, else ~/.vault-token; it needs read on transit/keys/<key> and
+update on transit/rewrap/<key>.";
+
+/// `aesec bao transit rewrap`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoTransitRewrapArgs {
+    /// Files and directories to re-wrap (default: the whole tree governed by .sops.yaml).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Apply the plan without asking.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Print the plan and exit without writing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `aesec check --help`.

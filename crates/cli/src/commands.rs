@@ -1,6 +1,7 @@
 //! Dispatch to one file per subcommand, and the context they share: the working directory,
 //! the `.sops.yaml`, the identities found the way sops finds them, and output writing.
 
+mod bao_transit;
 mod bootstrap;
 mod check;
 mod decrypt;
@@ -55,6 +56,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Groups(command) => groups::run(&context, command),
         Command::Install(args) => install::run(&context, args),
         Command::Keys(command) => keys::run(&context, command),
+        Command::Bao(command) => bao_transit::run(&context, command),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut command, "aesec", &mut std::io::stdout());
