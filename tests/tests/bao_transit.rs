@@ -2,8 +2,8 @@
 //! and the real sops 3.11, in both directions: sops `--hc-vault-transit` files opened by aesec,
 //! files aesec encrypts under a `.sops.yaml` rule opened by sops, age + transit key groups (one
 //! group and two Shamir groups), a namespace inside the engine path, `rotate` of a transit-keyed
-//! file, `updatekeys` adding an age member to one (with `check` seeing the drift first), and
-//! `aesec bao transit rewrap` after a Transit key rotation.
+//! file, `updatekeys` adding an age member to one (with `check` and `status` seeing the drift
+//! first), and `aesec bao transit rewrap` after a Transit key rotation.
 //!
 //! Every child gets a temporary `HOME` and only the token the test hands it on purpose (the
 //! server runs with `-dev-no-store-token`), so no run can pass through a stray `~/.vault-token`.
@@ -222,6 +222,8 @@ fn updatekeys_adds_an_age_member_to_a_transit_keyed_file() {
             fx.age.recipient
         ),
     );
+    let status = fx.aesec().args(["status"]).stdout();
+    assert!(status.contains("1 with drift"), "{status}");
     let drift = fx.aesec().args(["check", "secret.yaml"]).run_code(10);
     let report = format!(
         "{}{}",
@@ -233,6 +235,8 @@ fn updatekeys_adds_an_age_member_to_a_transit_keyed_file() {
         .args(["updatekeys", "-y", "secret.yaml"])
         .run();
     fx.aesec().args(["check", "secret.yaml"]).run();
+    let status = fx.aesec().args(["status"]).stdout();
+    assert!(status.contains("0 with drift"), "{status}");
     let updated = fx.home.read("secret.yaml");
     assert!(updated.contains(&fx.age.recipient), "{updated}");
     assert_eq!(
