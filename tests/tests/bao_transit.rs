@@ -3,7 +3,8 @@
 //! files aesec encrypts under a `.sops.yaml` rule opened by sops, age + transit key groups (one
 //! group and two Shamir groups), a namespace inside the engine path, `rotate` of a transit-keyed
 //! file, `updatekeys` adding an age member to one (with `check` and `status` seeing the drift
-//! first), and `aesec bao transit rewrap` after a Transit key rotation.
+//! first), `enroll --like` in a rule that names a Transit key, and `aesec bao transit rewrap`
+//! after a Transit key rotation.
 //!
 //! Every child gets a temporary `HOME` and only the token the test hands it on purpose (the
 //! server runs with `-dev-no-store-token`), so no run can pass through a stray `~/.vault-token`.
@@ -415,4 +416,53 @@ fn rewrap_after_a_key_rotation_changes_only_the_transit_entry() {
         .stdout();
     assert_eq!(out, PLAINTEXT);
     assert!(rewrap(&["-y"]).contains("0 file(s) to re-wrap"));
+}
+
+#[test]
+fn enroll_like_grants_a_rule_with_a_transit_key_opening_files_through_transit() {
+    let fx = require_peer!(Fixture::new());
+    let keygen = require_peer!(age_keygen());
+    let db = AgeKey::generate(&keygen, &fx.home, "db");
+    let host = AgeKey::generate(&keygen, &fx.home, "trinity");
+    fx.home.write(
+        ".sops.yaml",
+        format!(
+            "keys:\n  - &admin_alice {}\n  - &db {}\ncreation_rules:\n  - path_regex: ^shared\\.yaml$\n    key_groups:\n      - age: [*admin_alice, *db]\n        hc_vault: [{}]\n",
+            fx.age.recipient,
+            db.recipient,
+            fx.uri()
+        ),
+    );
+    fx.home.write("plain.yaml", PLAINTEXT);
+    let encrypted = fx
+        .with_token(fx.aesec())
+        .args([
+            "encrypt",
+            "--filename-override",
+            "shared.yaml",
+            "plain.yaml",
+        ])
+        .stdout();
+    fx.home.write("shared.yaml", &encrypted);
+    fx.home
+        .write("trinity.recipient", format!("{}\n", host.recipient));
+    // Only the token opens the file here: no age identity is given.
+    fx.with_token(fx.aesec())
+        .args([
+            "enroll",
+            "trinity",
+            "-y",
+            "--like",
+            "db",
+            "--key",
+            "trinity.recipient",
+        ])
+        .run();
+    let shared = fx.home.read("shared.yaml");
+    assert!(shared.contains(&host.recipient), "{shared}");
+    assert_eq!(transit_encs(&shared), transit_encs(&encrypted));
+    let mut as_host = fx.sops();
+    as_host.env("SOPS_AGE_KEY_FILE", &host.identity_file);
+    assert_eq!(as_host.args(["decrypt", "shared.yaml"]).stdout(), PLAINTEXT);
+    fx.aesec().args(["check"]).run();
 }
