@@ -10,7 +10,7 @@ use aesec::store::{EmitOptions, Format};
 
 use crate::error::{ConfigError, Error};
 use crate::transit::ciphertext_version;
-use crate::transit_key::TransitBackend;
+use crate::transit_key::{TransitBackend, transit_parts};
 
 /// An `hc_vault` entry wrapped with an older version of its Transit key than the latest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,20 +49,6 @@ pub enum RewrapError {
         /// The key's sops URI.
         key: String,
     },
-}
-
-/// Where an `hc_vault` entry's key lives: `(address, engine path, key name, enc)`.
-fn transit_parts(entry: &KeyEntry) -> Option<[&str; 4]> {
-    match entry {
-        KeyEntry::HcVault {
-            vault_address,
-            engine_path,
-            key_name,
-            enc,
-            ..
-        } => Some([vault_address, engine_path, key_name, enc]),
-        _ => None,
-    }
 }
 
 impl TransitBackend {

@@ -231,10 +231,9 @@ impl TransitBackend {
         identifier: String,
         [address, engine_path, key_name, enc]: [&str; 4],
     ) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
-        let client = match client_for(&self.settings, address) {
-            Ok(client) => client,
-            Err(error) => return Err(backend_error(identifier, error)),
-        };
+        let client = self
+            .client(address)
+            .map_err(|error| backend_error(identifier.clone(), error))?;
         client
             .transit(engine_path)
             .decrypt_data_key(key_name, enc)
@@ -242,22 +241,24 @@ impl TransitBackend {
     }
 }
 
-impl KeyDecryptor for TransitBackend {
-    fn decrypt(&self, entry: &KeyEntry) -> Option<Result<Zeroizing<Vec<u8>>, MasterKeyError>> {
-        let KeyEntry::HcVault {
+/// Where an `hc_vault` entry's key lives: `(address, engine path, key name, enc)`.
+pub(crate) fn transit_parts(entry: &KeyEntry) -> Option<[&str; 4]> {
+    match entry {
+        KeyEntry::HcVault {
             vault_address,
             engine_path,
             key_name,
             enc,
             ..
-        } = entry
-        else {
-            return None;
-        };
-        Some(self.decrypt_entry(
-            entry.identifier(),
-            [vault_address, engine_path, key_name, enc],
-        ))
+        } => Some([vault_address, engine_path, key_name, enc]),
+        _ => None,
+    }
+}
+
+impl KeyDecryptor for TransitBackend {
+    fn decrypt(&self, entry: &KeyEntry) -> Option<Result<Zeroizing<Vec<u8>>, MasterKeyError>> {
+        let parts = transit_parts(entry)?;
+        Some(self.decrypt_entry(entry.identifier(), parts))
     }
 
     fn master_key(&self, spec: &KeySpec) -> Option<Result<Box<dyn MasterKey>, MasterKeyError>> {
