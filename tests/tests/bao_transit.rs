@@ -100,9 +100,26 @@ fn sops_transit_file_decrypts_with_aesec() {
         .args(["decrypt", "secret.enc.yaml"])
         .stdout();
     assert_eq!(plain, PLAINTEXT);
-    fx.aesec()
+    let refused = fx
+        .aesec()
         .args(["decrypt", "secret.enc.yaml"])
         .run_code(128);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&fx.uri()) && stderr.contains("no token"),
+        "{stderr}"
+    );
+    // A wrong token: OpenBao's refusal is shown with the key.
+    let refused = fx
+        .aesec()
+        .env("VAULT_TOKEN", "wrong")
+        .args(["decrypt", "secret.enc.yaml"])
+        .run_code(128);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&fx.uri()) && stderr.contains("permission denied"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -144,6 +161,24 @@ fn aesec_rule_file_decrypts_with_sops() {
         .args(["decrypt", "flagged.enc.yaml"])
         .stdout();
     assert_eq!(plain, PLAINTEXT);
+    // JSON carries the same entry, in sops' field order.
+    let json = r#"{"api_token": "t0ps3cret"}"#;
+    fx.home.write("secret.json", json);
+    let encrypted = fx
+        .with_token(fx.aesec())
+        .args(["encrypt", "secret.json"])
+        .stdout();
+    let expected_head = format!(
+        "\"hc_vault\": [\n\t\t\t{{\n\t\t\t\t\"vault_address\": \"{}\",\n\t\t\t\t\"engine_path\": \"transit\",\n\t\t\t\t\"key_name\": \"sops-key\",\n\t\t\t\t\"created_at\": \"",
+        fx.bao.addr()
+    );
+    assert!(encrypted.contains(&expected_head), "{encrypted}");
+    fx.home.write("secret.enc.json", &encrypted);
+    let plain = fx
+        .with_token(fx.sops())
+        .args(["decrypt", "secret.enc.json"])
+        .stdout();
+    assert_eq!(plain.trim(), "{\n\t\"api_token\": \"t0ps3cret\"\n}");
 }
 
 #[test]
