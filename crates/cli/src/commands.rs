@@ -92,8 +92,8 @@ pub(crate) struct Context {
 pub(crate) struct Keys {
     /// Every identity found.
     pub(crate) identities: Identities,
-    /// The `hc_vault` backend (OpenBao/Vault Transit), when its settings could be read.
-    pub(crate) transit: Option<TransitBackend>,
+    /// The backends of master keys of other kinds (OpenBao/Vault Transit).
+    backends: KeyBackends,
     /// Where they were looked for, for the exit-128 report.
     pub(crate) search: KeySearch,
 }
@@ -104,7 +104,7 @@ impl Keys {
     pub(crate) fn decryptors(&self) -> Decryptors<'_> {
         Decryptors {
             age: AgeDecryptor::new(&self.identities),
-            transit: self.transit.as_ref(),
+            backends: &self.backends,
         }
     }
 
@@ -128,23 +128,45 @@ impl Keys {
 /// The decryptors of a run ([`Keys::decryptors`]).
 pub(crate) struct Decryptors<'k> {
     age: AgeDecryptor<'k>,
-    transit: Option<&'k TransitBackend>,
+    backends: &'k KeyBackends,
 }
 
 impl Decryptors<'_> {
     /// The list the library takes.
     pub(crate) fn list(&self) -> Vec<&dyn KeyDecryptor> {
         let mut list: Vec<&dyn KeyDecryptor> = vec![&self.age];
-        if let Some(transit) = self.transit {
-            list.push(transit);
-        }
+        list.extend(self.backends.list());
         list
+    }
+}
+
+/// The backends of master keys of kinds other than age (built once per run, part of every
+/// decryptor list). Alone they serve encrypting a new file under a creation rule, for which no
+/// age identity is looked for (sops' `encrypt` looks for none, and `SOPS_AGE_KEY_CMD` is not run).
+pub(crate) struct KeyBackends {
+    transit: Option<TransitBackend>,
+}
+
+impl KeyBackends {
+    /// The backends of this run's environment.
+    pub(crate) fn new() -> Self {
+        Self {
+            transit: transit_backend(),
+        }
+    }
+
+    /// The list the library takes.
+    pub(crate) fn list(&self) -> Vec<&dyn KeyDecryptor> {
+        self.transit
+            .iter()
+            .map(|transit| transit as &dyn KeyDecryptor)
+            .collect()
     }
 }
 
 /// The `hc_vault` backend: OpenBao's settings (`BAO_X`, else `VAULT_X`), with sops' token
 /// fallback `~/.vault-token` when neither `BAO_TOKEN` nor `VAULT_TOKEN` is set.
-fn transit_backend() -> Option<TransitBackend> {
+pub(crate) fn transit_backend() -> Option<TransitBackend> {
     let mut settings =
         match aesec_bao_bridge::Config::from_env_with(|name| std::env::var(name).ok()) {
             Ok(settings) => settings,
@@ -275,7 +297,7 @@ impl Context {
         }
         Keys {
             identities: found.identities,
-            transit: transit_backend(),
+            backends: KeyBackends::new(),
             search: KeySearch {
                 looked: discovery::describe(&sources),
                 problems,

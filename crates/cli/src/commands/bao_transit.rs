@@ -29,9 +29,7 @@ struct Stale {
 
 fn rewrap(context: &Context, args: &BaoTransitRewrapArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;
-    let transit = context
-        .keys()
-        .transit
+    let transit = crate::commands::transit_backend()
         .context("the OpenBao settings (BAO_*/VAULT_*) cannot be used")?;
     let files = fleet::discover(&config, &args.paths, &context.cwd)?;
     let stale = plan(&transit, files)?;

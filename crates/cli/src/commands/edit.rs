@@ -13,7 +13,7 @@ use aesec::fs::WriteOptions;
 use anyhow::Context as _;
 
 use crate::cli::EditArgs;
-use crate::commands::{Context, input_format, read_input, which, write_file};
+use crate::commands::{Context, KeyBackends, input_format, read_input, which, write_file};
 use crate::exit;
 use crate::output::CliError;
 use crate::scratch::Scratch;
@@ -33,13 +33,13 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         )?
     } else {
         let config = context.config()?;
-        let keys = context.keys();
+        let backends = KeyBackends::new();
         let (recipients, rules) = aesec::file::creation_recipients(
             config.as_ref(),
             &path,
             &context.cwd,
             &RuleOverrides::default(),
-            &keys.decryptors().list(),
+            &backends.list(),
         )
         .with_context(|| {
             format!(

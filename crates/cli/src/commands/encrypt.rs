@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use crate::cli::EncryptArgs;
 use crate::commands::{
-    Context, input_format, output_format, output_target, read_input, write_output,
+    Context, KeyBackends, input_format, output_format, output_target, read_input, write_output,
 };
 use crate::output::CliError;
 
@@ -36,13 +36,13 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
     overrides.mac_only_encrypted = args.mac_only_encrypted;
     overrides.shamir_threshold = args.shamir_secret_sharing_threshold;
     let config = context.config()?;
-    let keys = context.keys();
+    let backends = KeyBackends::new();
     let (recipients, rules) = aesec::file::creation_recipients(
         config.as_ref(),
         &context.path(name),
         &context.cwd,
         &overrides,
-        &keys.decryptors().list(),
+        &backends.list(),
     )
     .with_context(|| {
         format!(
