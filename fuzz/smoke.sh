@@ -38,7 +38,10 @@ seed="${FUZZ_SEED:-1}"
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do
     echo "fuzzing $target for ${seconds}s (seed $seed)"
-    if ! cargo fuzz run "$target" -- -max_total_time="$seconds" -seed="$seed" -jobs=1; then
+    # -timeout: one input running 10 s is a hang; -rss_limit_mb: libFuzzer's default, said
+    # out loud (the parsers' budgets keep every input far below it).
+    if ! cargo fuzz run "$target" -- -max_total_time="$seconds" -seed="$seed" -jobs=1 \
+        -timeout=10 -rss_limit_mb=2048; then
         echo "fuzz target '$target' failed: see fuzz/artifacts/$target/" >&2
         exit 1
     fi

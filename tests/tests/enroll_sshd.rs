@@ -1,14 +1,15 @@
 //! Fleet membership end to end against real peers: `aesec enroll --keyscan` against a real
 //! `sshd` on 127.0.0.1, then real `sops decrypt` as the host (its private host key converted to
 //! an age identity, as sops-nix does); key changes refused; `remove` rotating data keys;
-//! `enroll --generate` + `bootstrap`; `--like` and `--to` targeting.
+//! `enroll --generate` + `bootstrap` (nixos-anywhere's tree, and cloud-init user-data checked
+//! by the real cloud-init); `--like` and `--to` targeting.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use aesec_tests::{
-    AgeKey, Cmd, Sshd, TempHome, age_keygen, require_peer, sops, ssh_keygen, ssh_keyscan,
-    ssh_to_age,
+    AgeKey, Cmd, Sshd, TempHome, age_keygen, cloud_init, require_peer, sops, ssh_keygen,
+    ssh_keyscan, ssh_to_age,
 };
 
 /// A repository with an admin (`admin_alice`), a host `db`, and three files.
@@ -404,6 +405,85 @@ fn generate_then_bootstrap_writes_the_nixos_anywhere_tree() {
         128,
         "the host key is for admins only",
     );
+}
+
+/// `bootstrap --cloud-init`: the user-data is a cloud-config the real cloud-init accepts; as
+/// cloud-init reads it (PyYAML, the reader of its `ssh` module), its private key derives (by
+/// ssh-keygen) its public key, which converts (by the independent oracle) to the member's
+/// recipient in `.sops.yaml`.
+#[test]
+fn generate_then_bootstrap_writes_cloud_init_user_data() {
+    let repo = require_peer!(Repo::new());
+    let keygen = require_peer!(ssh_keygen());
+    let cloud_init = require_peer!(cloud_init());
+    repo.aesec()
+        .args(["enroll", "morpheus", "--generate", "-y"])
+        .run();
+    let user_data = repo.home.join("morpheus.yaml");
+    repo.aesec()
+        .args(["bootstrap", "morpheus", "--cloud-init"])
+        .arg(&user_data)
+        .run();
+    let mode = std::fs::metadata(&user_data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(repo.home.read(&user_data).starts_with("#cloud-config\n"));
+    let schema = repo
+        .home
+        .cmd(&cloud_init)
+        .args(["schema", "--config-file"])
+        .arg(&user_data)
+        .output();
+    assert!(
+        schema.status.success(),
+        "cloud-init schema: {}{}",
+        String::from_utf8_lossy(&schema.stdout),
+        String::from_utf8_lossy(&schema.stderr)
+    );
+
+    // What cloud-init's ssh module reads: its own YAML loader (python3-yaml, a dependency of
+    // the cloud-init package) in the interpreter cloud-init runs on, printed as JSON.
+    let shebang = std::fs::read_to_string(&cloud_init).expect("cloud-init is a script");
+    let python = shebang
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("#!"))
+        .and_then(|line| line.split_whitespace().next())
+        .expect("cloud-init starts with its interpreter");
+    let read = repo
+        .home
+        .cmd(python)
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(&user_data)
+        .stdout();
+    let config: serde_json::Value = serde_json::from_str(&read).unwrap();
+    let keys = &config["ssh_keys"];
+    let private = keys["ed25519_private"].as_str().expect("ed25519_private");
+    let public = keys["ed25519_public"].as_str().expect("ed25519_public");
+    let private_path = repo.home.write("from-user-data", private);
+    std::fs::set_permissions(&private_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let derived = repo
+        .home
+        .cmd(&keygen)
+        .arg("-y")
+        .arg("-f")
+        .arg(&private_path)
+        .stdout();
+    let words = |s: &str| s.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&derived), words(public));
+    let recipient = repo.converted_recipient(public.trim());
+    assert!(
+        repo.config().contains(&format!("&morpheus {recipient} ")),
+        "{}",
+        repo.config()
+    );
+    // The same key as the stored one (and as `bootstrap --out` writes).
+    let stored = repo
+        .home
+        .read("repo/hosts/morpheus/ssh_host_ed25519_key.pub");
+    assert_eq!(words(&stored), words(public));
 }
 
 #[test]

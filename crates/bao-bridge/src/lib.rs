@@ -28,6 +28,12 @@
 //! embedder runs calls inside `spawn_blocking`; reqwest's blocking client must not be created
 //! or dropped on an async runtime's thread.
 //!
+//! # Publishing for Kubernetes
+//!
+//! [`publish`] puts the values of sops files into KV v2 as External Secrets reads them, as
+//! `.aesec.yaml` maps them: a plan first, then check-and-set writes that skip every unchanged
+//! secret (no new version), never touch another tool's paths, and prune by soft delete.
+//!
 //! # Example: wrap a sops data key with Transit, publish a secret to KV
 //!
 //! ```no_run
@@ -64,6 +70,7 @@ mod config;
 mod envelope;
 mod error;
 mod kv2;
+pub mod publish;
 mod retry;
 mod rewrap;
 mod tls;

@@ -102,7 +102,8 @@ pub(crate) enum Command {
     Enroll(EnrollArgs),
     /// Remove a member from .sops.yaml and give the files it could read new data keys.
     Remove(RemoveArgs),
-    /// Write a host key made by `enroll --generate` for nixos-anywhere --extra-files.
+    /// Write a host key made by `enroll --generate` for nixos-anywhere --extra-files, or as
+    /// cloud-init user-data.
     Bootstrap(BootstrapArgs),
     /// Add or delete a file's key groups (sops groups); the data key and values stay.
     #[command(subcommand)]
@@ -113,7 +114,8 @@ pub(crate) enum Command {
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// OpenBao: Transit keys of sops files.
+    /// OpenBao: publish sops files to KV v2 for Kubernetes (push, pull, manifests); re-wrap
+    /// the Transit keys of sops files (transit rewrap).
     #[command(subcommand)]
     Bao(BaoCommand),
     /// Print shell completions.
@@ -134,7 +136,7 @@ pub(crate) struct OutputArgs {
     pub(crate) output: Option<PathBuf>,
 }
 
-/// Store selection, as sops' `--input-type`/`--output-type`.
+/// Store selection and layout, as sops' `--input-type`/`--output-type`/`--indent`.
 #[derive(Debug, Args)]
 pub(crate) struct TypeArgs {
     /// Format of the input (default: from the file extension).
@@ -144,6 +146,11 @@ pub(crate) struct TypeArgs {
     /// Format of the output (default: the input format).
     #[arg(long, value_enum, value_name = "TYPE")]
     pub(crate) output_type: Option<FormatArg>,
+
+    /// Indent YAML and JSON output by N spaces (YAML: 0 means the default 4; JSON: -1 means a
+    /// tab). Overrides `.sops.yaml`'s `stores:` section.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub(crate) indent: Option<i64>,
 }
 
 /// A store name.
@@ -383,6 +390,10 @@ pub(crate) struct InstallArgs {
     /// Where the restart/reload lists go.
     #[arg(long, default_value = "/run/nixos", value_name = "DIR")]
     pub(crate) nixos_dir: PathBuf,
+    /// Restart and reload the units of changed secrets with `systemctl --no-block` instead of
+    /// the lists (sops-nix's systemd mode; also when SOPS_RESTART_UNITS_VIA_SYSTEMCTL is set).
+    #[arg(long)]
+    pub(crate) restart_via_systemctl: bool,
 }
 
 /// `--check-mode`.
@@ -428,7 +439,7 @@ holding an old copy cannot read what is encrypted afterwards.
                                    than 90 days gets a new data key
 
 Whom the new key is wrapped for: given FILEs (as sops rotate), the recipients listed in each
-file's own sops metadata. That list is not covered by the MAC: anyone who can write the file
+file's own sops metadata, plus --add-age (first key group) and minus --rm-age (every group). That list is not covered by the MAC: anyone who can write the file
 can add a recipient there, and rotating hands that recipient the new key. Run `aesec check`
 first, or use --older-than, which wraps for the recipients of the .sops.yaml creation rule
 governing each file (as updatekeys does), whatever the file lists; a due file whose
@@ -455,6 +466,14 @@ pub(crate) struct RotateArgs {
     #[arg(long, value_name = "DURATION", value_parser = aesec::fleet::parse_duration,
           conflicts_with_all = ["output", "input_type", "output_type"])]
     pub(crate) older_than: Option<std::time::Duration>,
+    /// Also wrap the new data key for these age recipients (comma-separated), added to the
+    /// first key group, as sops' `rotate --add-age`.
+    #[arg(long, value_name = "RECIPIENTS", conflicts_with = "older_than")]
+    pub(crate) add_age: Option<String>,
+    /// Leave these age recipients (comma-separated) out of every key group, as sops'
+    /// `rotate --rm-age`.
+    #[arg(long, value_name = "RECIPIENTS", conflicts_with = "older_than")]
+    pub(crate) rm_age: Option<String>,
     #[command(flatten)]
     pub(crate) types: TypeArgs,
     #[command(flatten)]
@@ -503,14 +522,6 @@ pub(crate) struct UpdatekeysArgs {
     /// removed member with an old copy of a file can read every later version.
     #[arg(long)]
     pub(crate) no_rotate: bool,
-}
-
-/// `aesec bao …`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum BaoCommand {
-    /// The Transit keys that wrap sops data keys (`hc_vault` entries).
-    #[command(subcommand)]
-    Transit(BaoTransitCommand),
 }
 
 /// `aesec bao transit …`.
@@ -721,8 +732,13 @@ pub(crate) struct BootstrapArgs {
     pub(crate) name: String,
 
     /// The directory to pass to `nixos-anywhere --extra-files`.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cloud_init")]
+    pub(crate) out: Option<PathBuf>,
+
+    /// Write a `#cloud-config` user-data file (0600) whose `ssh_keys` carry the host key, for a
+    /// golden image booted through cloud-init (a Proxmox `cicustom` snippet, a NoCloud seed).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cloud_init: Option<PathBuf>,
 
     /// The stored private key, if not at the default path of `enroll --generate`.
     #[arg(long, value_name = "PATH")]
@@ -734,7 +750,8 @@ pub(crate) struct BootstrapArgs {
 pub(crate) enum GroupsCommand {
     /// Add a key group of the given recipients.
     Add(GroupsAddArgs),
-    /// Delete the key group at INDEX (from 0).
+    /// Delete the key group at INDEX (from 0); `remove` is accepted too.
+    #[command(visible_alias = "remove")]
     Delete(GroupsDeleteArgs),
 }
 
@@ -816,4 +833,94 @@ pub(crate) struct GenerateArgs {
 pub(crate) struct CompletionsArgs {
     /// The shell.
     pub(crate) shell: clap_complete::Shell,
+}
+
+/// `aesec bao …`. The server and token come from `BAO_ADDR`, `BAO_TOKEN`, `BAO_CACERT`,
+/// `BAO_NAMESPACE`… (each else its `VAULT_` name), as the `bao` command reads them.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaoCommand {
+    /// Publish the sops files mapped in .aesec.yaml to KV v2: a plan (+ create, ~ update,
+    /// = unchanged, - prune), a confirmation, then check-and-set writes; an unchanged secret
+    /// gets no new version.
+    #[command(long_about = BAO_PUSH_ABOUT)]
+    Push(BaoPushArgs),
+    /// Read a KV secret into a sops file, encrypted under its creation rule (a new file, or a
+    /// subtree of an existing one with --keys).
+    Pull(BaoPullArgs),
+    /// Print the External Secrets manifests (ClusterSecretStore, one ExternalSecret per
+    /// published path) and, as comments, the OpenBao policy and Kubernetes auth role.
+    Manifests(BaoManifestsArgs),
+    /// The Transit keys that wrap sops data keys (`hc_vault` entries).
+    #[command(subcommand)]
+    Transit(BaoTransitCommand),
+}
+
+/// `aesec bao push --help`.
+const BAO_PUSH_ABOUT: &str = "\
+Publish the sops files mapped in .aesec.yaml (bao.publish) to OpenBao KV v2, one flat map of
+strings per Kubernetes Secret.
+
+Each path costs one metadata read; a secret whose fingerprint (in its custom_metadata) is
+unchanged is not written, so it gets no new version. Writes are check-and-set: a path written
+by someone else since the plan is reported as a conflict and left alone. A path that aesec does
+not manage (no managed-by: aesec) is refused unless --adopt; --prune soft-deletes managed paths
+that left the mapping (reversible with `bao kv undelete`). --prune takes every aesec-managed
+path of the mapping's mounts for this mapping's: two repositories sharing a mount must not
+both prune.
+
+Exit status 1 when a path was refused or had a conflict.";
+
+/// Where the mapping is.
+#[derive(Debug, Args)]
+pub(crate) struct MappingArgs {
+    /// The mapping file (default: .aesec.yaml beside the .sops.yaml in use, else in the
+    /// working directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) mapping: Option<PathBuf>,
+}
+
+/// `aesec bao push`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoPushArgs {
+    #[command(flatten)]
+    pub(crate) mapping: MappingArgs,
+    /// Apply the plan without asking.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Print the plan and exit without writing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Also soft-delete managed paths that are no longer in the mapping.
+    #[arg(long)]
+    pub(crate) prune: bool,
+    /// Take over mapped paths that another tool (or nobody) manages.
+    #[arg(long)]
+    pub(crate) adopt: bool,
+}
+
+/// `aesec bao pull`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoPullArgs {
+    /// The KV path under the mount (`homelab/monitoring/grafana-admin`).
+    #[arg(value_name = "PATH")]
+    pub(crate) path: String,
+    /// The sops file to write (created under its .sops.yaml creation rule if it is new).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) to: PathBuf,
+    /// Where in the file the secret goes, in sops path syntax (`'["grafana"]'`); required
+    /// when the file exists.
+    #[arg(long, value_name = "TREE_PATH")]
+    pub(crate) keys: Option<String>,
+    /// The KV v2 mount (default: bao.kv_mount of the mapping).
+    #[arg(long)]
+    pub(crate) mount: Option<String>,
+    #[command(flatten)]
+    pub(crate) mapping: MappingArgs,
+}
+
+/// `aesec bao manifests`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoManifestsArgs {
+    #[command(flatten)]
+    pub(crate) mapping: MappingArgs,
 }

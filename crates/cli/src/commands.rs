@@ -1,6 +1,7 @@
 //! Dispatch to one file per subcommand, and the context they share: the working directory,
 //! the `.sops.yaml`, the identities found the way sops finds them, and output writing.
 
+mod bao;
 mod bao_transit;
 mod bootstrap;
 mod check;
@@ -56,7 +57,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Groups(command) => groups::run(&context, command),
         Command::Install(args) => install::run(&context, args),
         Command::Keys(command) => keys::run(&context, command),
-        Command::Bao(command) => bao_transit::run(&context, command),
+        Command::Bao(command) => bao::run(&context, command),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut command, "aesec", &mut std::io::stdout());
@@ -249,12 +250,21 @@ impl Context {
         }
     }
 
-    /// Output options from `.sops.yaml`'s `stores:` section.
-    pub(crate) fn emit_options(&self) -> anyhow::Result<EmitOptions> {
-        Ok(self
+    /// Output options for a document written as `output`: `.sops.yaml`'s `stores:` section,
+    /// then `--indent`.
+    pub(crate) fn emit_options(
+        &self,
+        types: &TypeArgs,
+        output: Format,
+    ) -> anyhow::Result<EmitOptions> {
+        let stores = self
             .config()?
             .map(|config| config.stores)
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(match types.indent {
+            Some(indent) => stores.with_indent(indent, output)?,
+            None => stores,
+        })
     }
 
     /// A path as given on the command line, resolved against `-C`.

@@ -27,6 +27,9 @@ pub(crate) const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// `dry-activate` makes `install` report without changing anything (set by
 /// `switch-to-configuration dry-activate`).
 pub(crate) const NIXOS_ACTION: &str = "NIXOS_ACTION";
+/// Set (non-empty) by sops-nix's module in systemd mode: `install` restarts units through
+/// `systemctl --no-block` instead of the activation lists.
+pub(crate) const SOPS_RESTART_UNITS_VIA_SYSTEMCTL: &str = "SOPS_RESTART_UNITS_VIA_SYSTEMCTL";
 /// Search path for the default editors (`vim`, `nano`, `vi`).
 pub(crate) const PATH: &str = "PATH";
 /// Home directory (`~/.ssh/id_ed25519`, `~/.config`).

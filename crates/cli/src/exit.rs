@@ -6,6 +6,8 @@ pub(crate) const GENERIC: u8 = 1;
 pub(crate) const COULD_NOT_READ_INPUT_FILE: u8 = 2;
 /// The output could not be written.
 pub(crate) const COULD_NOT_WRITE_OUTPUT_FILE: u8 = 3;
+/// The output document could not be written in its format (an indent the store refuses).
+pub(crate) const ERROR_DUMPING_TREE: u8 = 4;
 /// A `set` value that is not valid JSON.
 pub(crate) const INVALID_SET_FORMAT: u8 = 7;
 /// Conflicting or invalid options.

@@ -366,6 +366,10 @@ fn store_diagnosis(error: &StoreError, syntax_code: u8) -> Diagnosis {
         StoreError::NonStringKey { .. } | StoreError::UnsupportedValue { .. } => {
             Diagnosis::new(exit::ERROR_ENCRYPTING_TREE, None)
         }
+        StoreError::InvalidIndent { .. } => Diagnosis::new(
+            exit::ERROR_DUMPING_TREE,
+            Some("YAML takes --indent 0 (the default, 4) or more; JSON takes -1 (a tab) or more"),
+        ),
         StoreError::Syntax { .. } => Diagnosis::new(
             syntax_code,
             Some(

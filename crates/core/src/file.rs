@@ -29,7 +29,8 @@ pub use environment::{EnvVar, EnvironmentError, environment};
 pub use key_entries::{read_metadata, replace_key_groups};
 pub use key_groups::{add_key_group, delete_key_group};
 pub use recipients::{
-    RuleOverrides, creation_recipients, group_specs, metadata_recipients, rule_recipients,
+    KeyChanges, RuleOverrides, creation_recipients, group_specs, metadata_recipients,
+    rule_recipients,
 };
 
 /// Why a file operation failed.
@@ -77,6 +78,15 @@ pub enum FileError {
     EmptyKeyGroup {
         /// The rule's index in `creation_rules`.
         rule: usize,
+    },
+    /// `rotate` was asked to remove every key of a key group.
+    #[error(
+        "Could not generate data key: [empty key group provided]: the keys removed leave key \
+         group {group} (counted from 0) of the file with no keys"
+    )]
+    EmptiedKeyGroup {
+        /// The group's index in the file's `key_groups`.
+        group: usize,
     },
     /// More than one crypt-rule option was given (sops exit code 8).
     #[error(
@@ -246,15 +256,41 @@ pub fn encrypt(
     Ok(document.seal_as(options.output, &options.emit)?)
 }
 
-/// Gives a file a new data key for its own recipients and re-encrypts every value (`sops rotate`).
+/// Gives a file a new data key for its own recipients, with `changes` applied, and
+/// re-encrypts every value (`sops rotate [--add-age R] [--rm-age R]`).
+///
+/// The recipients come from the file's metadata, which its MAC does not cover: whoever could
+/// write the file chose them. Fleet code rotates to `.sops.yaml`'s rules instead
+/// ([`fleet::rotate_older_than`](crate::fleet::rotate_older_than)).
+///
+/// ```
+/// use aesec::file::{KeyChanges, rotate};
+/// use aesec::keys::age::{GeneratedIdentity, Identities};
+/// use aesec::sops::{AgeDecryptor, AgeMasterKey};
+/// use aesec::store::{EmitOptions, Format};
+///
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops");
+/// let encrypted = std::fs::read(format!("{dir}/vec.enc.yaml"))?;
+/// let mut identities = Identities::new();
+/// identities.add_identity_file_text(&std::fs::read_to_string(format!("{dir}/vec.key"))?, "vec.key")?;
+/// let newcomer = GeneratedIdentity::generate();
+/// let mut changes = KeyChanges::default();
+/// changes.add.push(Box::new(AgeMasterKey::new(newcomer.recipient())));
+/// let decryptor = AgeDecryptor::new(&identities);
+/// let rotated = rotate(&encrypted, Format::Yaml, &[&decryptor], changes, &EmitOptions::default())?;
+/// assert!(String::from_utf8(rotated)?.contains(&newcomer.recipient().to_string()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn rotate(
     encrypted: &[u8],
     format: Format,
     decryptors: &[&dyn KeyDecryptor],
+    changes: KeyChanges,
     emit: &EmitOptions,
 ) -> Result<Vec<u8>, FileError> {
     let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
-    let recipients = metadata_recipients(&document, decryptors)?;
+    let mut recipients = metadata_recipients(&document, decryptors)?;
+    changes.apply(&mut recipients)?;
     document.rotate(&recipients)?;
     Ok(document.seal(emit)?)
 }

@@ -6,8 +6,9 @@
 //! keyless CI gate and [`status()`] the who-reads-what matrix. Membership changes go through
 //! [`enroll()`] (a host or person joins: anchor, rules, files) and [`remove()`] (a member leaves,
 //! its files get new data keys); [`bootstrap()`] hands a generated host key to
-//! `nixos-anywhere`. Who a member is, and which members are admins, is decided in
-//! one place: [`config::read_members`](crate::config::read_members) and
+//! `nixos-anywhere`, [`bootstrap_cloud_init`] to cloud-init. Who a member is, and which
+//! members are admins, is decided in one place:
+//! [`config::read_members`](crate::config::read_members) and
 //! [`config::is_admin_name`](crate::config::is_admin_name).
 //!
 //! Every write follows one discipline (DESIGN §8): **open** every file to change (data key
@@ -105,7 +106,10 @@ mod updatekeys;
 #[cfg(debug_assertions)]
 pub use apply::BeforeRename;
 pub use apply::{ApplyOptions, Durations, FileOutcome, Report};
-pub use bootstrap::{BootstrapError, BootstrapOptions, BootstrapOutcome, bootstrap};
+pub use bootstrap::{
+    BootstrapError, BootstrapOptions, BootstrapOutcome, BootstrappedKey, CloudInitOutcome,
+    bootstrap, bootstrap_cloud_init,
+};
 pub use check::{CheckReport, Finding, check};
 pub use discover::discover;
 pub use enroll::{

@@ -42,6 +42,7 @@ mod template;
 mod units;
 
 use std::path::{Component, Path, PathBuf};
+use std::time::Instant;
 
 use zeroize::Zeroizing;
 
@@ -54,7 +55,7 @@ use decrypt::Request;
 use generation::Ownership;
 use links::link_custom_paths;
 use template::{render, template_texts};
-use units::{diff, write_unit_lists};
+use units::{diff, restart_with_systemctl, write_unit_lists};
 
 use crate::keys::age::Identities;
 use crate::keys::ssh::add_ssh_identity;
@@ -99,6 +100,25 @@ pub enum Action {
     DryActivate,
 }
 
+/// How the units of secrets that changed are restarted or reloaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnitRestarts {
+    /// Append them to `activation-{restart,reload}-list` under [`Options::nixos_dir`], which
+    /// `switch-to-configuration` reads (sops-nix's activation-script mode).
+    #[default]
+    ActivationLists,
+    /// Run `PROGRAM --no-block try-restart UNITS` and `PROGRAM --no-block
+    /// try-reload-or-restart UNITS` once the new generation is live (sops-nix's systemd mode,
+    /// `SOPS_RESTART_UNITS_VIA_SYSTEMCTL`: the install runs as a unit ordered before
+    /// `sysinit-reactivation.target`, after switch-to-configuration has read the lists).
+    /// `--no-block`: the install unit must not wait for units ordered after it.
+    Systemctl {
+        /// `systemctl`.
+        program: PathBuf,
+    },
+}
+
 /// Options of [`install`] (what sops-nix reads from flags and the environment).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -113,6 +133,8 @@ pub struct Options {
     pub mount: MountPolicy,
     /// Where the restart/reload lists go (`/run/nixos`); nothing is listed if it is missing.
     pub nixos_dir: PathBuf,
+    /// Lists or `systemctl`.
+    pub restarts: UnitRestarts,
     /// The user database (`/etc/passwd`).
     pub passwd_file: PathBuf,
     /// The group database (`/etc/group`).
@@ -127,6 +149,7 @@ impl Default for Options {
             ignore_passwd: false,
             mount: MountPolicy::Required,
             nixos_dir: PathBuf::from("/run/nixos"),
+            restarts: UnitRestarts::ActivationLists,
             passwd_file: PathBuf::from("/etc/passwd"),
             group_file: PathBuf::from("/etc/group"),
         }
@@ -161,6 +184,11 @@ pub struct Report {
     pub pruned: Vec<u64>,
     /// This was a dry activation.
     pub dry_run: bool,
+    /// Milliseconds spent reading and decrypting the sops files and rendering templates.
+    pub decrypt_ms: f64,
+    /// Milliseconds spent writing the generation (files, owners, modes, the symlink swap,
+    /// custom-path links and pruning).
+    pub write_ms: f64,
 }
 
 /// One file of the generation: a secret or a rendered template.
@@ -214,21 +242,27 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
         dry_run,
         ..Report::default()
     };
+    let decrypting = Instant::now();
     let identities = identities(manifest, &mut report)?;
     let secret_values = decrypt::values(&requests, &identities)?;
     let mut values = secret_values.clone();
     values.extend(render(manifest, &templates, &secret_values));
+    report.decrypt_ms = milliseconds(decrypting);
 
     let mount_point = &manifest.secrets_mount_point;
     let symlink = &manifest.symlink_path;
     report.previous = generation::live_generation(symlink, mount_point);
     diff(symlink, &entries, &values, &mut report)?;
-    let lists = (!manifest.user_mode).then_some(options.nixos_dir.as_path());
+    // User mode restarts nothing (no system units); systemd mode restarts once the new
+    // generation is live, below.
+    let lists = (!manifest.user_mode && options.restarts == UnitRestarts::ActivationLists)
+        .then_some(options.nixos_dir.as_path());
     if dry_run {
         write_unit_lists(lists, "dry-activation", &report)?;
         return Ok(report);
     }
 
+    let writing = Instant::now();
     let keys_gid = keys_group(manifest, options, accounts.as_ref());
     let dir_owner = keys_gid.map(|gid| (0, gid));
     if std::fs::symlink_metadata(mount_point).is_err() {
@@ -261,7 +295,16 @@ pub fn install(manifest: &Manifest, options: &Options) -> Result<Report, Install
 
     link_custom_paths(manifest, &entries)?;
     report.pruned = generation::prune(mount_point, next, manifest.keep_generations)?;
+    report.write_ms = milliseconds(writing);
+    if let (false, UnitRestarts::Systemctl { program }) = (manifest.user_mode, &options.restarts) {
+        restart_with_systemctl(program, &report)?;
+    }
     Ok(report)
+}
+
+/// Milliseconds since `start`, for the report.
+fn milliseconds(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
 }
 
 /// Validates the manifest into generation entries (secrets, then templates) and decryption

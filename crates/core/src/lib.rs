@@ -27,6 +27,7 @@
 //! | [`config`] | `.sops.yaml`: lookup, creation rules, store settings, members and admins ([`config::read_members`]), lossless edits ([`config::edit`]) |
 //! | [`fs`] | atomic writes with explicit modes |
 //! | [`progress`] | the observer long operations report to |
+//! | [`process`] | running an external program: time limit, wiped output, typed failures |
 //!
 //! The library never reads environment variables, prints or prompts: callers resolve those
 //! into explicit options (see [`keys::discovery::Sources`]) and pass callbacks.
@@ -129,6 +130,7 @@ pub mod fuzzing;
 mod gofmt;
 pub mod install;
 pub mod keys;
+pub mod process;
 pub mod progress;
 mod secret;
 pub mod sops;

@@ -110,10 +110,72 @@ pub struct EmitOptions {
 impl Default for EmitOptions {
     fn default() -> Self {
         Self {
-            yaml_indent: 4,
+            yaml_indent: YAML_DEFAULT_INDENT,
             json_indent: None,
             binary_indent: None,
         }
+    }
+}
+
+/// sops' YAML indent when none (or 0) is given.
+const YAML_DEFAULT_INDENT: usize = 4;
+
+impl EmitOptions {
+    /// These options with sops' `--indent N` applied for a document written as `format`: as in
+    /// sops, N sets the YAML, JSON and binary-envelope indents together, and is judged only by
+    /// the store that writes. YAML takes N spaces (0: the default 4, negative refused), JSON
+    /// and the binary envelope N spaces (−1: a tab, below −1 refused); dotenv and INI have no
+    /// indentation.
+    ///
+    /// ```
+    /// use aesec::store::{EmitOptions, Format};
+    ///
+    /// let options = EmitOptions::default().with_indent(2, Format::Yaml)?;
+    /// assert_eq!((options.yaml_indent, options.json_indent), (2, Some(2)));
+    /// let tabs = EmitOptions::default().with_indent(-1, Format::Json)?;
+    /// assert_eq!(tabs.json_indent, None);
+    /// assert!(EmitOptions::default().with_indent(-1, Format::Yaml).is_err());
+    /// # Ok::<(), aesec::store::StoreError>(())
+    /// ```
+    pub fn with_indent(mut self, indent: i64, format: Format) -> Result<Self, StoreError> {
+        let refused = || StoreError::InvalidIndent {
+            format: format.name(),
+            indent,
+        };
+        let yaml = yaml_indent(indent);
+        let json = json_indent(indent);
+        match format {
+            Format::Yaml if yaml.is_none() => return Err(refused()),
+            Format::Json | Format::Binary if json.is_none() => return Err(refused()),
+            _ => {}
+        }
+        if let Some(yaml) = yaml {
+            self.yaml_indent = yaml;
+        }
+        if let Some(json) = json {
+            self.json_indent = json;
+            self.binary_indent = json;
+        }
+        Ok(self)
+    }
+}
+
+/// The YAML indent sops uses for a configured `indent`: 0 is the default, negative is refused
+/// (`None`).
+pub(crate) fn yaml_indent(indent: i64) -> Option<usize> {
+    match usize::try_from(indent) {
+        Ok(0) => Some(YAML_DEFAULT_INDENT),
+        Ok(indent) => Some(indent),
+        Err(_) => None,
+    }
+}
+
+/// The JSON indent sops uses for a configured `indent`: −1 is a tab (`Some(None)`), 0 or more
+/// that many spaces, below −1 refused (`None`).
+pub(crate) fn json_indent(indent: i64) -> Option<Option<usize>> {
+    match indent {
+        -1 => Some(None),
+        indent => usize::try_from(indent).ok().map(Some),
     }
 }
 
@@ -180,6 +242,18 @@ pub enum StoreError {
         path: String,
         /// What the format can hold.
         supported: &'static str,
+    },
+    /// An indent the store refuses, as sops does ("YAML Negative indentation not accepted",
+    /// "JSON Indentation parameter smaller than -1 is not accepted").
+    #[error(
+        "cannot write {format} with indent {indent}: {format} accepts {}",
+        if *format == "yaml" { "0 (the default, 4) or more spaces" } else { "-1 (a tab), 0 or more spaces" }
+    )]
+    InvalidIndent {
+        /// The format name.
+        format: &'static str,
+        /// The indent as given.
+        indent: i64,
     },
     /// Maps and lists nest deeper than [`MAX_DEPTH`] (go-yaml's "exceeded max depth", with
     /// a lower limit: see [`MAX_DEPTH`]).

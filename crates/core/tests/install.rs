@@ -1,7 +1,8 @@
 //! `aesec::install` under a temporary root: sops-nix's `TestAge` and `TestAgeWithSSH` on its own
 //! (MIT) test assets, then generations, owners and modes, templates, restart lists only for
-//! changed secrets, pruning, dry activation, check mode, failures that leave the live
-//! generation, and no plaintext outside the generation directory.
+//! changed secrets (as lists, or through `systemctl` in systemd mode), pruning, dry activation,
+//! check mode, failures that leave the live generation, and no plaintext outside the
+//! generation directory.
 //!
 //! The RAM file system is mounted where the kernel permits it (and unmounted at the end);
 //! elsewhere the report says the mount was skipped, and the test asserts that it says so.
@@ -16,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use aesec::file::{EncryptOptions, encrypt};
 use aesec::install::{
-    Action, CheckMode, InstallError, Manifest, MountOutcome, MountPolicy, Options, Report, install,
+    Action, CheckMode, InstallError, Manifest, MountOutcome, MountPolicy, Options, Report,
+    UnitRestarts, install,
 };
 use aesec::keys::age::GeneratedIdentity;
 use aesec::sops::{AgeMasterKey, Recipients};
@@ -368,6 +370,67 @@ fn generations_changes_templates_prune_and_plaintext_at_rest() {
             }
         }
     }
+}
+
+/// systemd mode: the units of changed secrets go to `systemctl --no-block try-restart` and
+/// `try-reload-or-restart` once the new generation is live, and no list is written. systemd
+/// cannot run in this test's container (it is not PID 1), so `systemctl` is a script that
+/// records its arguments, or fails; the calls themselves are what sops-nix makes.
+#[test]
+fn systemd_mode_restarts_through_systemctl() {
+    let fleet = Fleet::new("systemctl");
+    let root = &fleet.root;
+    let calls = root.path.join("systemctl-calls");
+    let systemctl = root.path.join("systemctl");
+    std::fs::write(
+        &systemctl,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", calls.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut options = root.options();
+    options.restarts = UnitRestarts::Systemctl { program: systemctl };
+    let v1 = fleet.encrypt("s1.yaml", "db:\n    password: one\napi: a1\n");
+    install(&fleet.manifest(&v1, 0, ""), &options).unwrap();
+    assert!(!calls.exists(), "a first install restarts nothing");
+
+    let v2 = fleet.encrypt("s2.yaml", "db:\n    password: one\napi: a2\n");
+    let report = install(&fleet.manifest(&v2, 0, ""), &options).unwrap();
+    assert_eq!(report.generation, Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        "--no-block try-restart api.service app.service\n\
+         --no-block try-reload-or-restart api-reload.service\n"
+    );
+    assert_eq!(root.list("activation-restart-list"), "");
+    assert_eq!(root.list("activation-reload-list"), "");
+
+    // A dry activation calls nothing.
+    std::fs::remove_file(&calls).unwrap();
+    let v3 = fleet.encrypt("s3.yaml", "db:\n    password: two\napi: a2\n");
+    let mut dry = options.clone();
+    dry.action = Action::DryActivate;
+    install(&fleet.manifest(&v3, 0, ""), &dry).unwrap();
+    assert!(!calls.exists());
+
+    // systemctl failing: the error says so, and the new generation is live all the same.
+    let failing = root.path.join("systemctl-failing");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\necho 'Failed to connect to bus' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o755)).unwrap();
+    options.restarts = UnitRestarts::Systemctl { program: failing };
+    let error = install(&fleet.manifest(&v3, 0, ""), &options).unwrap_err();
+    assert!(
+        matches!(&error, InstallError::Systemctl { verb: "try-restart", units, .. } if units == &["db.service", "app.service"]),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read_link(root.symlink()).unwrap(),
+        root.mount_point().join("3")
+    );
 }
 
 #[test]

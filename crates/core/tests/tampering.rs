@@ -766,7 +766,14 @@ fn every_entry_point_refuses_an_injected_clear_value() {
         ),
         (
             "rotate",
-            aesec::file::rotate(text.as_bytes(), Format::Yaml, &decryptors, &emit).map(drop),
+            aesec::file::rotate(
+                text.as_bytes(),
+                Format::Yaml,
+                &decryptors,
+                aesec::file::KeyChanges::default(),
+                &emit,
+            )
+            .map(drop),
         ),
     ];
     for (operation, result) in results {

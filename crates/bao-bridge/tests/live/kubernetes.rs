@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aesec_bao_bridge::secrecy::ExposeSecret;
+use aesec_bao_bridge::secrecy::{ExposeSecret, SecretString};
 use aesec_bao_bridge::serde_json::{self, json};
 use aesec_bao_bridge::{Error, Login};
 use aesec_tests::require_peer;
@@ -87,9 +87,22 @@ fn token_review(accepted: String) -> (String, mpsc::Receiver<serde_json::Value>)
     (addr, received)
 }
 
-#[test]
-fn a_service_account_token_file_logs_in_through_token_review() {
-    let server = require_peer!(Server::start());
+/// External Secrets' service account in the stand-in cluster.
+pub(crate) struct ServiceAccount {
+    /// The key its token was signed with.
+    pub(crate) key: rsa::RsaPrivateKey,
+    /// When the token was issued (Unix seconds).
+    pub(crate) now: u64,
+    /// Its projected token.
+    pub(crate) jwt: SecretString,
+    /// What OpenBao sent to the TokenReview stand-in.
+    pub(crate) reviews: mpsc::Receiver<serde_json::Value>,
+}
+
+/// Enables Kubernetes auth at `auth/kubernetes`, configured against the TokenReview stand-in,
+/// which vouches for External Secrets' service account (`external-secrets/external-secrets`,
+/// audience `openbao`) and nothing else.
+pub(crate) fn enable_kubernetes_auth(server: &Server) -> ServiceAccount {
     // A projected service-account token, as a pod sees it (signed with a throwaway key; only
     // the TokenReview decides whether it is valid).
     let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("an RSA key");
@@ -112,9 +125,6 @@ fn a_service_account_token_file_logs_in_through_token_review() {
             },
         }),
     );
-    let token_file = tempfile::NamedTempFile::new().expect("a temporary token file");
-    std::fs::write(token_file.path(), format!("{}\n", jwt.expose_secret()))
-        .expect("writing the token file");
     let (host, reviews) = token_review(jwt.expose_secret().to_owned());
 
     // The auth config wants a CA for the API server even over HTTP; the dev server's own PKI
@@ -136,6 +146,26 @@ fn a_service_account_token_file_logs_in_through_token_review() {
         "auth/kubernetes/config",
         json!({"kubernetes_host": host, "disable_local_ca_jwt": true, "kubernetes_ca_cert": ca}),
     );
+    ServiceAccount {
+        key,
+        now,
+        jwt,
+        reviews,
+    }
+}
+
+#[test]
+fn a_service_account_token_file_logs_in_through_token_review() {
+    let server = require_peer!(Server::start());
+    let ServiceAccount {
+        key,
+        now,
+        jwt,
+        reviews,
+    } = enable_kubernetes_auth(&server);
+    let token_file = tempfile::NamedTempFile::new().expect("a temporary token file");
+    std::fs::write(token_file.path(), format!("{}\n", jwt.expose_secret()))
+        .expect("writing the token file");
     server.setup(
         "auth/kubernetes/role/eso",
         json!({

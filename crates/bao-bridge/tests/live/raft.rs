@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aesec_bao_bridge::secrecy::SecretString;
 use aesec_bao_bridge::serde_json::{self, json};
-use aesec_bao_bridge::{Cas, Client, Config};
+use aesec_bao_bridge::{Cas, Client, Config, RetryPolicy};
 use aesec_tests::{TempHome, free_port, http_get, require_peer};
 
 #[test]
@@ -63,7 +63,15 @@ storage "raft" {{
         .as_str()
         .expect("a root token")
         .to_owned();
-    let client = Client::new(Config::new(&addr).token(SecretString::from(token))).unwrap();
+    // More patience than the default policy's ~10 s: a fresh KV mount on Raft answers
+    // "upgrading" until its upgrade is done, and that takes longer when this suite's other
+    // servers load a 2-core machine (the retry itself is what is tested here).
+    let client = Client::new(
+        Config::new(&addr)
+            .token(SecretString::from(token))
+            .retry(RetryPolicy::attempts(12)),
+    )
+    .unwrap();
     assert_eq!(client.last_index(), None);
     client
         .write(

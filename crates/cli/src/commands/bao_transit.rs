@@ -11,12 +11,12 @@ use aesec::store::Format;
 use aesec_bao_bridge::{StaleEntry, TransitBackend};
 use anyhow::Context as _;
 
-use crate::cli::{BaoCommand, BaoTransitCommand, BaoTransitRewrapArgs};
+use crate::cli::{BaoTransitCommand, BaoTransitRewrapArgs};
 use crate::commands::{Context, write_file};
 
-pub(crate) fn run(context: &Context, command: &BaoCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(context: &Context, command: &BaoTransitCommand) -> anyhow::Result<u8> {
     match command {
-        BaoCommand::Transit(BaoTransitCommand::Rewrap(args)) => rewrap(context, args),
+        BaoTransitCommand::Rewrap(args) => rewrap(context, args),
     }
 }
 

@@ -17,7 +17,7 @@ pub(crate) fn run(context: &Context, args: &DecryptArgs) -> anyhow::Result<u8> {
     let name = args.filename_override.as_deref().or(args.file.as_deref());
     let input = input_format(&args.types, name);
     let mut options = DecryptOptions::new(input, output_format(&args.types, input));
-    options.emit = context.emit_options()?;
+    options.emit = context.emit_options(&args.types, options.output)?;
     options.ignore_mac = args.ignore_mac;
     options.extract = args.extract.as_deref().map(str::parse).transpose()?;
     let target = output_target(context, &args.output, args.file.as_deref())?;

@@ -21,7 +21,7 @@ use crate::scratch::Scratch;
 pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
     let path = context.path(&args.file);
     let format = input_format(&args.types, Some(&args.file));
-    let emit = context.emit_options()?;
+    let emit = context.emit_options(&args.types, format)?;
     let mut session = if path.exists() {
         let encrypted = read_input(context, Some(&args.file))?;
         let keys = context.keys();

@@ -52,7 +52,7 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
         )
     })?;
     let mut options = EncryptOptions::new(input, output_format(&args.types, input));
-    options.emit = context.emit_options()?;
+    options.emit = context.emit_options(&args.types, options.output)?;
     options.rules = rules;
     let encrypted = aesec::file::encrypt(&plaintext, &recipients, &options)
         .with_context(|| format!("cannot encrypt '{}'", name.display()))?;

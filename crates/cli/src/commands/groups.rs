@@ -22,7 +22,7 @@ pub(crate) fn run(context: &Context, command: &GroupsCommand) -> anyhow::Result<
     let decryptors = keys.decryptors();
     let decryptors = decryptors.list();
     let threshold = target.shamir_secret_sharing_threshold;
-    let emit = context.emit_options()?;
+    let emit = context.emit_options(&target.types, format)?;
     let changed = match command {
         GroupsCommand::Add(args) => {
             let recipients = args

@@ -1,10 +1,13 @@
 //! `aesec install --manifest FILE`: resolves the environment (`NIXOS_ACTION`,
-//! `XDG_RUNTIME_DIR` in user mode) into [`aesec::install::Options`], runs the install and
-//! prints what changed as sops-install-secrets does (or the report with `--json`).
+//! `SOPS_RESTART_UNITS_VIA_SYSTEMCTL`, `XDG_RUNTIME_DIR` in user mode) into
+//! [`aesec::install::Options`], runs the install and prints what changed as
+//! sops-install-secrets does (or the report with `--json`).
 
 use anyhow::Context as _;
 
-use aesec::install::{Action, CheckMode, Manifest, MountOutcome, MountPolicy, Options, install};
+use aesec::install::{
+    Action, CheckMode, Manifest, MountOutcome, MountPolicy, Options, UnitRestarts, install,
+};
 
 use crate::cli::{CheckModeArg, InstallArgs, MountArg};
 use crate::commands::Context;
@@ -37,6 +40,13 @@ pub(crate) fn run(context: &Context, args: &InstallArgs) -> anyhow::Result<u8> {
         MountArg::Never => MountPolicy::Never,
     };
     options.nixos_dir = context.cwd.join(&args.nixos_dir);
+    let systemd_env = std::env::var_os(crate::env::SOPS_RESTART_UNITS_VIA_SYSTEMCTL)
+        .is_some_and(|value| !value.is_empty());
+    if args.restart_via_systemctl || systemd_env {
+        options.restarts = UnitRestarts::Systemctl {
+            program: "systemctl".into(),
+        };
+    }
     let report = install(&manifest, &options)
         .with_context(|| format!("cannot install secrets from '{}'", path.display()))?;
     if context.json {

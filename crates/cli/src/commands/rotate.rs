@@ -1,10 +1,13 @@
 //! `aesec rotate`: give each file a new data key, wrapped for the file's own recipients (as
-//! sops does), and re-encrypt every value with it; with `--older-than`, the CI rotation job
+//! sops does, with `--add-age`/`--rm-age` applied), and re-encrypt every value with it; with `--older-than`, the CI rotation job
 //! over the tree, wrapping for each file's creation rule
 //! ([`aesec::fleet::rotate_older_than`]).
 
+use aesec::file::KeyChanges;
 use aesec::fleet::{self, Action, ApplyOptions, PlanOptions};
 use aesec::fs::WriteOptions;
+use aesec::keys::age::Recipient;
+use aesec::sops::{AgeMasterKey, MasterKey};
 
 use crate::cli::RotateArgs;
 use crate::commands::{Context, input_format, output_target, read_input, write_output};
@@ -22,13 +25,29 @@ pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
         return Err(CliError::Usage("rotating several files needs --in-place").into());
     }
     let keys = context.keys();
-    let emit = context.emit_options()?;
+    let recipients = |list: &Option<String>| -> anyhow::Result<Vec<Box<dyn MasterKey>>> {
+        let parsed = match list {
+            Some(list) => Recipient::parse_list(list)?,
+            None => Vec::new(),
+        };
+        Ok(AgeMasterKey::group(parsed))
+    };
     for file in &args.files {
+        let mut changes = KeyChanges::default();
+        changes.add = recipients(&args.add_age)?;
+        changes.remove = recipients(&args.rm_age)?;
         let format = input_format(&args.types, Some(file));
+        let emit = context.emit_options(&args.types, format)?;
         let target = output_target(context, &args.output, Some(file))?;
         let encrypted = read_input(context, Some(file))?;
-        let rotated = aesec::file::rotate(&encrypted, format, &keys.decryptors().list(), &emit)
-            .map_err(|error| keys.error("rotate", file, error))?;
+        let rotated = aesec::file::rotate(
+            &encrypted,
+            format,
+            &keys.decryptors().list(),
+            changes,
+            &emit,
+        )
+        .map_err(|error| keys.error("rotate", file, error))?;
         write_output(
             target.as_deref(),
             &rotated,

@@ -61,7 +61,7 @@ fn change_options(
     options.output = output_format(types, input);
     options.idempotent = idempotent;
     options.ignore_mac = ignore_mac;
-    options.emit = context.emit_options()?;
+    options.emit = context.emit_options(types, options.output)?;
     Ok(options)
 }
 

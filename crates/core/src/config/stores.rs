@@ -2,7 +2,7 @@
 
 use super::ConfigError;
 use super::fields::{Context, get};
-use crate::store::EmitOptions;
+use crate::store::{EmitOptions, json_indent, yaml_indent};
 use crate::tree::{Item, Value};
 
 /// The `stores:` section.
@@ -12,18 +12,17 @@ pub(super) fn parse_stores(
 ) -> Result<EmitOptions, ConfigError> {
     let mut options = EmitOptions::default();
     if let Some(indent) = store_indent(stores, "yaml", context)? {
-        options.yaml_indent = match usize::try_from(indent) {
-            Ok(0) => 4,
-            Ok(indent) => indent,
-            Err(_) => return Err(invalid_indent(context, "yaml", indent)),
-        };
+        options.yaml_indent =
+            yaml_indent(indent).ok_or_else(|| invalid_indent(context, "yaml", indent))?;
     }
-    options.json_indent = json_indent(store_indent(stores, "json", context)?, "json", context)?;
-    options.binary_indent = json_indent(
-        store_indent(stores, "json_binary", context)?,
-        "json_binary",
-        context,
-    )?;
+    if let Some(indent) = store_indent(stores, "json", context)? {
+        options.json_indent =
+            json_indent(indent).ok_or_else(|| invalid_indent(context, "json", indent))?;
+    }
+    if let Some(indent) = store_indent(stores, "json_binary", context)? {
+        options.binary_indent =
+            json_indent(indent).ok_or_else(|| invalid_indent(context, "json_binary", indent))?;
+    }
     Ok(options)
 }
 
@@ -41,20 +40,6 @@ fn store_indent(
             Some(_) => Err(context.field_type(format!("stores.{store}.indent"), "an integer")),
         },
         Some(_) => Err(context.field_type(format!("stores.{store}"), "a map")),
-    }
-}
-
-/// A JSON indent: unset or −1 is a tab (`None`), 0 or more is that many spaces.
-fn json_indent(
-    indent: Option<i64>,
-    store: &'static str,
-    context: &Context<'_>,
-) -> Result<Option<usize>, ConfigError> {
-    match indent {
-        None | Some(-1) => Ok(None),
-        Some(indent) => usize::try_from(indent)
-            .map(Some)
-            .map_err(|_| invalid_indent(context, store, indent)),
     }
 }
 

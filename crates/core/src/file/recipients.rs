@@ -198,6 +198,36 @@ pub fn metadata_recipients(
     Ok(Recipients::groups(groups, metadata.shamir_threshold))
 }
 
+/// Master keys that [`rotate`](super::rotate) adds to or removes from a file's own recipients,
+/// as sops' `rotate --add-age`/`--rm-age`: added keys join the first key group, removed keys
+/// leave every group (matched by [`MasterKey::identifier`]).
+#[derive(Default)]
+#[non_exhaustive]
+pub struct KeyChanges {
+    /// Keys added to the first key group.
+    pub add: Vec<Box<dyn MasterKey>>,
+    /// Keys removed from every key group.
+    pub remove: Vec<Box<dyn MasterKey>>,
+}
+
+impl KeyChanges {
+    /// Applies the changes to `recipients`; a key group left without keys is refused, as sops
+    /// refuses it ("empty key group provided").
+    pub(crate) fn apply(self, recipients: &mut Recipients) -> Result<(), FileError> {
+        if let Some(first) = recipients.key_groups.first_mut() {
+            first.extend(self.add);
+        }
+        let removed: Vec<String> = self.remove.iter().map(|key| key.identifier()).collect();
+        for (group, keys) in recipients.key_groups.iter_mut().enumerate() {
+            keys.retain(|key| !removed.contains(&key.identifier()));
+            if keys.is_empty() {
+                return Err(FileError::EmptiedKeyGroup { group });
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,8 +209,9 @@ pub struct EnrollOutcome {
 /// # Errors
 ///
 /// [`EnrollError::KeyChanged`] for a different key without `replace`; key-source errors
-/// ([`EnrollError::KeyscanFailed`], [`EnrollError::InvalidKey`], …); [`EnrollError::Edit`]
-/// when `.sops.yaml` cannot be edited safely (nothing is written then);
+/// ([`EnrollError::KeyscanFailed`], [`EnrollError::NoScannedKey`],
+/// [`EnrollError::InvalidKey`], …); [`EnrollError::Edit`] when `.sops.yaml` cannot be edited
+/// safely (nothing is written then);
 /// [`EnrollError::UpdateKeys`] when the config was written but its files could not be updated.
 pub fn enroll(
     config_path: &Path,

@@ -179,6 +179,17 @@ pub enum InstallError {
     /// The record of custom-path links could not be written.
     #[error(transparent)]
     Fs(#[from] crate::fs::FsError),
+    /// `systemctl` could not queue the restarts or reloads (the new generation is live).
+    #[error("secrets installed, but `systemctl {verb}` of {} failed", units.join(", "))]
+    Systemctl {
+        /// `try-restart` or `try-reload-or-restart`.
+        verb: &'static str,
+        /// The units.
+        units: Vec<String>,
+        /// What happened.
+        #[source]
+        source: crate::process::ProcessError,
+    },
     /// A file operation failed.
     #[error("cannot {action} '{}'", path.display())]
     Io {

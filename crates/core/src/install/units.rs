@@ -1,15 +1,17 @@
 //! Which units to restart or reload: the entries whose content differs from the live
-//! generation, written to the lists `switch-to-configuration` reads.
+//! generation, written to the lists `switch-to-configuration` reads, or handed to `systemctl`.
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use super::error::InstallError;
 use super::{Entry, Report};
+use crate::process::{RunOptions, run};
 
 /// Compares each entry with the live generation's file and collects the units to restart or
 /// reload. Nothing is listed when no generation is live (first boot).
@@ -102,6 +104,32 @@ pub(super) fn write_unit_lists(
             .map_err(io)?;
         let text: String = units.iter().map(|unit| format!("{unit}\n")).collect();
         file.write_all(text.as_bytes()).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// How long one `systemctl --no-block` call may take (it only queues jobs).
+const SYSTEMCTL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Queues the restarts and reloads with `program --no-block` (sops-nix's systemd mode).
+pub(super) fn restart_with_systemctl(program: &Path, report: &Report) -> Result<(), InstallError> {
+    for (verb, units) in [
+        ("try-restart", &report.restart_units),
+        ("try-reload-or-restart", &report.reload_units),
+    ] {
+        if units.is_empty() {
+            continue;
+        }
+        let args = ["--no-block", verb]
+            .into_iter()
+            .chain(units.iter().map(String::as_str));
+        run(program, args, &RunOptions::with_timeout(SYSTEMCTL_TIMEOUT)).map_err(|source| {
+            InstallError::Systemctl {
+                verb,
+                units: units.clone(),
+                source,
+            }
+        })?;
     }
     Ok(())
 }

@@ -17,7 +17,6 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
 
 use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -226,24 +225,13 @@ pub enum DiscoveryError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// The key command could not be started.
-    #[error("cannot run the SOPS_AGE_KEY_CMD program '{program}'")]
-    KeyCommandSpawn {
-        /// The program (first word of the command).
-        program: String,
-        /// The cause.
+    /// The key command could not be started, or exited unsuccessfully (its status and
+    /// standard error are in the source).
+    #[error("the SOPS_AGE_KEY_CMD program did not give an identity")]
+    KeyCommand {
+        /// What happened.
         #[source]
-        source: io::Error,
-    },
-    /// The key command exited unsuccessfully.
-    #[error("the SOPS_AGE_KEY_CMD program '{program}' failed ({status}): {stderr}")]
-    KeyCommandFailed {
-        /// The program (first word of the command).
-        program: String,
-        /// How it exited.
-        status: ExitStatus,
-        /// Its standard error, trimmed and shortened.
-        stderr: String,
+        source: crate::process::ProcessError,
     },
 }
 

@@ -30,24 +30,24 @@ pub enum EnrollError {
         #[source]
         source: EditError,
     },
-    /// `ssh-keyscan` could not be started.
-    #[error("cannot run '{}'", program.display())]
-    KeyscanStart {
-        /// The program.
-        program: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// `ssh-keyscan` found no ed25519 key (host down, no such key type, timeout).
-    #[error("ssh-keyscan found no ed25519 host key on {host}:{port} (exit {}): {stderr}", status.map_or_else(|| "by signal".to_owned(), |code| code.to_string()))]
+    /// `ssh-keyscan` could not be run, failed or ran past its time limit.
+    #[error("cannot scan {host}:{port} with ssh-keyscan")]
     KeyscanFailed {
         /// The host.
         host: String,
         /// The port.
         port: u16,
-        /// Its exit code.
-        status: Option<i32>,
+        /// What happened.
+        #[source]
+        source: crate::process::ProcessError,
+    },
+    /// `ssh-keyscan` ran but printed no ed25519 key (host down, no such key type, timeout).
+    #[error("ssh-keyscan found no ed25519 host key on {host}:{port}{}", if stderr.is_empty() { String::new() } else { format!(": {stderr}") })]
+    NoScannedKey {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
         /// What it said on stderr.
         stderr: String,
     },

@@ -5,8 +5,8 @@
 //! `ssh-ed25519 AAAA…` public key and its `SHA256:` fingerprint, which the anchor's comment
 //! keeps so that a later key change can be shown and checked.
 
+use crate::process::{RunOptions, run};
 use std::path::PathBuf;
-use std::process::Command;
 
 use ssh_key::private::{Ed25519Keypair, KeypairData};
 use ssh_key::{LineEnding, PrivateKey};
@@ -173,26 +173,38 @@ pub(crate) fn parse_key_text(text: &str, origin: &str) -> Result<HostKey, Enroll
     }
 }
 
-/// Runs `ssh-keyscan` and reads the host's ed25519 key from its output.
+/// Runs `ssh-keyscan` and reads the host's ed25519 key from its output. ssh-keyscan's own
+/// `-T` bounds each connection; the whole run is bounded too (a resolver can hang longer).
 pub(crate) fn keyscan(program: &PathBuf, host: &str, port: u16) -> Result<HostKey, EnrollError> {
     let origin = format!("keyscan {host}:{port}");
-    let output = Command::new(program)
-        .args(["-t", ED25519, "-p", &port.to_string(), "-T"])
-        .arg(KEYSCAN_TIMEOUT_SECONDS.to_string())
-        .arg("--")
-        .arg(host)
-        .output()
-        .map_err(|source| EnrollError::KeyscanStart {
-            program: program.clone(),
-            source,
-        })?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || stdout.trim().is_empty() {
-        return Err(EnrollError::KeyscanFailed {
+    let timeout = std::time::Duration::from_secs(u64::from(KEYSCAN_TIMEOUT_SECONDS) * 4);
+    let port_text = port.to_string();
+    let timeout_text = KEYSCAN_TIMEOUT_SECONDS.to_string();
+    let finished = run(
+        program,
+        [
+            "-t",
+            ED25519,
+            "-p",
+            &port_text,
+            "-T",
+            &timeout_text,
+            "--",
+            host,
+        ],
+        &RunOptions::with_timeout(timeout),
+    )
+    .map_err(|source| EnrollError::KeyscanFailed {
+        host: host.to_owned(),
+        port,
+        source,
+    })?;
+    let stdout = String::from_utf8_lossy(&finished.stdout);
+    if stdout.trim().is_empty() {
+        return Err(EnrollError::NoScannedKey {
             host: host.to_owned(),
             port,
-            status: output.status.code(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            stderr: finished.stderr,
         });
     }
     parse_key_text(&stdout, &origin)
@@ -307,6 +319,12 @@ mod tests {
     #[test]
     fn keyscan_reports_a_missing_program() {
         let error = keyscan(&PathBuf::from("/nonexistent/ssh-keyscan"), "h", 22).unwrap_err();
-        assert!(matches!(error, EnrollError::KeyscanStart { .. }));
+        assert!(matches!(
+            error,
+            EnrollError::KeyscanFailed {
+                source: crate::process::ProcessError::Spawn { .. },
+                ..
+            }
+        ));
     }
 }

@@ -317,8 +317,8 @@ fn generate_stores_the_key_for_admins_only_and_bootstrap_writes_it() {
         &BootstrapOptions::default(),
     )
     .unwrap();
-    assert_eq!(written.recipient, outcome.recipient);
-    assert_eq!(written.fingerprint, outcome.fingerprint);
+    assert_eq!(written.key.recipient, outcome.recipient);
+    assert_eq!(written.key.fingerprint, outcome.fingerprint);
     use std::os::unix::fs::PermissionsExt as _;
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&out.join("etc/ssh/ssh_host_ed25519_key")), 0o600);
@@ -454,6 +454,74 @@ fn bootstrap_refuses_links_and_foreign_owners_at_the_key_path() {
     let metadata = std::fs::symlink_metadata(&written.private_key_path).unwrap();
     assert!(metadata.file_type().is_file());
     assert_eq!(metadata.mode() & 0o7777, 0o600);
+}
+
+/// `bootstrap_cloud_init` writes a 0600 `#cloud-config` whose `ssh_keys` hold the stored key
+/// (the same private key, the `.pub` line as a quoted scalar), and never through a symlink.
+#[test]
+fn bootstrap_cloud_init_writes_the_key_as_user_data() {
+    use std::os::unix::fs::{MetadataExt as _, symlink};
+
+    use crate::fleet::bootstrap_cloud_init;
+    use crate::fs::{FsError, UnsafeReason};
+
+    let repo = Repo::new("bootstrap-cloud-init");
+    let request = EnrollRequest::new("web", KeySource::generate(None), Targets::Default);
+    let enrolled = repo.enroll(&request, &dated()).unwrap();
+    let identities = Repo::identities(&repo.admin);
+    let run = |user_data: &Path| {
+        bootstrap_cloud_init(
+            &repo.config(),
+            "web",
+            user_data,
+            &[&AgeDecryptor::new(&identities)],
+            &BootstrapOptions::default(),
+        )
+    };
+    let user_data = repo.dir.0.join("web.yaml");
+    let outcome = run(&user_data).unwrap();
+    assert_eq!(outcome.key.recipient, enrolled.recipient);
+    assert_eq!(outcome.key.fingerprint, enrolled.fingerprint);
+    let metadata = std::fs::symlink_metadata(&user_data).unwrap();
+    assert_eq!(metadata.mode() & 0o7777, 0o600);
+    let text = std::fs::read_to_string(&user_data).unwrap();
+    let out = repo.dir.0.join("extra");
+    let written = bootstrap(
+        &repo.config(),
+        "web",
+        &out,
+        &[&AgeDecryptor::new(&identities)],
+        &BootstrapOptions::default(),
+    )
+    .unwrap();
+    let pem = std::fs::read_to_string(&written.private_key_path).unwrap();
+    let indented: String = pem.lines().map(|line| format!("    {line}\n")).collect();
+    let public = std::fs::read_to_string(&written.public_key_path).unwrap();
+    assert!(text.starts_with("#cloud-config\n"), "{text}");
+    assert!(
+        text.contains(&format!("ssh_keys:\n  ed25519_private: |\n{indented}")),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!("  ed25519_public: {:?}\n", public.trim_end())),
+        "{text}"
+    );
+
+    // A symlink planted at the user-data path is refused and left alone.
+    let victim = repo.dir.0.join("victim");
+    std::fs::write(&victim, b"do not overwrite\n").unwrap();
+    let planted = repo.dir.0.join("planted.yaml");
+    symlink(&victim, &planted).unwrap();
+    match run(&planted) {
+        Err(crate::fleet::BootstrapError::Fs(FsError::Unsafe { reason, .. })) => {
+            assert_eq!(reason, UnsafeReason::Symlink);
+        }
+        other => panic!(
+            "not refused: {:?}",
+            other.map(|outcome| outcome.user_data_path)
+        ),
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"do not overwrite\n");
 }
 
 #[test]

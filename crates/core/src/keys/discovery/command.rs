@@ -1,16 +1,13 @@
 //! The key command (`SOPS_AGE_KEY_CMD`): split into words like a POSIX shell and run without
 //! one, as sops does; its stdout is the identity text.
 
-use std::process::{Command, Stdio};
-
 use zeroize::Zeroizing;
 
 use super::DiscoveryError;
+use crate::process::{RunOptions, run};
 
-/// The longest key command stderr kept in an error.
-const MAX_STDERR_CHARS: usize = 2000;
-
-/// Runs `SOPS_AGE_KEY_CMD` without a shell, as sops does, and returns its stdout.
+/// Runs `SOPS_AGE_KEY_CMD` without a shell, as sops does, and returns its stdout. No time
+/// limit, as in sops: the command may wait for a hardware key to be touched.
 pub(super) fn run_key_command(command: &str) -> Result<Zeroizing<Vec<u8>>, DiscoveryError> {
     let words =
         split_command(command).map_err(|reason| DiscoveryError::KeyCommandSyntax { reason })?;
@@ -19,28 +16,9 @@ pub(super) fn run_key_command(command: &str) -> Result<Zeroizing<Vec<u8>>, Disco
         .ok_or(DiscoveryError::KeyCommandSyntax {
             reason: "the command is empty",
         })?;
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| DiscoveryError::KeyCommandSpawn {
-            program: program.clone(),
-            source,
-        })?;
-    let stdout = Zeroizing::new(output.stdout);
-    if !output.status.success() {
-        let stderr: String = String::from_utf8_lossy(&output.stderr)
-            .trim()
-            .chars()
-            .take(MAX_STDERR_CHARS)
-            .collect();
-        return Err(DiscoveryError::KeyCommandFailed {
-            program: program.clone(),
-            status: output.status,
-            stderr,
-        });
-    }
-    Ok(stdout)
+    run(program, args, &RunOptions::default())
+        .map(|finished| finished.stdout)
+        .map_err(|source| DiscoveryError::KeyCommand { source })
 }
 
 /// A command line that cannot be split into words.

@@ -252,14 +252,18 @@ fn passphrase_protected_identity_files_decrypt() {
 fn key_command_failures() {
     assert!(matches!(
         discover(&Sources::new().age_key_cmd("false"), &NoPrompt),
-        Err(DiscoveryError::KeyCommandFailed { program, .. }) if program == "false"
+        Err(DiscoveryError::KeyCommand {
+            source: crate::process::ProcessError::Failed { program, .. }
+        }) if program == std::path::Path::new("false")
     ));
     assert!(matches!(
         discover(
             &Sources::new().age_key_cmd("/nonexistent/aesec-key-cmd"),
             &NoPrompt
         ),
-        Err(DiscoveryError::KeyCommandSpawn { .. })
+        Err(DiscoveryError::KeyCommand {
+            source: crate::process::ProcessError::Spawn { .. }
+        })
     ));
     assert!(matches!(
         discover(&Sources::new().age_key_cmd("echo 'unterminated"), &NoPrompt),
