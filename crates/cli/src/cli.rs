@@ -524,39 +524,6 @@ pub(crate) struct UpdatekeysArgs {
     pub(crate) no_rotate: bool,
 }
 
-/// `aesec bao transit …`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum BaoTransitCommand {
-    /// Re-wrap every `hc_vault` entry to its key's latest version after a Transit key rotation.
-    #[command(long_about = BAO_TRANSIT_REWRAP_ABOUT)]
-    Rewrap(BaoTransitRewrapArgs),
-}
-
-/// `aesec bao transit rewrap --help`.
-const BAO_TRANSIT_REWRAP_ABOUT: &str = "\
-Re-wrap every hc_vault entry of the tree that an older version of its Transit key wraps, after
-`bao write -f transit/keys/<key>/rotate`. OpenBao's Transit `rewrap` does it server-side: no
-data key leaves OpenBao in clear, and only the entries' enc strings change (they are outside
-the MAC: sops opens the files as before). Each file is written atomically.
-
-The plan (files and key versions) is printed first and confirmed, as with updatekeys. The token
-is BAO_TOKEN, else VAULT_TOKEN, else ~/.vault-token; it needs read on transit/keys/<key> and
-update on transit/rewrap/<key>.";
-
-/// `aesec bao transit rewrap`.
-#[derive(Debug, Args)]
-pub(crate) struct BaoTransitRewrapArgs {
-    /// Files and directories to re-wrap (default: the whole tree governed by .sops.yaml).
-    #[arg(value_name = "PATH")]
-    pub(crate) paths: Vec<PathBuf>,
-    /// Apply the plan without asking.
-    #[arg(short, long)]
-    pub(crate) yes: bool,
-    /// Print the plan and exit without writing anything.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
-}
-
 /// `aesec check --help`.
 const CHECK_ABOUT: &str = "\
 Compare every sops file with .sops.yaml without decrypting anything, for CI and pre-commit.
@@ -853,6 +820,39 @@ pub(crate) enum BaoCommand {
     /// The Transit keys that wrap sops data keys (`hc_vault` entries).
     #[command(subcommand)]
     Transit(BaoTransitCommand),
+}
+
+/// `aesec bao transit …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaoTransitCommand {
+    /// Re-wrap every `hc_vault` entry to its key's latest version after a Transit key rotation.
+    #[command(long_about = BAO_TRANSIT_REWRAP_ABOUT)]
+    Rewrap(BaoTransitRewrapArgs),
+}
+
+/// `aesec bao transit rewrap --help`.
+const BAO_TRANSIT_REWRAP_ABOUT: &str = "\
+Re-wrap every hc_vault entry of the tree that an older version of its Transit key wraps, after
+`bao write -f transit/keys/<key>/rotate`. OpenBao's Transit `rewrap` does it server-side: no
+data key leaves OpenBao in clear, and only the entries' enc strings change (they are outside
+the MAC: sops opens the files as before). Each file is written atomically.
+
+The plan (files and key versions) is printed first and confirmed, as with updatekeys. The token
+is BAO_TOKEN, else VAULT_TOKEN, else ~/.vault-token; it needs read on transit/keys/<key> and
+update on transit/rewrap/<key>.";
+
+/// `aesec bao transit rewrap`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoTransitRewrapArgs {
+    /// Files and directories to re-wrap (default: the whole tree governed by .sops.yaml).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Apply the plan without asking.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Print the plan and exit without writing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `aesec bao push --help`.
