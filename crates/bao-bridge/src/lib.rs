@@ -16,6 +16,9 @@
 //! - **Auth** ([`Login`], [`Session`]): token lookup/renew/revoke, AppRole (with a
 //!   response-wrapped secret-id), Kubernetes (service-account token file), JWT/OIDC.
 //! - **KV v2** ([`Kv2`]) and **Transit** ([`Transit`]) primitives.
+//! - **Transit as a sops master key** ([`TransitBackend`], [`TransitMasterKey`]): `hc_vault`
+//!   entries byte-compatible with sops; the backend joins the decryptor list that `aesec`'s
+//!   file operations take, so files keyed to Transit (alone or beside age) open and re-wrap.
 //!
 //! # Blocking, on purpose
 //!
@@ -69,8 +72,10 @@ mod error;
 mod kv2;
 pub mod publish;
 mod retry;
+mod rewrap;
 mod tls;
 mod transit;
+mod transit_key;
 
 pub use auth::{KUBERNETES_TOKEN_PATH, Login, Refresh, Session, TokenInfo};
 pub use client::{Client, Stats};
@@ -81,7 +86,9 @@ pub use kv2::{
     Cas, Kv2, KvSecret, Metadata, MetadataPatch, SecretData, VersionMetadata, VersionState,
 };
 pub use retry::RetryPolicy;
+pub use rewrap::{RewrapError, StaleEntry};
 pub use transit::{Ciphertext, KeyInfo, Transit, ciphertext_version};
+pub use transit_key::{ParseTransitUriError, TransitBackend, TransitMasterKey, TransitUri};
 
 /// The `secrecy` crate this API uses for tokens, re-exported so versions match.
 pub use secrecy;

@@ -114,7 +114,8 @@ pub(crate) enum Command {
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// OpenBao: publish sops files to KV v2 for Kubernetes (push, pull, manifests).
+    /// OpenBao: publish sops files to KV v2 for Kubernetes (push, pull, manifests); re-wrap
+    /// the Transit keys of sops files (transit rewrap).
     #[command(subcommand)]
     Bao(BaoCommand),
     /// Print shell completions.
@@ -177,6 +178,13 @@ pub(crate) struct EncryptArgs {
     /// the matching creation rule.
     #[arg(long, env = crate::env::SOPS_AGE_RECIPIENTS, value_name = "RECIPIENTS")]
     pub(crate) age: Option<String>,
+
+    /// Comma-separated OpenBao/Vault Transit keys
+    /// (`https://host:8200/v1/<engine>/keys/<name>`, any namespace inside the engine path);
+    /// with `--age`, replaces the key groups of the matching creation rule. The token is
+    /// `BAO_TOKEN`, else `VAULT_TOKEN`, else `~/.vault-token`.
+    #[arg(long, env = crate::env::SOPS_VAULT_URIS, value_name = "URIS")]
+    pub(crate) hc_vault_transit: Option<String>,
 
     /// Use this name for format detection and creation-rule matching (for stdin).
     #[arg(long, value_name = "NAME")]
@@ -809,6 +817,42 @@ pub(crate) enum BaoCommand {
     /// Print the External Secrets manifests (ClusterSecretStore, one ExternalSecret per
     /// published path) and, as comments, the OpenBao policy and Kubernetes auth role.
     Manifests(BaoManifestsArgs),
+    /// The Transit keys that wrap sops data keys (`hc_vault` entries).
+    #[command(subcommand)]
+    Transit(BaoTransitCommand),
+}
+
+/// `aesec bao transit …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BaoTransitCommand {
+    /// Re-wrap every `hc_vault` entry to its key's latest version after a Transit key rotation.
+    #[command(long_about = BAO_TRANSIT_REWRAP_ABOUT)]
+    Rewrap(BaoTransitRewrapArgs),
+}
+
+/// `aesec bao transit rewrap --help`.
+const BAO_TRANSIT_REWRAP_ABOUT: &str = "\
+Re-wrap every hc_vault entry of the tree that an older version of its Transit key wraps, after
+`bao write -f transit/keys/<key>/rotate`. OpenBao's Transit `rewrap` does it server-side: no
+data key leaves OpenBao in clear, and only the entries' enc strings change (they are outside
+the MAC: sops opens the files as before). Each file is written atomically.
+
+The plan (files and key versions) is printed first and confirmed, as with updatekeys. The token
+is BAO_TOKEN, else VAULT_TOKEN, else ~/.vault-token; it needs read on transit/keys/<key> and
+update on transit/rewrap/<key>.";
+
+/// `aesec bao transit rewrap`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoTransitRewrapArgs {
+    /// Files and directories to re-wrap (default: the whole tree governed by .sops.yaml).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Apply the plan without asking.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
+    /// Print the plan and exit without writing anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `aesec bao push --help`.

@@ -2,6 +2,7 @@
 //! the `.sops.yaml`, the identities found the way sops finds them, and output writing.
 
 mod bao;
+mod bao_transit;
 mod bootstrap;
 mod check;
 mod decrypt;
@@ -26,7 +27,9 @@ use aesec::config::Config;
 use aesec::file::FileError;
 use aesec::keys::age::Identities;
 use aesec::keys::discovery::{self, Sources};
+use aesec::sops::{AgeDecryptor, KeyDecryptor};
 use aesec::store::{EmitOptions, Format};
+use aesec_bao_bridge::TransitBackend;
 use anyhow::Context as _;
 
 use crate::cli::{Cli, Command, FormatArg, OutputArgs, TypeArgs};
@@ -90,11 +93,22 @@ pub(crate) struct Context {
 pub(crate) struct Keys {
     /// Every identity found.
     pub(crate) identities: Identities,
+    /// The backends of master keys of other kinds (OpenBao/Vault Transit).
+    backends: KeyBackends,
     /// Where they were looked for, for the exit-128 report.
     pub(crate) search: KeySearch,
 }
 
 impl Keys {
+    /// The one decryptor list every command opens and re-wraps files with: age identities, and
+    /// OpenBao/Vault Transit for `hc_vault` entries and specs.
+    pub(crate) fn decryptors(&self) -> Decryptors<'_> {
+        Decryptors {
+            age: AgeDecryptor::new(&self.identities),
+            backends: &self.backends,
+        }
+    }
+
     /// Wraps a failure to open or change `file` so that the report can list the key sources.
     pub(crate) fn error(
         &self,
@@ -110,6 +124,70 @@ impl Keys {
         }
         .into()
     }
+}
+
+/// The decryptors of a run ([`Keys::decryptors`]).
+pub(crate) struct Decryptors<'k> {
+    age: AgeDecryptor<'k>,
+    backends: &'k KeyBackends,
+}
+
+impl Decryptors<'_> {
+    /// The list the library takes.
+    pub(crate) fn list(&self) -> Vec<&dyn KeyDecryptor> {
+        let mut list: Vec<&dyn KeyDecryptor> = vec![&self.age];
+        list.extend(self.backends.list());
+        list
+    }
+}
+
+/// The backends of master keys of kinds other than age (built once per run, part of every
+/// decryptor list). Alone they serve encrypting a new file under a creation rule, for which no
+/// age identity is looked for (sops' `encrypt` looks for none, and `SOPS_AGE_KEY_CMD` is not run).
+pub(crate) struct KeyBackends {
+    transit: Option<TransitBackend>,
+}
+
+impl KeyBackends {
+    /// The backends of this run's environment.
+    pub(crate) fn new() -> Self {
+        Self {
+            transit: transit_backend(),
+        }
+    }
+
+    /// The list the library takes.
+    pub(crate) fn list(&self) -> Vec<&dyn KeyDecryptor> {
+        self.transit
+            .iter()
+            .map(|transit| transit as &dyn KeyDecryptor)
+            .collect()
+    }
+}
+
+/// The `hc_vault` backend: OpenBao's settings (`BAO_X`, else `VAULT_X`), with sops' token
+/// fallback `~/.vault-token` when neither `BAO_TOKEN` nor `VAULT_TOKEN` is set.
+pub(crate) fn transit_backend() -> Option<TransitBackend> {
+    let mut settings =
+        match aesec_bao_bridge::Config::from_env_with(|name| std::env::var(name).ok()) {
+            Ok(settings) => settings,
+            Err(error) => {
+                tracing::warn!("OpenBao settings ignored, hc_vault keys unavailable: {error}");
+                return None;
+            }
+        };
+    if settings.token.is_none()
+        && let Some(home) = var_os(crate::env::HOME)
+    {
+        let file = Path::new(&home).join(".vault-token");
+        if let Ok(bytes) = aesec::fs::read(&file).map(zeroize::Zeroizing::new) {
+            let token = String::from_utf8_lossy(&bytes).trim().to_owned();
+            if !token.is_empty() {
+                settings = settings.token(token.into());
+            }
+        }
+    }
+    Some(TransitBackend::new(settings))
 }
 
 impl Context {
@@ -229,6 +307,7 @@ impl Context {
         }
         Keys {
             identities: found.identities,
+            backends: KeyBackends::new(),
             search: KeySearch {
                 looked: discovery::describe(&sources),
                 problems,

@@ -14,6 +14,8 @@ pub(crate) const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
 pub(crate) const SOPS_AGE_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
 /// Path of an OpenSSH private key to decrypt with.
 pub(crate) const SOPS_AGE_SSH_PRIVATE_KEY_FILE: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
+/// Comma-separated Transit key URIs for `encrypt` (same as `--hc-vault-transit`).
+pub(crate) const SOPS_VAULT_URIS: &str = "SOPS_VAULT_URIS";
 /// Editor for `edit`, before `EDITOR`.
 pub(crate) const SOPS_EDITOR: &str = "SOPS_EDITOR";
 /// Editor for `edit`.

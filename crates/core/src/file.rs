@@ -8,6 +8,7 @@
 
 mod edit;
 mod environment;
+mod key_entries;
 mod key_groups;
 mod recipients;
 
@@ -25,9 +26,11 @@ use crate::tree::{Branch, Item, Tree, Value};
 
 pub use edit::{EditError, EditSession, example_document};
 pub use environment::{EnvVar, EnvironmentError, environment};
+pub use key_entries::{read_metadata, replace_key_groups};
 pub use key_groups::{add_key_group, delete_key_group};
 pub use recipients::{
-    KeyChanges, RuleOverrides, creation_recipients, metadata_recipients, rule_recipients,
+    KeyChanges, RuleOverrides, creation_recipients, group_specs, metadata_recipients,
+    rule_recipients,
 };
 
 /// Why a file operation failed.
@@ -52,6 +55,9 @@ pub enum FileError {
     /// The document cannot be written in the requested format.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A master key could not be built (no backend for its kind, or the backend failed).
+    #[error(transparent)]
+    MasterKey(#[from] crate::sops::MasterKeyError),
     /// A key type that aesec cannot use yet (PGP, cloud KMS).
     #[error("key type '{kind}' is not supported by aesec: re-encrypt the file to age recipients")]
     UnsupportedKeyType {
@@ -283,7 +289,7 @@ pub fn rotate(
     emit: &EmitOptions,
 ) -> Result<Vec<u8>, FileError> {
     let mut document = Document::open(encrypted, format, decryptors, &OpenOptions::default())?;
-    let mut recipients = metadata_recipients(&document)?;
+    let mut recipients = metadata_recipients(&document, decryptors)?;
     changes.apply(&mut recipients)?;
     document.rotate(&recipients)?;
     Ok(document.seal(emit)?)

@@ -5,6 +5,7 @@ pub(crate) mod age_key;
 pub(crate) mod crypt;
 pub(crate) mod document;
 pub(crate) mod envelope;
+pub(crate) mod key_spec;
 pub(crate) mod mac;
 pub(crate) mod master_key;
 pub(crate) mod metadata;
@@ -19,6 +20,7 @@ pub(crate) mod value;
 pub use age_key::{AgeDecryptor, AgeMasterKey};
 pub use crypt::{DecryptError, EncryptError};
 pub use document::{Document, EncryptionRules, OpenError, OpenOptions, Recipients, SealError};
+pub use key_spec::{KeySpec, resolve_master_key};
 pub use mac::{MacError, now_lastmodified};
 pub use master_key::{
     DataKeyError, EntryFailure, GroupOutcome, KeyDecryptor, MasterKey, MasterKeyError,

@@ -107,7 +107,7 @@ fn encrypt_file(dir: &Path, config: &Config, relative: &str, plaintext: &str) ->
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let format = Format::from_path(&path);
     let (recipients, rules) =
-        creation_recipients(Some(config), &path, dir, &RuleOverrides::default()).unwrap();
+        creation_recipients(Some(config), &path, dir, &RuleOverrides::default(), &[]).unwrap();
     let mut options = EncryptOptions::new(format, format);
     options.rules = rules;
     let bytes = aesec::file::encrypt(plaintext.as_bytes(), &recipients, &options)

@@ -151,6 +151,7 @@ pub fn pull(
         target.file,
         target.cwd,
         &RuleOverrides::default(),
+        target.decryptors,
     )
     .map_err(failed)?;
     let mut document = Document::from_plaintext(b"{}", Format::Json, &rules)

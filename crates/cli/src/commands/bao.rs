@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use aesec::fs::WriteOptions;
 use aesec::progress::Observer;
-use aesec::sops::{AgeDecryptor, TreePath};
+use aesec::sops::TreePath;
 use aesec_bao_bridge::publish::{self, Action, MAPPING_FILE, Mapping, PlanOptions, PullTarget};
 use aesec_bao_bridge::{Client, Config as BaoConfig};
 use anyhow::Context as _;
@@ -24,6 +24,7 @@ pub(crate) fn run(context: &Context, command: &BaoCommand) -> anyhow::Result<u8>
         BaoCommand::Push(args) => push(context, args),
         BaoCommand::Pull(args) => pull(context, args),
         BaoCommand::Manifests(args) => manifests(context, args),
+        BaoCommand::Transit(command) => super::bao_transit::run(context, command),
     }
 }
 
@@ -31,11 +32,11 @@ fn push(context: &Context, args: &BaoPushArgs) -> anyhow::Result<u8> {
     let mapping = load_mapping(context, &args.mapping)?;
     let client = client()?;
     let keys = context.keys();
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let mut options = PlanOptions::default();
     options.prune = args.prune;
     options.adopt = args.adopt;
-    let plan = publish::plan(&client, &mapping, &[&decryptor], &options)?;
+    let plan = publish::plan(&client, &mapping, &decryptors.list(), &options)?;
 
     if !(context.json || context.quiet && args.yes) {
         crate::output::stdout(plan.to_string().as_bytes())?;
@@ -128,8 +129,8 @@ fn pull(context: &Context, args: &BaoPullArgs) -> anyhow::Result<u8> {
     let keys_path: Option<TreePath> = args.keys.as_deref().map(str::parse).transpose()?;
     let config = context.config()?;
     let keys = context.keys();
-    let decryptor = AgeDecryptor::new(&keys.identities);
-    let decryptors = [&decryptor as _];
+    let decryptors = keys.decryptors();
+    let decryptors = decryptors.list();
     let mut target = PullTarget::new(&file, &context.cwd);
     target.existing = existing.as_deref();
     target.keys = keys_path.as_ref();

@@ -5,7 +5,6 @@
 //! both are given.
 
 use aesec::fleet::{self, BootstrapOptions, BootstrappedKey};
-use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
 
 use crate::cli::BootstrapArgs;
@@ -14,14 +13,15 @@ use crate::commands::Context;
 pub(crate) fn run(context: &Context, args: &BootstrapArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;
     let keys = context.keys();
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let mut options = BootstrapOptions::default();
     options.private_key_path = args.key_path.as_ref().map(|p| context.path(p));
     let failed = || format!("cannot bootstrap '{}'", args.name);
     if let Some(out) = &args.out {
         let out = context.path(out);
-        let outcome = fleet::bootstrap(&config.path, &args.name, &out, &[&decryptor], &options)
-            .with_context(failed)?;
+        let outcome =
+            fleet::bootstrap(&config.path, &args.name, &out, &decryptors.list(), &options)
+                .with_context(failed)?;
         report(
             context,
             &outcome,
@@ -44,7 +44,7 @@ pub(crate) fn run(context: &Context, args: &BootstrapArgs) -> anyhow::Result<u8>
             &config.path,
             &args.name,
             &user_data,
-            &[&decryptor],
+            &decryptors.list(),
             &options,
         )
         .with_context(failed)?;

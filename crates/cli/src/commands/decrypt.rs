@@ -4,7 +4,6 @@ use std::path::Path;
 
 use aesec::file::DecryptOptions;
 use aesec::fs::WriteOptions;
-use aesec::sops::AgeDecryptor;
 
 use crate::cli::DecryptArgs;
 use crate::commands::{
@@ -25,12 +24,8 @@ pub(crate) fn run(context: &Context, args: &DecryptArgs) -> anyhow::Result<u8> {
     let encrypted = read_input(context, args.file.as_deref())?;
     let keys = context.keys();
     let shown = name.unwrap_or(Path::new("<stdin>"));
-    let plaintext = aesec::file::decrypt(
-        &encrypted,
-        &[&AgeDecryptor::new(&keys.identities)],
-        &options,
-    )
-    .map_err(|error| keys.error("decrypt", shown, error))?;
+    let plaintext = aesec::file::decrypt(&encrypted, &keys.decryptors().list(), &options)
+        .map_err(|error| keys.error("decrypt", shown, error))?;
     write_output(
         target.as_deref(),
         &plaintext,

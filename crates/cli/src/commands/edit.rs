@@ -10,11 +10,10 @@ use std::process::Command;
 
 use aesec::file::{EditError, EditSession, FileError, RuleOverrides};
 use aesec::fs::WriteOptions;
-use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
 
 use crate::cli::EditArgs;
-use crate::commands::{Context, input_format, read_input, which, write_file};
+use crate::commands::{Context, KeyBackends, input_format, read_input, which, write_file};
 use crate::exit;
 use crate::output::CliError;
 use crate::scratch::Scratch;
@@ -26,23 +25,21 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
     let mut session = if path.exists() {
         let encrypted = read_input(context, Some(&args.file))?;
         let keys = context.keys();
-        EditSession::open(
-            &encrypted,
-            format,
-            &[&AgeDecryptor::new(&keys.identities)],
-            &emit,
-        )
-        .map_err(|error| match error {
-            EditError::Open(open) => keys.error("edit", &args.file, FileError::Open(open)),
-            other => other.into(),
-        })?
+        EditSession::open(&encrypted, format, &keys.decryptors().list(), &emit).map_err(
+            |error| match error {
+                EditError::Open(open) => keys.error("edit", &args.file, FileError::Open(open)),
+                other => other.into(),
+            },
+        )?
     } else {
         let config = context.config()?;
+        let backends = KeyBackends::new();
         let (recipients, rules) = aesec::file::creation_recipients(
             config.as_ref(),
             &path,
             &context.cwd,
             &RuleOverrides::default(),
+            &backends.list(),
         )
         .with_context(|| {
             format!(

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use crate::cli::EncryptArgs;
 use crate::commands::{
-    Context, input_format, output_format, output_target, read_input, write_output,
+    Context, KeyBackends, input_format, output_format, output_target, read_input, write_output,
 };
 use crate::output::CliError;
 
@@ -26,6 +26,7 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
     let input = input_format(&args.types, Some(name));
     let mut overrides = RuleOverrides::default();
     overrides.age = args.age.clone();
+    overrides.hc_vault_transit = args.hc_vault_transit.clone();
     overrides.unencrypted_suffix = args.unencrypted_suffix.clone();
     overrides.encrypted_suffix = args.encrypted_suffix.clone();
     overrides.unencrypted_regex = args.unencrypted_regex.clone();
@@ -35,11 +36,13 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
     overrides.mac_only_encrypted = args.mac_only_encrypted;
     overrides.shamir_threshold = args.shamir_secret_sharing_threshold;
     let config = context.config()?;
+    let backends = KeyBackends::new();
     let (recipients, rules) = aesec::file::creation_recipients(
         config.as_ref(),
         &context.path(name),
         &context.cwd,
         &overrides,
+        &backends.list(),
     )
     .with_context(|| {
         format!(

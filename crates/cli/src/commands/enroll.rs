@@ -9,7 +9,6 @@ use aesec::fleet::{
     self, EnrollError, EnrollOptions, EnrollOutcome, EnrollRequest, KeySource, KeyscanTrust,
     KnownHosts, Membership, ScannedKey, Targets, Verified,
 };
-use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
 
 use crate::cli::EnrollArgs;
@@ -84,9 +83,9 @@ pub(crate) fn run(context: &Context, args: &EnrollArgs) -> anyhow::Result<u8> {
     options.no_updatekeys = args.no_updatekeys;
     let request = EnrollRequest::new(args.name.clone(), source, targets);
     let keys = context.keys();
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let bar = Bar::new(context.quiet || context.json);
-    let outcome = match fleet::enroll(&config.path, &request, &[&decryptor], &options, &bar) {
+    let outcome = match fleet::enroll(&config.path, &request, &decryptors.list(), &options, &bar) {
         Ok(outcome) => outcome,
         Err(EnrollError::NotConfirmed { .. }) => {
             if let Some(error) = prompt_error.lock().ok().and_then(|mut slot| slot.take()) {

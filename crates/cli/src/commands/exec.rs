@@ -17,7 +17,7 @@ use std::process::Command;
 
 use aesec::file::DecryptOptions;
 use aesec::fs::WriteOptions;
-use aesec::sops::{AgeDecryptor, Document, OpenOptions};
+use aesec::sops::{Document, OpenOptions};
 use anyhow::Context as _;
 
 use crate::cli::{ExecEnvArgs, ExecFileArgs, RunAs};
@@ -35,7 +35,7 @@ pub(crate) fn run_env(context: &Context, args: &ExecEnvArgs) -> anyhow::Result<u
     let document = Document::open(
         &encrypted,
         format,
-        &[&AgeDecryptor::new(&keys.identities)],
+        &keys.decryptors().list(),
         &OpenOptions::default(),
     )
     .map_err(|error| keys.error("decrypt", &args.file, error))?;
@@ -66,12 +66,8 @@ pub(crate) fn run_file(context: &Context, args: &ExecFileArgs) -> anyhow::Result
     // A missing file is "cannot read" (exit 2) here, as in sops' exec commands.
     let encrypted = aesec::fs::read(context.path(&args.file))?;
     let keys = context.keys();
-    let plaintext = aesec::file::decrypt(
-        &encrypted,
-        &[&AgeDecryptor::new(&keys.identities)],
-        &options,
-    )
-    .map_err(|error| keys.error("decrypt", &args.file, error))?;
+    let plaintext = aesec::file::decrypt(&encrypted, &keys.decryptors().list(), &options)
+        .map_err(|error| keys.error("decrypt", &args.file, error))?;
     let scratch = Scratch::new("aesec-exec-", "the command runs")?;
     let path = scratch.path().join(name);
     if let Some(parent) = path.parent() {

@@ -3,7 +3,7 @@
 
 use aesec::fs::WriteOptions;
 use aesec::keys::age::Recipient;
-use aesec::sops::{AgeDecryptor, AgeMasterKey};
+use aesec::sops::AgeMasterKey;
 
 use crate::cli::{GroupsCommand, GroupsFileArgs};
 use crate::commands::{Context, input_format, read_input, write_output};
@@ -19,7 +19,8 @@ pub(crate) fn run(context: &Context, command: &GroupsCommand) -> anyhow::Result<
     let format = input_format(&target.types, Some(&target.file));
     let encrypted = read_input(context, Some(&target.file))?;
     let keys = context.keys();
-    let decryptors = [&AgeDecryptor::new(&keys.identities) as _];
+    let decryptors = keys.decryptors();
+    let decryptors = decryptors.list();
     let threshold = target.shamir_secret_sharing_threshold;
     let emit = context.emit_options(&target.types, format)?;
     let changed = match command {

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use aesec::fleet::{self, RemoveOptions, RemoveOutcome};
-use aesec::sops::AgeDecryptor;
 use anyhow::Context as _;
 
 use crate::cli::RemoveArgs;
@@ -27,12 +26,12 @@ pub(crate) fn run(context: &Context, args: &RemoveArgs) -> anyhow::Result<u8> {
         }
     }
     let keys = context.keys();
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let bar = Bar::new(context.quiet || context.json);
     let mut outcome = fleet::remove(
         &config.path,
         &args.name,
-        &[&decryptor],
+        &decryptors.list(),
         &RemoveOptions::default(),
         &bar,
     )

@@ -7,7 +7,7 @@ use aesec::file::KeyChanges;
 use aesec::fleet::{self, Action, ApplyOptions, PlanOptions};
 use aesec::fs::WriteOptions;
 use aesec::keys::age::Recipient;
-use aesec::sops::{AgeDecryptor, AgeMasterKey, MasterKey};
+use aesec::sops::{AgeMasterKey, MasterKey};
 
 use crate::cli::RotateArgs;
 use crate::commands::{Context, input_format, output_target, read_input, write_output};
@@ -43,7 +43,7 @@ pub(crate) fn run(context: &Context, args: &RotateArgs) -> anyhow::Result<u8> {
         let rotated = aesec::file::rotate(
             &encrypted,
             format,
-            &[&AgeDecryptor::new(&keys.identities)],
+            &keys.decryptors().list(),
             changes,
             &emit,
         )
@@ -74,13 +74,13 @@ fn run_older_than(
     };
     let plan =
         fleet::plan(&config, &files, &context.cwd, &PlanOptions::default()).map_err(fleet_error)?;
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let bar = Bar::new(context.quiet || context.json);
     let report = fleet::rotate_older_than(
         &plan,
         max_age,
         std::time::SystemTime::now(),
-        &[&decryptor],
+        &decryptors.list(),
         &ApplyOptions::with_emit(config.stores),
         &bar,
     )

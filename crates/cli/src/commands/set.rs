@@ -3,7 +3,7 @@
 
 use aesec::file::ChangeOptions;
 use aesec::fs::WriteOptions;
-use aesec::sops::{AgeDecryptor, TreePath};
+use aesec::sops::TreePath;
 
 use crate::cli::{SetArgs, UnsetArgs};
 use crate::commands::{Context, input_format, output_format, read_input, read_stdin, write_file};
@@ -80,7 +80,7 @@ pub(crate) fn run_set(context: &Context, args: &SetArgs) -> anyhow::Result<u8> {
     let keys = context.keys();
     let changed = aesec::file::set(
         &encrypted,
-        &[&AgeDecryptor::new(&keys.identities)],
+        &keys.decryptors().list(),
         &path,
         value,
         &options,
@@ -100,13 +100,8 @@ pub(crate) fn run_unset(context: &Context, args: &UnsetArgs) -> anyhow::Result<u
     )?;
     let encrypted = read_input(context, Some(&args.file))?;
     let keys = context.keys();
-    let changed = aesec::file::unset(
-        &encrypted,
-        &[&AgeDecryptor::new(&keys.identities)],
-        &path,
-        &options,
-    )
-    .map_err(|error| keys.error(format!("unset {path} in"), &args.file, error))?;
+    let changed = aesec::file::unset(&encrypted, &keys.decryptors().list(), &path, &options)
+        .map_err(|error| keys.error(format!("unset {path} in"), &args.file, error))?;
     write_back(context, &args.file, changed)
 }
 

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use aesec::fleet::{self, ApplyOptions, PlanOptions};
-use aesec::sops::AgeDecryptor;
 
 use crate::cli::UpdatekeysArgs;
 use crate::commands::Context;
@@ -48,7 +47,7 @@ pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8
     }
 
     let keys = context.keys();
-    let decryptor = AgeDecryptor::new(&keys.identities);
+    let decryptors = keys.decryptors();
     let bar = Bar::new(context.quiet || context.json);
     #[cfg_attr(
         not(debug_assertions),
@@ -60,13 +59,14 @@ pub(crate) fn run(context: &Context, args: &UpdatekeysArgs) -> anyhow::Result<u8
     let mut options = ApplyOptions::with_emit(config.stores);
     #[cfg(debug_assertions)]
     crate::test_hooks::install(&mut options);
-    let report = fleet::update_keys(&plan, &[&decryptor], &options, &bar).map_err(|source| {
-        CliError::Fleet {
-            action: "update keys",
-            search: keys.search.clone(),
-            source,
-        }
-    })?;
+    let report =
+        fleet::update_keys(&plan, &decryptors.list(), &options, &bar).map_err(|source| {
+            CliError::Fleet {
+                action: "update keys",
+                search: keys.search.clone(),
+                source,
+            }
+        })?;
     let report = shown_report(&context.cwd, report);
     if context.json {
         crate::output::json(&serde_json::json!({ "plan": shown, "report": report }))?;

@@ -102,7 +102,7 @@ fn regroup(
         ..OpenOptions::default()
     };
     let mut document = Document::open(encrypted, format, decryptors, &open)?;
-    let current = metadata_recipients(&document)?;
+    let current = metadata_recipients(&document, decryptors)?;
     let mut groups = current.key_groups;
     change(&mut groups)?;
     let threshold = shamir_threshold.or(current.shamir_threshold);

@@ -300,7 +300,7 @@ fn seal_job(
 ) -> Result<Vec<u8>, FleetFileError> {
     let (content, expected) = match &job.change {
         Change::Rewrap(target) => {
-            let content = match reused_group(document, target)? {
+            let content = match reused_group(document, target, decryptors)? {
                 Some(group) => {
                     let mut metadata = document.metadata().clone();
                     metadata.key_groups = vec![group];
@@ -308,14 +308,14 @@ fn seal_job(
                     envelope::emit_encrypted(job.format, split.tree, &metadata, emit)?
                 }
                 None => {
-                    document.rewrap(&target.recipients()?)?;
+                    document.rewrap(&target.recipients(decryptors)?)?;
                     document.seal_metadata_only(original, emit)?
                 }
             };
             (content, target.groups.clone())
         }
         Change::Rotate(target) => {
-            document.rotate(&target.recipients()?)?;
+            document.rotate(&target.recipients(decryptors)?)?;
             (document.seal(emit)?, target.groups.clone())
         }
     };
@@ -350,6 +350,7 @@ fn seal_job(
 fn reused_group(
     document: &Document,
     target: &DesiredGroups,
+    backends: &[&dyn KeyDecryptor],
 ) -> Result<Option<crate::sops::KeyGroup>, FleetFileError> {
     let metadata = document.metadata();
     let ([current], [wanted]) = (metadata.key_groups.as_slice(), target.groups.as_slice()) else {
@@ -363,7 +364,7 @@ fn reused_group(
         match current.iter().find(|entry| &entry.identifier() == text) {
             Some(entry) => group.push(entry.clone()),
             None => {
-                let entry = master_key(text)?
+                let entry = master_key(text, backends)?
                     .encrypt(document.data_key().expose_secret())
                     .map_err(SealError::from)?;
                 group.push(entry);

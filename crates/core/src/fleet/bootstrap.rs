@@ -181,7 +181,7 @@ pub enum BootstrapError {
 ///     &[&AgeDecryptor::new(&identities)],
 ///     &BootstrapOptions::default(),
 /// )?;
-/// println!("nixos-anywhere --extra-files /tmp/morpheus-files  # {}", outcome.fingerprint);
+/// println!("nixos-anywhere --extra-files /tmp/morpheus-files  # {}", outcome.key.fingerprint);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///

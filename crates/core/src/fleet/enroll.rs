@@ -246,6 +246,7 @@ pub fn enroll(
             relative,
             made,
             &mut created,
+            decryptors,
         )?),
         None => None,
     };
@@ -396,8 +397,9 @@ fn store_generated_key(
     relative: &Path,
     made: &GeneratedHostKey,
     created: &mut Vec<usize>,
+    decryptors: &[&dyn KeyDecryptor],
 ) -> Result<GeneratedKey, EnrollError> {
-    let recipients = grant::admin_rule_for(editor, config_path, relative, created)?;
+    let recipients = grant::admin_rule_for(editor, config_path, relative, created, decryptors)?;
     let config = load_text(&editor.to_text(), config_path)?;
     let mut encrypt_options = EncryptOptions::new(Format::Binary, Format::Binary);
     encrypt_options.emit = config.stores;

@@ -3,25 +3,27 @@
 
 use super::error::FleetFileError;
 use crate::file::FileError;
-use crate::keys::age::Recipient;
-use crate::sops::{AgeMasterKey, MasterKey, Recipients};
+use crate::sops::{KeyDecryptor, KeySpec, MasterKey, Recipients, resolve_master_key};
 
 /// The key groups a file should end up with.
 #[derive(Clone, Debug)]
 pub(crate) struct DesiredGroups {
-    /// age recipients per group.
+    /// Key identifiers per group: age recipients and `hc_vault` transit URIs.
     pub(crate) groups: Vec<Vec<String>>,
     /// The threshold to store.
     pub(crate) threshold: Option<usize>,
 }
 
 impl DesiredGroups {
-    pub(crate) fn recipients(&self) -> Result<Recipients, FleetFileError> {
+    pub(crate) fn recipients(
+        &self,
+        backends: &[&dyn KeyDecryptor],
+    ) -> Result<Recipients, FleetFileError> {
         let mut groups = Vec::new();
         for group in &self.groups {
             let keys = group
                 .iter()
-                .map(|identifier| master_key(identifier))
+                .map(|identifier| master_key(identifier, backends))
                 .collect::<Result<Vec<_>, _>>()?;
             groups.push(keys);
         }
@@ -29,11 +31,15 @@ impl DesiredGroups {
     }
 }
 
-/// The master key a key group's identifier stands for: today an age recipient, the only kind
-/// the fleet engine wraps data keys for (the plan marks files naming other kinds unsupported).
-pub(crate) fn master_key(identifier: &str) -> Result<Box<dyn MasterKey>, FleetFileError> {
-    let recipient: Recipient = identifier.parse().map_err(FileError::from)?;
-    Ok(Box::new(AgeMasterKey::new(recipient)))
+/// The master key a key group's identifier stands for: an age recipient, or an `hc_vault`
+/// transit key built by one of `backends` (the plan marks files naming other kinds
+/// unsupported).
+pub(crate) fn master_key(
+    identifier: &str,
+    backends: &[&dyn KeyDecryptor],
+) -> Result<Box<dyn MasterKey>, FleetFileError> {
+    let spec = KeySpec::from_identifier(identifier).map_err(FileError::from)?;
+    resolve_master_key(&spec, backends).map_err(|error| FileError::from(error).into())
 }
 
 /// Whether two group lists hold the same recipients per group (order within a group aside).

@@ -176,13 +176,19 @@ pub(crate) fn spec_identifiers(spec: &KeyGroupSpec) -> Vec<String> {
     ids
 }
 
-/// The non-age keys of a configured group, as `kind 'identifier'`.
+/// The identifiers of one configured group that aesec wraps data keys for: age recipients, then
+/// `hc_vault` transit URIs.
+fn wrappable_identifiers(spec: &KeyGroupSpec) -> Vec<String> {
+    spec.age.iter().chain(&spec.hc_vault).cloned().collect()
+}
+
+/// The keys of a configured group that aesec cannot wrap a data key for (PGP, cloud KMS), as
+/// `kind 'identifier'`.
 fn spec_unsupported(spec: &KeyGroupSpec) -> Vec<String> {
     let named = |kind: &str, ids: &mut dyn Iterator<Item = String>| -> Vec<String> {
         ids.map(|id| format!("{kind} '{id}'")).collect()
     };
     let mut out = named("pgp", &mut spec.pgp.iter().cloned());
-    out.extend(named("hc_vault", &mut spec.hc_vault.iter().cloned()));
     out.extend(named("kms", &mut spec.kms.iter().map(|k| k.arn.clone())));
     out.extend(named("gcp_kms", &mut spec.gcp_kms.iter().cloned()));
     out.extend(named(
@@ -263,7 +269,7 @@ fn compare(
     }
     let mut non_age_keys: Vec<String> = rule.key_groups.iter().flat_map(spec_unsupported).collect();
     for entry in metadata.key_groups.iter().flatten() {
-        if entry.kind() != "age" {
+        if !matches!(entry.kind(), "age" | "hc_vault") {
             let named = format!("{} '{}'", entry.kind(), entry.identifier());
             if !non_age_keys.contains(&named) {
                 non_age_keys.push(named);
@@ -286,7 +292,7 @@ fn compare(
         non_age_keys,
         format,
         target: DesiredGroups {
-            groups: rule.key_groups.iter().map(|g| g.age.clone()).collect(),
+            groups: rule.key_groups.iter().map(wrappable_identifiers).collect(),
             threshold: new_threshold,
         },
         last_modified: metadata.last_modified.clone(),

@@ -12,6 +12,7 @@ use std::fmt;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+use crate::sops::key_spec::KeySpec;
 use crate::sops::metadata::{KeyEntry, KeyGroup, Metadata, sort_group};
 use crate::sops::shamir::{self, ShamirError};
 use crate::sops::value::{DATA_KEY_BYTES, DataKey};
@@ -34,9 +35,20 @@ pub trait MasterKey: Send + Sync {
 }
 
 /// Something that can decrypt metadata entries of some kinds.
+///
+/// A decryptor for a kind the core cannot reach itself (`hc_vault`) also builds the master keys
+/// of that kind ([`KeyDecryptor::master_key`]), so one list, built once by the caller, serves
+/// both directions (see [`resolve_master_key`](crate::sops::resolve_master_key)).
 pub trait KeyDecryptor: Sync {
     /// Decrypts `entry`; `None` when the entry is not of a kind this decryptor handles.
     fn decrypt(&self, entry: &KeyEntry) -> Option<Result<Zeroizing<Vec<u8>>, MasterKeyError>>;
+
+    /// The master key `spec` names, when this decryptor's backend handles its kind; `None`
+    /// otherwise (the default: age keys need no backend).
+    fn master_key(&self, spec: &KeySpec) -> Option<Result<Box<dyn MasterKey>, MasterKeyError>> {
+        let _ = spec;
+        None
+    }
 }
 
 /// Why a master key could not encrypt or decrypt, or key groups could not be built.
@@ -91,6 +103,15 @@ pub enum MasterKeyError {
         /// The entry's kind (`pgp`, `hc_vault`, …).
         kind: &'static str,
         /// The entry's identifier.
+        identifier: String,
+    },
+    /// No backend in the caller's list builds master keys of this kind (an `hc_vault` key
+    /// without the OpenBao bridge).
+    #[error("no backend for {kind} key '{identifier}'")]
+    NoBackend {
+        /// The key's kind (`hc_vault`).
+        kind: &'static str,
+        /// The key's identifier.
         identifier: String,
     },
     /// The entry decrypted to the wrong number of bytes.

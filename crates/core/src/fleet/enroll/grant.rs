@@ -9,6 +9,7 @@ use super::{EnrollError, Targets, edit_error, outside};
 use crate::config::edit::ConfigEditor;
 use crate::config::{ConfigError, CreationRule, admin_names, admin_recipients};
 use crate::fleet::config_file::{config_base, load_text, relative_to};
+use crate::sops::KeyDecryptor;
 
 /// Adds `name` to the rules `targets` asks for, creating rules where needed; the indices of
 /// created rules go to `created`.
@@ -202,12 +203,15 @@ fn grant_path(
 }
 
 /// Makes sure the rule governing `relative` names exactly the admins (inserting
-/// `^relative$` with the admins when it does not) and returns the recipients to encrypt to.
+/// `^relative$` with the admins when it does not) and returns the recipients to encrypt to
+/// (master keys of kinds other than age, such as a Transit key beside the admins, come from
+/// `backends`).
 pub(super) fn admin_rule_for(
     editor: &mut ConfigEditor,
     config_path: &Path,
     relative: &Path,
     created: &mut Vec<usize>,
+    backends: &[&dyn KeyDecryptor],
 ) -> Result<crate::sops::Recipients, EnrollError> {
     let members = editor.members();
     let admin_recipients = admin_recipients(&members, None);
@@ -240,5 +244,6 @@ pub(super) fn admin_rule_for(
     }
     let config = load_text(&editor.to_text(), config_path)?;
     let rule = config.rule_for(&absolute, &base)?;
-    crate::file::rule_recipients(rule, None).map_err(|source| EnrollError::EncryptKey { source })
+    crate::file::rule_recipients(rule, None, backends)
+        .map_err(|source| EnrollError::EncryptKey { source })
 }
