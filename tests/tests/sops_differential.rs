@@ -231,11 +231,15 @@ fn check_encrypted_shape(fx: &Fixture, store: Store, plain: &[u8]) -> Result<(),
 fn values_part(store: Store, encrypted: &str) -> String {
     match store {
         Store::Yaml => {
-            let cut = if encrypted.starts_with("sops:") {
-                Some(0)
-            } else {
-                encrypted.find("\nsops:").map(|at| at + 1)
-            };
+            // The metadata is the last top-level key. The line before it may end with any of
+            // go-yaml's line breaks: a block scalar's last line can be U+2028 (or U+0085,
+            // U+2029) instead of '\n'.
+            let cut = encrypted
+                .rmatch_indices("sops:\n")
+                .map(|(at, _)| at)
+                .find(|&at| {
+                    at == 0 || encrypted[..at].ends_with(['\n', '\u{85}', '\u{2028}', '\u{2029}'])
+                });
             cut.map_or(encrypted, |at| &encrypted[..at]).to_owned()
         }
         Store::Json | Store::Binary => encrypted
