@@ -291,6 +291,40 @@ macro_rules! require_peer {
     };
 }
 
+/// A case where aesec exits differently from sops on purpose: its name, sops' code, aesec's
+/// code, and why (the README's "Exit codes" section lists the same).
+pub type IntendedDifference = (&'static str, i32, i32, &'static str);
+
+/// Judges one case's exit codes against the intended differences: `Ok(true)` when the case is
+/// listed with exactly these codes (its output is then not compared), `Ok(false)` when it is not
+/// listed and both tools exit alike, `Err` saying what is wrong otherwise (a listed difference
+/// that no longer happens is wrong too).
+///
+/// ```
+/// let intended = [("case", 0, 1, "why")];
+/// assert_eq!(aesec_tests::judge_exit_codes(&intended, "case", 0, 1), Ok(true));
+/// assert_eq!(aesec_tests::judge_exit_codes(&intended, "other", 2, 2), Ok(false));
+/// assert!(aesec_tests::judge_exit_codes(&intended, "case", 1, 1).is_err());
+/// ```
+pub fn judge_exit_codes(
+    intended: &[IntendedDifference],
+    case: &str,
+    sops: i32,
+    aesec: i32,
+) -> Result<bool, String> {
+    match intended.iter().find(|(name, ..)| *name == case) {
+        Some((_, sops_code, aesec_code, why)) if (sops, aesec) != (*sops_code, *aesec_code) => {
+            Err(format!(
+                "{case}: listed as sops {sops_code} / aesec {aesec_code} ({why}), now sops \
+                 {sops} / aesec {aesec}"
+            ))
+        }
+        Some(_) => Ok(true),
+        None if sops != aesec => Err(format!("{case}: sops exits {sops}, aesec {aesec}")),
+        None => Ok(false),
+    }
+}
+
 /// Whether `AESEC_REQUIRE_PEERS=1` is set.
 pub fn peers_required() -> bool {
     std::env::var_os(REQUIRE_PEERS_VAR).is_some_and(|value| value == "1")

@@ -349,36 +349,24 @@ fn a_namespace_inside_the_engine_path_needs_no_namespace_setting() {
         format!("creation_rules:\n  - hc_vault_transit_uri: {uri}\n"),
     );
     fx.home.write("secret.yaml", PLAINTEXT);
-    // aesec → sops, neither given a namespace: the file is self-contained.
-    let encrypted = fx
-        .with_token(fx.aesec())
-        .args(["encrypt", "secret.yaml"])
-        .stdout();
-    assert!(
-        encrypted.contains("engine_path: team-a/sops/transit\n"),
-        "{encrypted}"
-    );
-    fx.home.write("aesec.enc.yaml", &encrypted);
-    let out = fx
-        .with_token(fx.sops())
-        .args(["decrypt", "aesec.enc.yaml"])
-        .stdout();
-    assert_eq!(out, PLAINTEXT);
-    // sops → aesec.
-    let encrypted = fx
-        .with_token(fx.sops())
-        .args(["encrypt", "secret.yaml"])
-        .stdout();
-    assert!(
-        encrypted.contains("engine_path: team-a/sops/transit\n"),
-        "{encrypted}"
-    );
-    fx.home.write("sops.enc.yaml", &encrypted);
-    let out = fx
-        .with_token(fx.aesec())
-        .args(["decrypt", "sops.enc.yaml"])
-        .stdout();
-    assert_eq!(out, PLAINTEXT);
+    // Each tool encrypts, the other decrypts, neither given a namespace: the file is
+    // self-contained.
+    for (writer, reader, name) in [
+        (fx.aesec(), fx.sops(), "aesec.enc.yaml"),
+        (fx.sops(), fx.aesec(), "sops.enc.yaml"),
+    ] {
+        let encrypted = fx
+            .with_token(writer)
+            .args(["encrypt", "secret.yaml"])
+            .stdout();
+        assert!(
+            encrypted.contains("engine_path: team-a/sops/transit\n"),
+            "{name}: {encrypted}"
+        );
+        fx.home.write(name, &encrypted);
+        let out = fx.with_token(reader).args(["decrypt", name]).stdout();
+        assert_eq!(out, PLAINTEXT, "{name}");
+    }
 }
 
 #[test]

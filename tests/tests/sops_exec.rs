@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use aesec_tests::{Cmd, SopsFixture};
+use aesec_tests::{Cmd, IntendedDifference, SopsFixture, judge_exit_codes};
 
 /// One command line after the tool's name; `{}` is exec-file's placeholder.
 struct Case {
@@ -118,7 +118,7 @@ fn encrypted_inputs(fixture: &SopsFixture) {
 
 /// Where aesec differs on purpose: `(case, sops code, aesec code, why)`; the README's "Exit
 /// codes" section lists the same.
-const INTENDED_DIFFERENCES: &[(&str, i32, i32, &str)] = &[(
+const INTENDED_DIFFERENCES: &[IntendedDifference] = &[(
     "exec-file: a filename outside the directory",
     0,
     1,
@@ -151,28 +151,16 @@ fn exec_env_and_exec_file_match_sops() {
         let tmp = |tool: &str| fixture.home.join(format!("tmp-{index}-{tool}"));
         let sops = run(fixture.sops(), case.words, &tmp("sops"));
         let aesec = run(fixture.aesec(), case.words, &tmp("aesec"));
-        if let Some((_, sops_code, aesec_code, _)) = INTENDED_DIFFERENCES
-            .iter()
-            .find(|(name, ..)| *name == case.name)
-        {
-            if (sops.0, aesec.0) != (*sops_code, *aesec_code) {
-                failures.push(format!(
-                    "{}: listed as sops {sops_code} / aesec {aesec_code}, now sops {} / aesec {}",
-                    case.name, sops.0, aesec.0
-                ));
-            }
-        } else if sops.0 != aesec.0 {
-            failures.push(format!(
-                "{}: sops exits {}, aesec {}",
-                case.name, sops.0, aesec.0
-            ));
-        } else if case.stdout && sops.1 != aesec.1 {
-            failures.push(format!(
+        match judge_exit_codes(INTENDED_DIFFERENCES, case.name, sops.0, aesec.0) {
+            Err(why) => failures.push(why),
+            Ok(true) => {}
+            Ok(false) if case.stdout && sops.1 != aesec.1 => failures.push(format!(
                 "{}: sops prints {:?}, aesec {:?}",
                 case.name,
                 String::from_utf8_lossy(&sops.1),
                 String::from_utf8_lossy(&aesec.1)
-            ));
+            )),
+            Ok(false) => {}
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -16,11 +16,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use aesec_tests::{AgeKey, Cmd, TempHome, age_keygen, ciphertexts, require_peer, sops};
+use aesec_tests::{
+    AgeKey, Cmd, IntendedDifference, TempHome, age_keygen, ciphertexts, judge_exit_codes,
+    require_peer, sops,
+};
 
 /// A case where aesec exits differently from sops on purpose: `(case, sops code, aesec code,
 /// why)`. The README's "Exit codes" section lists the same cases.
-const INTENDED_DIFFERENCES: &[(&str, i32, i32, &str)] = &[
+const INTENDED_DIFFERENCES: &[IntendedDifference] = &[
     (
         "json: encrypt truncated JSON",
         0,
@@ -396,22 +399,13 @@ fn sops_and_aesec_exit_alike_on_bad_inputs() {
 
     let mut problems = Vec::new();
     for outcome in &outcomes {
-        let intended = INTENDED_DIFFERENCES
-            .iter()
-            .find(|(case, ..)| *case == outcome.case);
-        match intended {
-            None if outcome.sops != outcome.aesec => {
-                problems.push(format!("exit codes differ: {outcome}"));
-            }
-            Some((_, sops_code, aesec_code, why))
-                if (outcome.sops, outcome.aesec) != (*sops_code, *aesec_code) =>
-            {
-                problems.push(format!(
-                    "listed difference ({why}) expected sops {sops_code} / aesec \
-                     {aesec_code}, got: {outcome}"
-                ));
-            }
-            _ => {}
+        if let Err(why) = judge_exit_codes(
+            INTENDED_DIFFERENCES,
+            &outcome.case,
+            outcome.sops,
+            outcome.aesec,
+        ) {
+            problems.push(format!("{why}: {outcome}"));
         }
     }
     for (case, ..) in INTENDED_DIFFERENCES {
