@@ -59,6 +59,12 @@ impl Fixture {
         cmd
     }
 
+    /// Asserts that `tool`, given only the token, decrypts `file` to [`PLAINTEXT`].
+    fn assert_opens(&self, tool: Cmd, file: &str) {
+        let out = self.with_token(tool).args(["decrypt", file]).stdout();
+        assert_eq!(out, PLAINTEXT, "{file}");
+    }
+
     fn sops(&self) -> Cmd {
         self.home.cmd(&self.sops)
     }
@@ -143,11 +149,7 @@ fn aesec_rule_file_decrypts_with_sops() {
     assert_eq!(transit_encs(&encrypted).len(), 1, "{encrypted}");
     fx.home.write("secret.enc.yaml", &encrypted);
     // sops reads only VAULT_TOKEN (never BAO_TOKEN).
-    let plain = fx
-        .with_token(fx.sops())
-        .args(["decrypt", "secret.enc.yaml"])
-        .stdout();
-    assert_eq!(plain, PLAINTEXT);
+    fx.assert_opens(fx.sops(), "secret.enc.yaml");
     // The same through the command-line flag instead of the rule.
     let flagged = fx
         .with_token(fx.aesec())
@@ -156,11 +158,7 @@ fn aesec_rule_file_decrypts_with_sops() {
         .arg("secret.yaml")
         .stdout();
     fx.home.write("flagged.enc.yaml", &flagged);
-    let plain = fx
-        .with_token(fx.sops())
-        .args(["decrypt", "flagged.enc.yaml"])
-        .stdout();
-    assert_eq!(plain, PLAINTEXT);
+    fx.assert_opens(fx.sops(), "flagged.enc.yaml");
     // JSON carries the same entry, in sops' field order.
     let json = r#"{"api_token": "t0ps3cret"}"#;
     fx.home.write("secret.json", json);
@@ -226,11 +224,7 @@ fn mixed_age_and_transit_key_groups_open_with_either_tool() {
         .args(["encrypt", "one.yaml"])
         .stdout();
     fx.home.write("sops.one.yaml", &made_by_sops);
-    let out = fx
-        .with_token(fx.aesec())
-        .args(["decrypt", "sops.one.yaml"])
-        .stdout();
-    assert_eq!(out, PLAINTEXT);
+    fx.assert_opens(fx.aesec(), "sops.one.yaml");
 }
 
 #[test]
@@ -286,11 +280,7 @@ fn updatekeys_adds_an_age_member_to_a_transit_keyed_file() {
         .args(["decrypt", "secret.yaml"])
         .stdout();
     assert_eq!(out, PLAINTEXT);
-    let out = fx
-        .with_token(fx.sops())
-        .args(["decrypt", "secret.yaml"])
-        .stdout();
-    assert_eq!(out, PLAINTEXT);
+    fx.assert_opens(fx.sops(), "secret.yaml");
     // sops agrees there is nothing left to update.
     let again = fx
         .with_token(fx.sops())
@@ -319,11 +309,7 @@ fn rotate_wraps_a_new_data_key_with_the_transit_key() {
         transit_encs(&encrypted),
         "a new data key, wrapped anew"
     );
-    let out = fx
-        .with_token(fx.sops())
-        .args(["decrypt", "secret.yaml"])
-        .stdout();
-    assert_eq!(out, PLAINTEXT);
+    fx.assert_opens(fx.sops(), "secret.yaml");
 }
 
 #[test]
@@ -428,11 +414,7 @@ fn rewrap_after_a_key_rotation_changes_only_the_transit_entry() {
             "min_decryption_version=2",
         ])
         .run();
-    let out = fx
-        .with_token(fx.sops())
-        .args(["decrypt", "secret.yaml"])
-        .stdout();
-    assert_eq!(out, PLAINTEXT);
+    fx.assert_opens(fx.sops(), "secret.yaml");
     let out = fx
         .with_age(fx.sops())
         .args(["decrypt", "secret.yaml"])
