@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aesec_tests::{Cmd, IntendedDifference, SopsFixture, judge_exit_codes};
+use aesec_tests::{Cmd, IntendedDifference, SopsFixture, judge_exit_codes, mask_ciphertexts};
 
 /// What a command line leaves behind, compared between the two tools.
 #[derive(Debug, Clone, Copy)]
@@ -506,7 +506,7 @@ fn sops_decrypt(fixture: &SopsFixture, dir: &Path, bytes: &[u8]) -> Vec<u8> {
 }
 
 /// A sops document with what differs between two runs of the same command masked: each
-/// `ENC[...]` value, an armored age header (one `~` line at its indentation: its length varies
+/// `ENC[...]` value (to `ENC[type]`), an armored age header (one `~` line at its indentation: its length varies
 /// from run to run, with the random grease stanza that age writers may add), and the values
 /// of `lastmodified`, `mac` and a one-line `enc`. Everything else, indentation included, stays.
 fn layout(bytes: &[u8]) -> Vec<u8> {
@@ -533,16 +533,7 @@ fn layout(bytes: &[u8]) -> Vec<u8> {
             out.push_str(&trimmed[..key_end]);
             out.push('~');
         } else {
-            let mut rest = line;
-            while let Some(start) = rest.find("ENC[") {
-                out.push_str(&rest[..start]);
-                out.push_str("ENC[]");
-                let end = rest[start..]
-                    .find(']')
-                    .map_or(rest.len(), |end| start + end + 1);
-                rest = &rest[end..];
-            }
-            out.push_str(rest);
+            out.push_str(&mask_ciphertexts(line));
         }
         if trimmed.starts_with("-----END AGE ENCRYPTED FILE-----") {
             in_armor = false;
