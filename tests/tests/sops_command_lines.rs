@@ -340,6 +340,27 @@ const CASES: &[Case] = &[
     },
     Case {
         before: &[],
+        name: "--indent 1 -d FILE (YAML: go-yaml writes 2)",
+        words: &["--indent", "1", "-d", "f.yaml"],
+        stdin: None,
+        compare: Compare::Stdout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 12 -d FILE (YAML: go-yaml writes 2 above 9)",
+        words: &["--indent", "12", "-d", "f.yaml"],
+        stdin: None,
+        compare: Compare::Stdout,
+    },
+    Case {
+        before: &[],
+        name: "--indent 12 -d FILE (JSON: 12 spaces)",
+        words: &["--indent", "12", "-d", "f.json"],
+        stdin: None,
+        compare: Compare::Stdout,
+    },
+    Case {
+        before: &[],
         name: "--indent 0 -d FILE (JSON)",
         words: &["--indent", "0", "-d", "f.json"],
         stdin: None,

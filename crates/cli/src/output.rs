@@ -368,7 +368,7 @@ fn store_diagnosis(error: &StoreError, syntax_code: u8) -> Diagnosis {
         }
         StoreError::InvalidIndent { .. } => Diagnosis::new(
             exit::ERROR_DUMPING_TREE,
-            Some("YAML takes --indent 0 (the default, 4) or more; JSON takes -1 (a tab) or more"),
+            Some("YAML takes --indent 0 (the default, 4) or more; JSON takes -1 (a tab) to 1000"),
         ),
         StoreError::Syntax { .. } => Diagnosis::new(
             syntax_code,

@@ -161,21 +161,30 @@ impl EmitOptions {
 }
 
 /// The YAML indent sops uses for a configured `indent`: 0 is the default, negative is refused
-/// (`None`).
+/// (`None`), and as go-yaml's emitter does, an indent below 2 or above 9 becomes 2 (which also
+/// bounds what a hostile `.sops.yaml` can ask for).
 pub(crate) fn yaml_indent(indent: i64) -> Option<usize> {
     match usize::try_from(indent) {
         Ok(0) => Some(YAML_DEFAULT_INDENT),
-        Ok(indent) => Some(indent),
+        Ok(indent @ 2..=9) => Some(indent),
+        Ok(_) => Some(2),
         Err(_) => None,
     }
 }
 
+/// The widest JSON indent aesec writes. sops has no limit; past this one a repository's
+/// `.sops.yaml` could make every line of output gigabytes long.
+const MAX_JSON_INDENT: usize = 1000;
+
 /// The JSON indent sops uses for a configured `indent`: −1 is a tab (`Some(None)`), 0 or more
-/// that many spaces, below −1 refused (`None`).
+/// that many spaces, below −1 (and above [`MAX_JSON_INDENT`]) refused (`None`).
 pub(crate) fn json_indent(indent: i64) -> Option<Option<usize>> {
     match indent {
         -1 => Some(None),
-        indent => usize::try_from(indent).ok().map(Some),
+        indent => usize::try_from(indent)
+            .ok()
+            .filter(|spaces| *spaces <= MAX_JSON_INDENT)
+            .map(Some),
     }
 }
 
@@ -247,7 +256,7 @@ pub enum StoreError {
     /// "JSON Indentation parameter smaller than -1 is not accepted").
     #[error(
         "cannot write {format} with indent {indent}: {format} accepts {}",
-        if *format == "yaml" { "0 (the default, 4) or more spaces" } else { "-1 (a tab), 0 or more spaces" }
+        if *format == "yaml" { "0 (the default, 4) or more spaces" } else { "-1 (a tab) or 0 to 1000 spaces" }
     )]
     InvalidIndent {
         /// The format name.

@@ -172,6 +172,12 @@ fn invalid_stores_indent_is_refused() {
             "json_binary",
             -5,
         ),
+        // A hostile repository cannot make every line of output gigabytes long.
+        (
+            "stores:\n  json:\n    indent: 1000000000000\n",
+            "json",
+            1_000_000_000_000,
+        ),
     ];
     for (yaml, expected_store, expected_indent) in cases {
         let error = Config::from_yaml(yaml.as_bytes(), "c").unwrap_err();
@@ -180,6 +186,9 @@ fn invalid_stores_indent_is_refused() {
             "{yaml:?}: {error:?}"
         );
     }
+    // YAML is bounded as go-yaml bounds it: outside 2 to 9 spaces, 2.
+    let config = Config::from_yaml(b"stores:\n  yaml:\n    indent: 1000000000000\n", "c").unwrap();
+    assert_eq!(config.stores.yaml_indent, 2);
     let error = Config::from_yaml(b"stores:\n  yaml:\n    indent: two\n", "c").unwrap_err();
     assert!(matches!(error, ConfigError::FieldType { .. }));
 }
