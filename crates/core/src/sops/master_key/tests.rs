@@ -453,10 +453,12 @@ fn we_decrypt_go_age_armor() {
 
 #[test]
 fn go_age_decrypts_our_ssh_ed25519_enc() {
-    let Some(age) = go_age() else { return };
+    let (Some(age), Some(ssh_keygen)) = (go_age(), crate::test_support::peer("ssh-keygen")) else {
+        return;
+    };
     let dir = TempDir::new("master-key");
     let key_path = dir.0.join("id_ed25519");
-    run(Command::new("ssh-keygen")
+    run(Command::new(ssh_keygen)
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "test@aesec", "-f"])
         .arg(&key_path));
     let public = std::fs::read_to_string(dir.0.join("id_ed25519.pub")).unwrap();
