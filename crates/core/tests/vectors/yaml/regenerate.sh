@@ -8,8 +8,10 @@
 #   NAME.error.txt   first stderr line when sops refuses the input
 #   ../snapshots/yaml/NAME.enc.yaml  the whole encrypted file, `sops:` metadata included
 # Also records the sops version in ../snapshots/SOPS_VERSION.
-# Usage: ./regenerate.sh   (run from anywhere; SOPS=/path/to/sops must be sops 3.11.0, found
-# by scripts/find-peer.sh; VEC_KEY defaults to ../sops/vec.key, a throwaway key)
+# Usage: ./regenerate.sh [NAME...]   (run from anywhere; SOPS=/path/to/sops must be sops 3.11.0,
+# found by scripts/find-peer.sh; VEC_KEY defaults to ../sops/vec.key, a throwaway key). With
+# NAMEs, only those inputs are regenerated (a new input's files, without re-encrypting the
+# other snapshots); without, every input.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 snapshots=$here/../snapshots
@@ -20,8 +22,18 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"   # no .sops.yaml here; --config /dev/null as well
 "$sops" --version --disable-version-check 2>/dev/null | head -n 1 > "$snapshots/SOPS_VERSION"
-rm -f "$snapshots"/yaml/*.enc.yaml
-for input in "$here"/*.yaml; do
+if (($# == 0)); then
+    rm -f "$snapshots"/yaml/*.enc.yaml
+    inputs=("$here"/*.yaml)
+else
+    inputs=()
+    for name in "$@"; do
+        [[ -f "$here/$name.yaml" ]] || { echo "no input $here/$name.yaml" >&2; exit 1; }
+        rm -f "$snapshots/yaml/$name.enc.yaml"
+        inputs+=("$here/$name.yaml")
+    done
+fi
+for input in "${inputs[@]}"; do
     name=$(basename "$input" .yaml)
     case "$name" in *.*) continue ;; esac
     rm -f "$here/$name".{sops.yaml,plain.yaml,error.txt,plain-error.txt}
