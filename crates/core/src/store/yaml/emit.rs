@@ -181,6 +181,17 @@ impl Emitter {
                 self.out.push_char('\n');
                 self.list(items, child);
             }
+            // A map holding only comments: go-yaml writes them inside its flow braces, with the
+            // `}` in column 0 at any depth (and reads the map back empty, without them).
+            Value::Map(items) if !items.is_empty() => {
+                self.out.push_str(" {\n");
+                for item in items {
+                    if let Item::Comment(text) = item {
+                        self.comment(text, child);
+                    }
+                }
+                self.out.push_str("}\n");
+            }
             _ => {
                 self.out.push_char(' ');
                 self.scalar_or_empty(value, child, false);

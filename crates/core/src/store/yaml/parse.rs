@@ -12,6 +12,7 @@ mod aliases;
 mod block_end;
 mod chars;
 mod comments;
+mod flow_close;
 mod line_breaks;
 
 use std::collections::{HashMap, HashSet};
@@ -30,6 +31,41 @@ const FORMAT: &str = "yaml";
 /// Parses YAML into a tree, one branch per document.
 pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| StoreError::NotUtf8 { format: FORMAT })?;
+    let mut rewritten: Option<String> = None;
+    for _ in 0..flow_close::MAX_REWRITES {
+        let current = rewritten.as_deref().unwrap_or(text);
+        match parse_text(current) {
+            Err(Failure::Scan { at, error }) => {
+                rewritten = Some(flow_close::close_comment_only_flow(current, at).ok_or(error)?);
+            }
+            other => return other.map_err(Failure::into_error),
+        }
+    }
+    parse_text(rewritten.as_deref().unwrap_or(text)).map_err(Failure::into_error)
+}
+
+/// Why [`parse_text`] failed: the scanner refused the character at `at`, or anything else.
+enum Failure {
+    Scan { at: usize, error: StoreError },
+    Other(StoreError),
+}
+
+impl Failure {
+    fn into_error(self) -> StoreError {
+        match self {
+            Self::Scan { error, .. } | Self::Other(error) => error,
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self::Other(error)
+    }
+}
+
+/// [`parse`] of the text as it stands.
+fn parse_text(text: &str) -> Result<Tree, Failure> {
     // go-yaml breaks lines at NEL, LS and PS too; saphyr reads them as `\n` (or as a blank
     // inside a quoted scalar, read again later) so that the character count, and so every
     // span, stays the same.
@@ -74,26 +110,29 @@ pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     };
     builder.run()?;
     if builder.branches.is_empty() {
-        return Err(StoreError::Empty { format: FORMAT });
+        return Err(StoreError::Empty { format: FORMAT }.into());
     }
     Ok(Tree {
         branches: builder.branches,
     })
 }
 
-/// All events with their spans, or the first syntax error.
-fn collect_events(text: &str) -> Result<Vec<(Event<'_>, Span)>, StoreError> {
+/// All events with their spans, or the first syntax error and the character it points at.
+fn collect_events(text: &str) -> Result<Vec<(Event<'_>, Span)>, Failure> {
     let mut parser = Parser::new_from_str(text);
     let mut events = Vec::new();
     while let Some(next) = parser.next_event() {
         match next {
             Ok(pair) => events.push(pair),
             Err(error) => {
-                return Err(StoreError::Syntax {
-                    format: FORMAT,
-                    line: error.marker().line(),
-                    column: error.marker().col() + 1,
-                    message: error.info().to_owned(),
+                return Err(Failure::Scan {
+                    at: error.marker().index(),
+                    error: StoreError::Syntax {
+                        format: FORMAT,
+                        line: error.marker().line(),
+                        column: error.marker().col() + 1,
+                        message: error.info().to_owned(),
+                    },
                 });
             }
         }
