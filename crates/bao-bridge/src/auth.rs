@@ -131,7 +131,7 @@ impl Login {
         Ok(Self::Kubernetes {
             mount: "kubernetes".to_owned(),
             role: role.into(),
-            jwt: read_token_file(token_file)?,
+            jwt: read_secret_file(token_file)?,
         })
     }
 
@@ -142,6 +142,22 @@ impl Login {
             role: role.into(),
             jwt,
         }
+    }
+
+    /// JWT at the default mount `jwt`, with the token read from `token_file` (a CI's identity
+    /// token written to a file, e.g. GitHub's `ACTIONS_ID_TOKEN` fetched by the job).
+    ///
+    /// ```no_run
+    /// use aesec_bao_bridge::{Client, Config, Login};
+    ///
+    /// let client = Client::new(Config::new("https://bao.example:8200"))?;
+    /// let login = Login::jwt_from_file("ci-rotation", "/run/ci/id-token".as_ref())?;
+    /// let auth = client.login(&login)?;
+    /// println!("logged in, policies {:?}", auth.policies);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn jwt_from_file(role: impl Into<String>, token_file: &Path) -> Result<Self, Error> {
+        Ok(Self::jwt(role, read_secret_file(token_file)?))
     }
 
     /// The same login at another auth mount.
@@ -216,7 +232,15 @@ impl fmt::Debug for Login {
     }
 }
 
-fn read_token_file(path: &Path) -> Result<SecretString, Error> {
+/// Reads a secret (a token, a JWT, an AppRole secret-id, a response-wrapping token) from a
+/// file, without its surrounding whitespace; the file's text is wiped after the copy. Use
+/// `/dev/stdin` to read it from standard input.
+///
+/// ```no_run
+/// let secret_id = aesec_bao_bridge::read_secret_file("/run/secrets/secret-id".as_ref())?;
+/// # Ok::<(), aesec_bao_bridge::Error>(())
+/// ```
+pub fn read_secret_file(path: &Path) -> Result<SecretString, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
         path: PathBuf::from(path),
         source,

@@ -77,7 +77,7 @@ mod tls;
 mod transit;
 mod transit_key;
 
-pub use auth::{KUBERNETES_TOKEN_PATH, Login, Refresh, Session, TokenInfo};
+pub use auth::{KUBERNETES_TOKEN_PATH, Login, Refresh, Session, TokenInfo, read_secret_file};
 pub use client::{Client, Stats};
 pub use config::{Config, Consistency, DEFAULT_ADDRESS, DEFAULT_TIMEOUT};
 pub use envelope::{AuthInfo, Response, WrapInfo};

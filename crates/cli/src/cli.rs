@@ -820,6 +820,86 @@ pub(crate) enum BaoCommand {
     /// The Transit keys that wrap sops data keys (`hc_vault` entries).
     #[command(subcommand)]
     Transit(BaoTransitCommand),
+    /// Log in (token, AppRole, Kubernetes, JWT) and show the token's policies and lifetime;
+    /// the token itself only with --field token.
+    #[command(long_about = BAO_LOGIN_ABOUT)]
+    Login(BaoLoginArgs),
+}
+
+/// `aesec bao login --help`.
+const BAO_LOGIN_ABOUT: &str = "\
+Log in to OpenBao the way a CI job, a host or a pod does, and show what the new token may do
+(accessor, policies, time to live). The token itself is printed only with `--field token`, alone
+on stdout, for `export BAO_TOKEN=\"$(aesec bao login … --field token)\"`; it is never written to
+disk (unlike `bao login`, nothing goes to ~/.vault-token).
+
+  --method token       (default) look up the token of BAO_TOKEN/VAULT_TOKEN: is it valid, what
+                       can it do, when does it expire
+  --method approle     --role-id ID and --secret-id-file FILE, or --wrapped-secret-id-file FILE
+                       with --role NAME (the wrapping token must come from
+                       auth/<mount>/role/NAME/secret-id, else it is refused unopened)
+  --method kubernetes  --role ROLE, the pod's service-account token (or --jwt-file FILE)
+  --method jwt         --role ROLE --jwt-file FILE (a CI identity token, e.g. GitHub's)
+
+Secret inputs are read from files (`/dev/stdin` reads standard input), never from arguments,
+which other users can see in the process list.";
+
+/// `--method` of `aesec bao login`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LoginMethod {
+    /// The token of BAO_TOKEN/VAULT_TOKEN (looked up, not exchanged).
+    Token,
+    /// AppRole: role-id and secret-id.
+    Approle,
+    /// Kubernetes: a service-account token.
+    Kubernetes,
+    /// JWT/OIDC: a signed identity token.
+    Jwt,
+}
+
+/// `--field` of `aesec bao login`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LoginField {
+    /// The token itself.
+    Token,
+    /// The token's accessor.
+    Accessor,
+    /// The policies, comma-separated.
+    Policies,
+    /// The time to live in seconds (0: no expiry).
+    Ttl,
+    /// Whether it can be renewed.
+    Renewable,
+}
+
+/// `aesec bao login`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoLoginArgs {
+    /// The auth method.
+    #[arg(long, value_enum, default_value_t = LoginMethod::Token)]
+    pub(crate) method: LoginMethod,
+    /// The auth mount (default: the method's name).
+    #[arg(long, value_name = "MOUNT")]
+    pub(crate) path: Option<String>,
+    /// The role (kubernetes, jwt; approle with --wrapped-secret-id-file: the role name).
+    #[arg(long)]
+    pub(crate) role: Option<String>,
+    /// approle: the role-id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) role_id: Option<String>,
+    /// approle: a file holding the secret-id.
+    #[arg(long, value_name = "FILE", conflicts_with = "wrapped_secret_id_file")]
+    pub(crate) secret_id_file: Option<PathBuf>,
+    /// approle: a file holding a response-wrapping token of the secret-id.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) wrapped_secret_id_file: Option<PathBuf>,
+    /// jwt, kubernetes: a file holding the JWT (kubernetes: default the pod's service-account
+    /// token).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jwt_file: Option<PathBuf>,
+    /// Print only this field (`token` prints the new token).
+    #[arg(long, value_enum)]
+    pub(crate) field: Option<LoginField>,
 }
 
 /// `aesec bao transit …`.

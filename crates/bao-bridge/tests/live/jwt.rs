@@ -1,12 +1,13 @@
 //! JWT/OIDC login with a CI-style RS256 token signed here, the server trusting the key through
-//! `jwt_validation_pubkeys` (no network, no OIDC discovery).
+//! `jwt_validation_pubkeys` (no network, no OIDC discovery); the token also from a file, through
+//! the library and `aesec bao login`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aesec_bao_bridge::secrecy::SecretString;
+use aesec_bao_bridge::secrecy::{ExposeSecret as _, SecretString};
 use aesec_bao_bridge::serde_json::{self, json};
 use aesec_bao_bridge::{Error, Login};
-use aesec_tests::require_peer;
+use aesec_tests::{TempHome, require_peer};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rsa::pkcs1v15::SigningKey;
@@ -76,6 +77,31 @@ fn a_locally_signed_rs256_token_logs_in_and_a_wrong_claim_is_refused() {
     assert_eq!(auth.lease_duration, 900);
     let me = client.lookup_self().unwrap();
     assert!(me.display_name.starts_with("jwt-"), "{me:?}");
+
+    // As a CI job does it: the identity token in a file, through the library and the CLI.
+    let home = TempHome::new();
+    let token = sign(&key, &claims("fleet/secrets"));
+    let token_file = home.write("id-token", format!("{}\n", token.expose_secret()));
+    let auth = server
+        .anonymous()
+        .login(&Login::jwt_from_file("ci", &token_file).unwrap())
+        .unwrap();
+    assert!(auth.policies.contains(&"ci".to_owned()), "{auth:?}");
+    let mut login = home.aesec();
+    login
+        .env("BAO_ADDR", server.addr())
+        .args(["bao", "login", "--method", "jwt", "--role", "ci", "--json"])
+        .arg("--jwt-file")
+        .arg(&token_file);
+    let output = login.run();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["method"], "jwt");
+    assert_eq!(report["mount"], "jwt");
+    assert_eq!(report["ttl"], 900);
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains(token.expose_secret()),
+        "the JWT was printed"
+    );
 
     let other = server.anonymous();
     let refused = other.login(&Login::jwt("ci", sign(&key, &claims("someone/else"))));

@@ -25,6 +25,7 @@ pub(crate) fn run(context: &Context, command: &BaoCommand) -> anyhow::Result<u8>
         BaoCommand::Pull(args) => pull(context, args),
         BaoCommand::Manifests(args) => manifests(context, args),
         BaoCommand::Transit(command) => super::bao_transit::run(context, command),
+        BaoCommand::Login(args) => super::bao_login::run(context, args),
     }
 }
 
@@ -182,6 +183,6 @@ fn bao_config() -> anyhow::Result<BaoConfig> {
     Ok(BaoConfig::from_env_with(|name| std::env::var(name).ok())?)
 }
 
-fn client() -> anyhow::Result<Client> {
+pub(crate) fn client() -> anyhow::Result<Client> {
     Ok(Client::new(bao_config()?)?)
 }
