@@ -62,6 +62,38 @@ fn init_then_each_admin_unseals_with_their_share() {
         "{twice:?}"
     );
 
+    // While sealed: a stranger's identity opens no share, and any other request says sealed.
+    let stranger = home.write(
+        "stranger.key",
+        GeneratedIdentity::generate()
+            .to_identity_file("2026-12-06T00:00:00Z")
+            .expose_secret(),
+    );
+    let refused = aesec(&["bao", "unseal", "--from", FILE], None)
+        .env("SOPS_AGE_KEY_FILE", &stranger)
+        .run_code(1);
+    let refused = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        refused.contains("still sealed (2 more share(s) needed)")
+            && refused.contains("open none of the 2 key group(s)"),
+        "{refused}"
+    );
+    let sealed = aesec(
+        &[
+            "bao", "pull", "app", "--mount", "secret", "--to", "app.yaml",
+        ],
+        Some(0),
+    )
+    .env("BAO_TOKEN", "s.unused")
+    .env("BAO_MAX_RETRIES", "0")
+    .run_code(1);
+    let sealed = String::from_utf8_lossy(&sealed.stderr);
+    assert!(
+        sealed.contains(&format!("{} is sealed", node.addr(0)))
+            && sealed.contains("hint: unseal it: `aesec bao unseal --from FILE`"),
+        "{sealed}"
+    );
+
     let first = aesec(&["bao", "unseal", "--from", FILE], Some(0)).stdout();
     assert!(
         first.contains("still sealed: 1 of 2 share(s) given, 1 more needed"),
