@@ -138,4 +138,14 @@ fn init_seals_the_keys_per_key_group_and_each_admin_unseals_with_their_share() {
     let report = unseal(&client, file, &bytes, &[&decryptor(2)]).unwrap();
     assert_eq!(report.submitted, 0);
     assert!(!report.sealed);
+
+    // Sealed again: the quorum together opens the whole file (its MAC checked) and unseals
+    // in one run.
+    root.write("sys/seal", &serde_json::json!({})).unwrap();
+    assert!(client.seal_status().unwrap().sealed);
+    let report = unseal(&client, file, &bytes, &quorum).unwrap();
+    assert!(report.authenticated);
+    assert_eq!(report.groups_opened, [0, 1]);
+    assert_eq!(report.submitted, 2);
+    assert!(!report.sealed);
 }
