@@ -121,6 +121,7 @@ fn a_three_node_cluster_keeps_a_push_whole_when_its_leader_dies() {
     let mapping = repo.mapping(&entries);
     let plan = repo.plan(&client, &mapping, &PlanOptions::default());
     assert_eq!(plan.count(Action::Create), PUSHED);
+    let retries_before = client.stats().retries;
     let mut done = 0;
     let pushed = publish::push(&client, &plan, &mut |_| {
         done += 1;
@@ -136,6 +137,11 @@ fn a_three_node_cluster_keeps_a_push_whole_when_its_leader_dies() {
     });
     assert_eq!(report.written(), PUSHED, "{report:?}");
     assert_eq!(report.conflicts().count(), 0, "{report:?}");
+    assert!(
+        client.stats().retries > retries_before,
+        "the push went on through the election: {:?}",
+        client.stats()
+    );
     let new_leader = cluster.wait_leader();
     assert_ne!(new_leader, leader);
 
