@@ -543,9 +543,10 @@ fn file_error(file: &Path, source: FileError) -> BootstrapError {
     }
 }
 
-/// Serializes into memory that is cleared on drop.
+/// Serializes into memory that is cleared on drop. The buffer is large enough for the layout
+/// of dozens of key groups, so it is not reallocated (which would leave an uncleared copy).
 fn to_json(value: &impl Serialize) -> Zeroizing<Vec<u8>> {
-    let mut buffer = Zeroizing::new(Vec::with_capacity(8192));
+    let mut buffer = Zeroizing::new(Vec::with_capacity(1 << 16));
     // Structs of strings and numbers always serialize.
     serde_json::to_writer(&mut *buffer, value).expect("the layout serializes");
     buffer
