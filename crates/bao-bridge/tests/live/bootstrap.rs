@@ -12,7 +12,7 @@ use aesec::sops::AgeDecryptor;
 use aesec::store::Format;
 use aesec_bao_bridge::bootstrap::{BootstrapError, InitTarget, init, unseal};
 use aesec_bao_bridge::secrecy::SecretString;
-use aesec_bao_bridge::{Client, Config as BaoConfig, serde_json};
+use aesec_bao_bridge::{Client, Config as BaoConfig, RetryPolicy, TransitBackend, serde_json};
 use aesec_tests::{BaoCluster, TempHome, require_peer};
 
 /// One admin: an age identity and its decryptor's identities.
@@ -56,6 +56,33 @@ fn init_seals_the_keys_per_key_group_and_each_admin_unseals_with_their_share() {
     let file = Path::new("openbao/unseal.yaml");
     let mut target = InitTarget::new(file, home.path());
     target.config = Some(&config);
+
+    // Every key is tried before sys/init: a Transit key that cannot wrap (on this very server,
+    // not initialised yet) fails the init while the server stays untouched.
+    let transit_rule = home.write(
+        "transit.sops.yaml",
+        format!(
+            "creation_rules:\n  - hc_vault_transit_uri: {}/v1/transit/keys/unseal\n",
+            node.addr(0)
+        ),
+    );
+    let transit_config = Config::load(&transit_rule).unwrap();
+    let transit = TransitBackend::new(
+        BaoConfig::new(node.addr(0))
+            .token(SecretString::from("s.unused".to_owned()))
+            .retry(RetryPolicy::never()),
+    );
+    let mut unwrappable = InitTarget::new(file, home.path());
+    unwrappable.config = Some(&transit_config);
+    let backends: [&dyn aesec::sops::KeyDecryptor; 1] = [&transit];
+    unwrappable.backends = &backends;
+    let refused = init(&client, &unwrappable);
+    assert!(
+        matches!(refused, Err(BootstrapError::File { .. })),
+        "{:?}",
+        refused.err()
+    );
+    assert!(!client.seal_status().unwrap().initialized);
 
     let initialised = init(&client, &target).unwrap();
     assert_eq!((initialised.shares, initialised.threshold), (3, 2));
