@@ -19,7 +19,8 @@
 //!   test pass by accident.
 //! - **Failures carry full context.** A failed assertion panics with the command, its working
 //!   directory, exit status, stdout and stderr (ripgrep's `tests/util.rs` style).
-//! - **Servers are loopback-only, on free ports, and killed on drop.** [`Sshd`] and [`BaoDev`]
+//! - **Servers are loopback-only, on free ports, and killed on drop.** [`Sshd`], [`BaoDev`] and
+//!   [`BaoCluster`] (OpenBao with Raft storage, one node or several)
 //!   wait for readiness by talking to the port (an SSH banner, an HTTP health answer), never by
 //!   sleeping a fixed time; [`ChildGuard`] kills the process when it goes out of scope.
 //!
@@ -45,7 +46,10 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+mod bao_cluster;
 pub mod ssh_to_age;
+
+pub use bao_cluster::{BaoCluster, InitKeys};
 
 /// The variable that turns a missing peer into a test failure when set to `1`.
 pub const REQUIRE_PEERS_VAR: &str = "AESEC_REQUIRE_PEERS";

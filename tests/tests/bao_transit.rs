@@ -391,7 +391,15 @@ fn rewrap_after_a_key_rotation_changes_only_the_transit_entry() {
         encrypted,
         "a dry run writes nothing"
     );
-    rewrap(&["-y"]);
+    // With --json: the plan (file, key, versions) and the files written, nothing else.
+    let report: serde_json::Value = serde_json::from_str(&rewrap(&["-y", "--json"])).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({
+            "plan": [{"file": "secret.yaml", "entries": [{"key": fx.uri(), "version": 1, "latest": 2}]}],
+            "rewrapped": ["secret.yaml"],
+        })
+    );
     let rewrapped = fx.home.read("secret.yaml");
     let encs = transit_encs(&rewrapped);
     assert!(

@@ -497,14 +497,20 @@ fn classify(
     };
     match status {
         400 if any("check-and-set") => (Error::CasMismatch { path, errors }, RetryClass::Never),
-        400 if any("waiting for the primary to upgrade") => (
-            Error::InvalidRequest {
-                path,
-                status,
-                errors,
-            },
-            RetryClass::NotApplied,
-        ),
+        // A fresh KV v2 mount upgrading its storage: "Waiting for the primary to upgrade…" on
+        // a standby, "Upgrading from non-versioned to versioned data…" on the active node.
+        400 if any("waiting for the primary to upgrade")
+            || any("upgrading from non-versioned to versioned data") =>
+        {
+            (
+                Error::InvalidRequest {
+                    path,
+                    status,
+                    errors,
+                },
+                RetryClass::NotApplied,
+            )
+        }
         403 => (Error::PermissionDenied { path, errors }, RetryClass::Never),
         404 => {
             let error = match parsed.data.and_then(|data| data.metadata) {
@@ -670,6 +676,16 @@ mod tests {
             class(
                 400,
                 r#"{"errors":["Waiting for the primary to upgrade from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service when the primary is finished."]}"#
+            ),
+            (
+                Error::InvalidRequest { status: 400, .. },
+                RetryClass::NotApplied
+            )
+        ));
+        assert!(matches!(
+            class(
+                400,
+                r#"{"errors":["Upgrading from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service shortly."]}"#
             ),
             (
                 Error::InvalidRequest { status: 400, .. },

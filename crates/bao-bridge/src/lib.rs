@@ -20,6 +20,12 @@
 //!   entries byte-compatible with sops; the backend joins the decryptor list that `aesec`'s
 //!   file operations take, so files keyed to Transit (alone or beside age) open and re-wrap.
 //!
+//! # Bootstrapping OpenBao
+//!
+//! [`bootstrap`] initialises a new server straight into a sops file (unseal keys and root
+//! token never printed, never on disk in clear; with key groups, one share per group that only
+//! the group opens) and unseals a server with the shares the caller's identities open.
+//!
 //! # Blocking, on purpose
 //!
 //! The client is synchronous (reqwest's blocking client over rustls with ring; no OpenSSL):
@@ -65,6 +71,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod auth;
+pub mod bootstrap;
 mod client;
 mod config;
 mod envelope;
@@ -73,6 +80,7 @@ mod kv2;
 pub mod publish;
 mod retry;
 mod rewrap;
+mod seal;
 mod tls;
 mod transit;
 mod transit_key;
@@ -87,6 +95,7 @@ pub use kv2::{
 };
 pub use retry::RetryPolicy;
 pub use rewrap::{RewrapError, StaleEntry};
+pub use seal::SealStatus;
 pub use transit::{Ciphertext, KeyInfo, Transit, ciphertext_version};
 pub use transit_key::{ParseTransitUriError, TransitBackend, TransitMasterKey, TransitUri};
 

@@ -23,7 +23,10 @@
 //! both prune.
 //!
 //! Each request is retried by the [`Client`](crate::Client) (a check-and-set write is safe to
-//! retry). If the process itself dies between steps 3 and 4, the next push sees the old
+//! retry). A retried write can meet its own first attempt, committed by a leader that died
+//! before answering: a conflict whose version is the next one and holds exactly the content
+//! pushed is taken as the push's own write, so a failover mid-push loses nothing and writes
+//! nothing twice (checked on a 3-node Raft cluster). If the process itself dies between steps 3 and 4, the next push sees the old
 //! fingerprint and writes the same content once more (one extra version); a *new* path is then
 //! still unmarked and is reported as foreign until it is adopted.
 //!

@@ -7,13 +7,14 @@
 use aesec::file::{FileError, read_metadata, replace_key_groups};
 use aesec::sops::{KeyEntry, Metadata};
 use aesec::store::{EmitOptions, Format};
+use serde::Serialize;
 
 use crate::error::{ConfigError, Error};
 use crate::transit::ciphertext_version;
 use crate::transit_key::{TransitBackend, transit_parts};
 
 /// An `hc_vault` entry wrapped with an older version of its Transit key than the latest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct StaleEntry {
     /// The key's sops URI.

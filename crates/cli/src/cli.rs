@@ -824,6 +824,13 @@ pub(crate) enum BaoCommand {
     /// the token itself only with --field token.
     #[command(long_about = BAO_LOGIN_ABOUT)]
     Login(BaoLoginArgs),
+    /// Initialise a new OpenBao server; its unseal keys and root token go straight into a sops
+    /// file encrypted under its creation rule (never printed, never on disk in clear).
+    #[command(long_about = BAO_INIT_ABOUT)]
+    Init(BaoInitArgs),
+    /// Unseal a server with the shares of an `init` file that your identities open, and say how
+    /// many more are needed.
+    Unseal(BaoUnsealArgs),
 }
 
 /// `aesec bao login --help`.
@@ -900,6 +907,43 @@ pub(crate) struct BaoLoginArgs {
     /// Print only this field (`token` prints the new token).
     #[arg(long, value_enum)]
     pub(crate) field: Option<LoginField>,
+}
+
+/// `aesec bao init --help`.
+const BAO_INIT_ABOUT: &str = "\
+Initialise a new OpenBao server (BAO_ADDR) and write its unseal keys and root token straight
+into FILE, a sops file (YAML or JSON) encrypted under FILE's .sops.yaml creation rule. Nothing
+is printed and nothing is written in clear; every key of the rule is tried before the server is
+initialised, and an existing FILE is never overwritten.
+
+With key groups (one per admin), the server gets one unseal share per group, and the share of
+group i is sealed in a nested sops document that only group i's keys open (sops cannot give a
+subtree of one file to one key group: its key groups share one data key). The threshold is the
+rule's shamir_threshold (all groups when it has none), so the admins who together may unseal
+are the ones who together can read the root token. With one key group, --shares and
+--threshold split the key (default 1 of 1).";
+
+/// `aesec bao init`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoInitArgs {
+    /// The sops file to create (YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) to: PathBuf,
+    /// Unseal key shares (with key groups: must be the number of groups).
+    #[arg(long, value_name = "N")]
+    pub(crate) shares: Option<u32>,
+    /// Shares that unseal (default: the rule's shamir_threshold, else all groups; 1 with one
+    /// group).
+    #[arg(long, value_name = "N")]
+    pub(crate) threshold: Option<u32>,
+}
+
+/// `aesec bao unseal`.
+#[derive(Debug, Args)]
+pub(crate) struct BaoUnsealArgs {
+    /// The sops file `aesec bao init` wrote.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from: PathBuf,
 }
 
 /// `aesec bao transit …`.

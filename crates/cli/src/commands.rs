@@ -2,6 +2,7 @@
 //! the `.sops.yaml`, the identities found the way sops finds them, and output writing.
 
 mod bao;
+mod bao_bootstrap;
 mod bao_login;
 mod bao_transit;
 mod bootstrap;

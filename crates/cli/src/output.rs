@@ -18,6 +18,7 @@ use aesec::keys::ssh::{PassphrasePrompt, SshToAgeError};
 use aesec::secrecy::SecretString;
 use aesec::sops::{DecryptError, OpenError, PathError, SealError};
 use aesec::store::StoreError;
+use aesec_bao_bridge::Error as BaoError;
 
 use crate::exit;
 
@@ -211,6 +212,13 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         if let Some(fleet) = cause.downcast_ref::<FleetError>() {
             return fleet_diagnosis(fleet);
         }
+        // The bridge's errors carry an OpenBao error boxed (it is large).
+        let bao = cause
+            .downcast_ref::<BaoError>()
+            .or_else(|| cause.downcast_ref::<Box<BaoError>>().map(|boxed| &**boxed));
+        if let Some(hint) = bao.and_then(bao_hint) {
+            return Diagnosis::new(exit::GENERIC, Some(hint));
+        }
         if let Some(cli) = cause.downcast_ref::<CliError>() {
             match cli {
                 CliError::NoSuchFile(_) | CliError::MissingArguments(_) => {
@@ -248,6 +256,20 @@ fn diagnose(error: &anyhow::Error) -> Diagnosis {
         }
     }
     Diagnosis::new(exit::GENERIC, None)
+}
+
+/// The hint for an OpenBao failure the user can fix on their side.
+fn bao_hint(error: &BaoError) -> Option<&'static str> {
+    match error {
+        BaoError::Sealed { .. } => Some(
+            "unseal it: `aesec bao unseal --from FILE` with the file `aesec bao init` wrote, or \
+             `bao operator unseal`",
+        ),
+        BaoError::Tls { .. } => {
+            Some("trust the server's CA: BAO_CACERT=FILE (or VAULT_CACERT, BAO_CAPATH=DIR)")
+        }
+        _ => None,
+    }
 }
 
 fn file_diagnosis(error: &FileError) -> Diagnosis {
@@ -578,6 +600,24 @@ mod tests {
         assert_eq!(exit_code(&error), exit::FILE_ALREADY_ENCRYPTED);
         let error = anyhow::Error::new(EditError::Open(OpenError::MacMismatch));
         assert_eq!(exit_code(&error), exit::MAC_MISMATCH);
+    }
+
+    #[test]
+    fn openbao_sealed_and_tls_failures_get_a_hint_even_when_boxed() {
+        use aesec_bao_bridge::bootstrap::BootstrapError;
+        let sealed = BaoError::Sealed {
+            addr: "http://127.0.0.1:8200".into(),
+            path: "sys/init".into(),
+        };
+        let error = anyhow::Error::new(BootstrapError::Bao(Box::new(sealed)));
+        let hint = diagnose(&error).hint.unwrap_or_default();
+        assert!(hint.contains("aesec bao unseal --from FILE"), "{hint}");
+        let tls = BaoError::Tls {
+            addr: "https://127.0.0.1:8200".into(),
+            reason: "invalid peer certificate: UnknownIssuer".into(),
+        };
+        let hint = diagnose(&anyhow::Error::new(tls)).hint.unwrap_or_default();
+        assert!(hint.contains("BAO_CACERT"), "{hint}");
     }
 
     #[test]

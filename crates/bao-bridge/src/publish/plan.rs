@@ -296,16 +296,20 @@ pub fn push(
                     0 => Cas::Absent,
                     version => Cas::Version(version),
                 };
-                match kv.write(&change.path, &content.data, cas) {
-                    Ok(written) => {
+                let version = match kv.write(&change.path, &content.data, cas) {
+                    Ok(written) => Some(written.version),
+                    Err(Error::CasMismatch { .. }) => {
+                        own_lost_write(client, change, content).map_err(failed)?
+                    }
+                    Err(error) => return Err(failed(error)),
+                };
+                match version {
+                    Some(version) => {
                         kv.patch_metadata(&change.path, &ownership(change, content))
                             .map_err(failed)?;
-                        Outcome::Written {
-                            version: written.version,
-                        }
+                        Outcome::Written { version }
                     }
-                    Err(Error::CasMismatch { .. }) => Outcome::Conflict,
-                    Err(error) => return Err(failed(error)),
+                    None => Outcome::Conflict,
                 }
             }
             (Action::Prune, _) => {
@@ -323,6 +327,27 @@ pub fn push(
         progress(change);
     }
     Ok(report)
+}
+
+/// After a check-and-set conflict: whether the conflicting version is this push's own write,
+/// applied by the server although its answer was lost (a leader that died after committing
+/// it, then the client's retry met its own write). It is when it is the very next version and
+/// holds exactly this content; then the push goes on as if the write had answered, so a
+/// failover neither reports a false conflict nor writes the content a second time.
+fn own_lost_write(
+    client: &Client,
+    change: &Change,
+    content: &Content,
+) -> Result<Option<u64>, Error> {
+    let latest = match client.kv2(&change.mount).read(&change.path) {
+        Ok(latest) => latest,
+        Err(Error::NotFound { .. } | Error::SoftDeleted { .. } | Error::Destroyed { .. }) => {
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let ours = latest.metadata.version == change.current_version + 1 && latest.data == content.data;
+    Ok(ours.then_some(latest.metadata.version))
 }
 
 /// The metadata patch that marks a written path as aesec's.

@@ -250,6 +250,40 @@ fn a_concurrent_write_is_a_conflict_and_is_not_overwritten() {
     assert_eq!(plan.changes[0].current_version, 2);
 }
 
+/// What a leader that commits a write and dies before answering leaves behind: the planned
+/// content already at the next version, unmarked. The push takes it as its own (marks it, no
+/// conflict, no second version); the failover itself is in `raft.rs`.
+#[test]
+fn a_write_committed_without_an_answer_is_taken_as_the_push_own() {
+    let server = require_peer!(server_with_mount());
+    let client = server.root();
+    let repo = Repo::new();
+    let mapping = repo.mapping(&[(r#"["grafana"]"#, GRAFANA)]);
+    let plan = repo.plan(&client, &mapping, &PlanOptions::default());
+    assert_eq!(actions(&plan), [(Action::Create, GRAFANA)]);
+    // The "lost" first attempt: exactly the planned values, at version 1.
+    server.bao(&[
+        "kv",
+        "put",
+        &format!("-mount={MOUNT}"),
+        GRAFANA,
+        "admin-user=admin",
+        "admin-password=first",
+    ]);
+
+    let report = publish::push(&client, &plan, &mut |_| {}).unwrap();
+    assert!(
+        matches!(report.results[0].outcome, Outcome::Written { version: 1 }),
+        "{report:?}"
+    );
+    assert_eq!(report.conflicts().count(), 0);
+    let grafana = client.kv2(MOUNT).read(GRAFANA).unwrap();
+    assert_eq!(grafana.metadata.version, 1);
+    assert_eq!(grafana.metadata.custom_metadata[MANAGED_BY_KEY], "aesec");
+    let again = repo.plan(&client, &mapping, &PlanOptions::default());
+    assert_eq!(actions(&again), [(Action::Unchanged, GRAFANA)]);
+}
+
 #[test]
 fn a_foreign_path_is_refused_unless_adopted() {
     let server = require_peer!(server_with_mount());

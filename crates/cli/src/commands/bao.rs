@@ -1,5 +1,6 @@
 //! `aesec bao push`, `pull` and `manifests`: flags, the plan and its confirmation, progress
-//! and output around [`aesec_bao_bridge::publish`], which does the work.
+//! and output around [`aesec_bao_bridge::publish`], which does the work. The other `bao`
+//! commands are dispatched from here to their own files.
 //!
 //! The OpenBao settings are read from the environment by
 //! [`aesec_bao_bridge::Config::from_env_with`] (`BAO_ADDR`, `BAO_TOKEN`, `BAO_CACERT`,
@@ -26,6 +27,8 @@ pub(crate) fn run(context: &Context, command: &BaoCommand) -> anyhow::Result<u8>
         BaoCommand::Manifests(args) => manifests(context, args),
         BaoCommand::Transit(command) => super::bao_transit::run(context, command),
         BaoCommand::Login(args) => super::bao_login::run(context, args),
+        BaoCommand::Init(args) => super::bao_bootstrap::init(context, args),
+        BaoCommand::Unseal(args) => super::bao_bootstrap::unseal(context, args),
     }
 }
 
@@ -183,6 +186,6 @@ fn bao_config() -> anyhow::Result<BaoConfig> {
     Ok(BaoConfig::from_env_with(|name| std::env::var(name).ok())?)
 }
 
-pub(crate) fn client() -> anyhow::Result<Client> {
+pub(super) fn client() -> anyhow::Result<Client> {
     Ok(Client::new(bao_config()?)?)
 }
