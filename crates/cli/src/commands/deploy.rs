@@ -13,6 +13,7 @@ use aesec::progress::NoProgress;
 use crate::cli::{DeployActionArg, DeployArgs};
 use crate::commands::Context;
 use crate::exit;
+use crate::output::CliError;
 
 /// The run id shown in dry-run plans (a real run draws a random one).
 const DRY_RUN_ID: &str = "<run-id>";
@@ -57,7 +58,9 @@ fn hosts(args: &DeployArgs) -> anyhow::Result<Vec<Host>> {
     let mut hosts: Vec<Host> = args.hosts.iter().map(Host::new).collect();
     if let Some(target) = &args.target {
         let [host] = hosts.as_mut_slice() else {
-            anyhow::bail!("--target names the address of one host; give one host");
+            return Err(
+                CliError::Usage("--target names the address of one host; give one host").into(),
+            );
         };
         host.target.clone_from(target);
     }

@@ -119,11 +119,8 @@ pub fn deploy(hosts: &[Host], options: &Options, observer: &dyn Observer) -> Rep
     }
 }
 
-/// Deploys one host: build, check, copy, profile, activate, confirm.
-///
-/// # Errors
-///
-/// None: a failure is the report's [`Status`] and [`HostReport::error`].
+/// Deploys one host: build, check, copy, profile, activate, confirm. A failure ends the run of
+/// the host and is the report's [`Status`] and [`HostReport::error`].
 pub fn deploy_host(host: &Host, options: &Options) -> HostReport {
     let started = Instant::now();
     let mut report = HostReport {
