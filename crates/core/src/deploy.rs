@@ -1,7 +1,7 @@
 //! Deploying NixOS hosts from a flake, with the secrets checked before and installed by the
 //! activation itself.
 //!
-//! For each host, [`deploy`] runs the commands [`plan`] lists (all through
+//! For each host, [`deploy()`] runs the commands [`plan()`] lists (all through
 //! [`process`](crate::process): no shell on the deployer's side, output captured):
 //!
 //! 1. **build** the toplevel: `nix build --no-link --json
