@@ -19,19 +19,24 @@ use aesec_tests::{
 };
 use serde_json::Value;
 
-/// The secret's value in generation 1 and 2 of host `web`.
-const VALUES: [&str; 2] = ["first-db-password-5e1f", "second-db-password-9a2c"];
+/// The secret's value in generations 1, 2 and 3 of host `web`.
+const VALUES: [&str; 3] = [
+    "first-db-password-5e1f",
+    "second-db-password-9a2c",
+    "third-db-password-07be",
+];
 
 /// How long the target waits for the confirmation (seconds).
 const CONFIRM_TIMEOUT_SECONDS: u64 = 3;
 
 /// The flake, with `@NAME@` placeholders the fixture fills in. A host's toplevel runs
-/// `aesec install` from its manifest and appends its generation to `<run>/marker`; with
-/// `cutOff` it then kills the ssh connections (every child of the listening sshd).
+/// `aesec install` from its manifest and appends its generation to `<run>/marker`; then, in
+/// mode `cut`, it kills the ssh connections (every child of the listening sshd), in mode `fail`
+/// it exits 3.
 const FLAKE: &str = r#"{
   outputs = { self }:
     let
-      host = name: generation: cutOff:
+      host = name: generation: mode:
         let
           run = "@RUN@/${name}";
           manifest = builtins.toFile "aesec-manifest.json" (builtins.toJSON {
@@ -54,7 +59,8 @@ const FLAKE: &str = r#"{
             set -e
             @AESEC@ install --manifest ${manifest} --mount never --nixos-dir ${run}/nixos
             echo ${toString generation} >> ${run}/marker
-            ${if cutOff then "pkill -KILL -P @SSHD_PID@" else ""}
+            ${if mode == "cut" then "pkill -KILL -P @SSHD_PID@" else ""}
+            ${if mode == "fail" then "exit 3" else ""}
           '';
         in
         builtins.derivation {
@@ -65,8 +71,8 @@ const FLAKE: &str = r#"{
         };
     in
     {
-      nixosConfigurations.web.config.system.build.toplevel = host "web" @WEB_GENERATION@ @WEB_CUT_OFF@;
-      nixosConfigurations.mouse.config.system.build.toplevel = host "mouse" 1 false;
+      nixosConfigurations.web.config.system.build.toplevel = host "web" @WEB_GENERATION@ "@WEB_MODE@";
+      nixosConfigurations.mouse.config.system.build.toplevel = host "mouse" 1 "ok";
     };
 }
 "#;
@@ -133,6 +139,7 @@ impl Fleet {
         for (file, value) in [
             ("web-1.yaml", VALUES[0]),
             ("web-2.yaml", VALUES[1]),
+            ("web-3.yaml", VALUES[2]),
             ("mouse-1.yaml", "mouse-value-0b7d"),
         ] {
             let path = format!("fleet/secrets/{file}");
@@ -150,7 +157,7 @@ impl Fleet {
             std::fs::copy(&key.identity_file, run.join("host.key")).expect("the host key");
         }
         std::fs::create_dir_all(fleet.home.join("profiles")).expect("the profile directory");
-        fleet.write_flake(1, false);
+        fleet.write_flake(1, "ok");
         Some(fleet)
     }
 
@@ -167,14 +174,14 @@ impl Fleet {
         self.home.join("profiles/system")
     }
 
-    fn write_flake(&self, web_generation: u32, web_cut_off: bool) {
+    fn write_flake(&self, web_generation: u32, web_mode: &str) {
         let text = FLAKE
             .replace("@RUN@", &self.home.join("run").display().to_string())
             .replace("@AESEC@", &aesec_bin().display().to_string())
             .replace("@SSHD_PID@", &self.sshd.pid().to_string())
             .replace("@SYSTEM@", &format!("{}-linux", std::env::consts::ARCH))
             .replace("@WEB_GENERATION@", &web_generation.to_string())
-            .replace("@WEB_CUT_OFF@", if web_cut_off { "true" } else { "false" });
+            .replace("@WEB_MODE@", web_mode);
         self.home.write("fleet/flake.nix", text);
     }
 
@@ -326,7 +333,7 @@ fn deploy_installs_secrets_at_activation_and_rolls_back_when_cut_off() {
 
     // Generation 2 cuts the connection during its switch: the deployer cannot confirm, and the
     // target rolls back to generation 1 (profile, activation, generation 1's secret).
-    fleet.write_flake(2, true);
+    fleet.write_flake(2, "cut");
     let started = Instant::now();
     let output = fleet.deploy(&["web"]).arg("--json").run_code(1);
     let report = json(&output);
@@ -342,6 +349,19 @@ fn deploy_installs_secrets_at_activation_and_rolls_back_when_cut_off() {
     let limit = Duration::from_secs(CONFIRM_TIMEOUT_SECONDS + 20);
     wait_until("the rollback", limit, || fleet.marker("web") == "1\n2\n1\n");
     assert!(started.elapsed() < limit);
+    assert_eq!(fleet.profile_target(), Path::new(&first));
+    assert_eq!(fleet.secret("web"), VALUES[0]);
+
+    // Generation 3's switch installs its secret, then fails: the target rolls back at once, to
+    // generation 1 (generation 2 was deleted by its rollback, so it is not the one below).
+    fleet.write_flake(3, "fail");
+    let output = fleet.deploy(&["web"]).arg("--json").run_code(1);
+    let report = json(&output);
+    let web = host_report(&report, "web");
+    assert_eq!(web["status"], "rolled_back", "{report}");
+    let error = web["error"].as_str().expect("an error");
+    assert!(error.contains("exited with 3"), "{error}");
+    assert_eq!(fleet.marker("web"), "1\n2\n1\n3\n1\n");
     assert_eq!(fleet.profile_target(), Path::new(&first));
     assert_eq!(fleet.secret("web"), VALUES[0]);
     assert_eq!(fleet.store_files_with(&VALUES), Vec::<PathBuf>::new());

@@ -14,10 +14,13 @@
 //!    proves the host is still reachable. When the time is up, the worker claims the canary
 //!    with one `mv` (so exactly one of the deployer's `rm` and the worker's `mv` wins) and rolls
 //!    back.
-//! 4. Rolling back: `nix-env -p <profile> --rollback` (when the deploy set the profile, i.e.
-//!    for `switch`), then `<profile>/bin/switch-to-configuration <action>` of the generation the
-//!    profile now names. The result is written to `outcome`: `confirmed`, `rolled-back` or
-//!    `rollback-failed`.
+//! 4. Rolling back: `nix-env -p <profile> --rollback` and the deletion of the failed
+//!    generation (when the deploy set the profile, i.e. for `switch`; deleted, so that the next
+//!    deploy's rollback does not land on it), then `<profile>/bin/switch-to-configuration
+//!    <action>` of the generation the profile now names. The result is written to `outcome`:
+//!    `confirmed`, `rolled-back` or `rollback-failed`. `--rollback` goes to the generation below
+//!    the new one: the one that was live, unless the profile had been switched back by hand to
+//!    an older generation before the deploy.
 //!
 //! The script in the foreground waits for `status` (and, after a failed switch, for `outcome`),
 //! prints the worker's log to standard error and exits 0 only when the switch succeeded. A first
@@ -39,10 +42,15 @@ finish() {
 rollback() {
   echo "aesec deploy: rolling back: $1"
   if [ "$set_profile" = 1 ]; then
+    failed=$(readlink "$profile")
     if ! nix-env ${store:+--store "$store"} -p "$profile" --rollback; then
       finish rollback-failed
       return
     fi
+    generation=${failed%-link}
+    generation=${generation##*-}
+    nix-env ${store:+--store "$store"} -p "$profile" --delete-generations "$generation" ||
+      echo "aesec deploy: cannot delete the failed generation $generation"
   fi
   if "$profile/bin/switch-to-configuration" "$action"; then
     finish rolled-back
