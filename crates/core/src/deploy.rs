@@ -27,10 +27,11 @@
 //! [`Options::confirm_timeout`] for the deployer to remove a canary file over a **new**
 //! connection, which proves the new system still lets the deployer in. Without that, or when
 //! the switch itself fails, the target rolls back by itself: `nix-env -p PROFILE --rollback`
-//! (for `switch`) and the previous generation's `switch-to-configuration`, whose activation
-//! installs the previous secrets from its own manifest. The script and its guarantees are
-//! described in `crates/core/src/deploy/activate.rs`. `boot` and `dry-activate` have nothing to
-//! confirm and run directly.
+//! and the deletion of the failed generation (for `switch`), then the previous generation's
+//! `switch-to-configuration`, whose activation installs the previous secrets from its own
+//! manifest. The script and its guarantees are described in
+//! `crates/core/src/deploy/activate.rs`. `boot` and `dry-activate` have nothing to confirm and
+//! run directly.
 //!
 //! # Example
 //!

@@ -1,6 +1,7 @@
 //! `aesec deploy HOST…`: resolves the flags and `.sops.yaml`'s members into
 //! [`aesec::deploy::Options`], then prints the plans (`--dry-run`) or runs
-//! [`aesec::deploy::deploy`] and prints one row per host (or the report with `--json`).
+//! [`aesec::deploy::deploy`] (a bar counts finished hosts on a terminal) and prints one row per
+//! host (or the report with `--json`).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -8,7 +9,6 @@ use std::time::Duration;
 use aesec::deploy::{
     self, Action, Host, HostReport, Options, Report, Status, TOPLEVEL_PLACEHOLDER,
 };
-use aesec::progress::NoProgress;
 
 use crate::cli::{DeployActionArg, DeployArgs};
 use crate::commands::Context;
@@ -40,7 +40,8 @@ pub(crate) fn run(context: &Context, args: &DeployArgs) -> anyhow::Result<u8> {
         }
         return Ok(0);
     }
-    let report = deploy::deploy(&hosts, &options, &NoProgress);
+    let bar = crate::progress::Bar::new(context.quiet || context.json);
+    let report = deploy::deploy(&hosts, &options, &bar);
     if context.json {
         crate::output::json(&report)?;
     } else if !context.quiet || !report.is_success() {
