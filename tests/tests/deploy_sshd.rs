@@ -73,12 +73,14 @@ const FLAKE: &str = r#"{
     {
       nixosConfigurations.web.config.system.build.toplevel = host "web" @WEB_GENERATION@ "@WEB_MODE@";
       nixosConfigurations.mouse.config.system.build.toplevel = host "mouse" 1 "ok";
+      nixosConfigurations.ghost.config.system.build.toplevel = host "ghost" 1 "ok";
     };
 }
 "#;
 
-/// A fleet of two hosts, `web` (in its files' recipients) and `mouse` (a member of
-/// `.sops.yaml` whose file was never re-encrypted for it), a target store and profile.
+/// A fleet of three hosts, `web` (in its files' recipients), `mouse` (a member of `.sops.yaml`
+/// whose file was never re-encrypted for it) and `ghost` (no member at all), a target store and
+/// profile.
 struct Fleet {
     sshd: Sshd,
     home: TempHome,
@@ -122,12 +124,13 @@ impl Fleet {
         let admin = AgeKey::generate(&age_keygen, &home, "admin");
         let web = AgeKey::generate(&age_keygen, &home, "web");
         let mouse = AgeKey::generate(&age_keygen, &home, "mouse");
+        let ghost = AgeKey::generate(&age_keygen, &home, "ghost");
         home.write(
             "fleet/.sops.yaml",
             format!(
                 "keys:\n  - &admin_alice {}\n  - &web {}\n  - &mouse {}\n\
                  creation_rules:\n  - path_regex: ^secrets/web-\n    age: [*admin_alice, *web]\n  \
-                 - path_regex: ^secrets/mouse-\n    age: [*admin_alice]\n",
+                 - path_regex: ^secrets/(mouse|ghost)-\n    age: [*admin_alice]\n",
                 admin.recipient, web.recipient, mouse.recipient
             ),
         );
@@ -141,6 +144,7 @@ impl Fleet {
             ("web-2.yaml", VALUES[1]),
             ("web-3.yaml", VALUES[2]),
             ("mouse-1.yaml", "mouse-value-0b7d"),
+            ("ghost-1.yaml", "ghost-value-52aa"),
         ] {
             let path = format!("fleet/secrets/{file}");
             fleet.home.write(&path, format!("db_password: {value}\n"));
@@ -151,7 +155,7 @@ impl Fleet {
                 .args(["encrypt", "-i", &format!("secrets/{file}")])
                 .run();
         }
-        for (host, key) in [("web", &web), ("mouse", &mouse)] {
+        for (host, key) in [("web", &web), ("mouse", &mouse), ("ghost", &ghost)] {
             let run = fleet.run_dir(host);
             std::fs::create_dir_all(&run).expect("the run directory");
             std::fs::copy(&key.identity_file, run.join("host.key")).expect("the host key");
@@ -414,18 +418,28 @@ fn a_host_missing_from_its_sops_file_is_refused_before_anything_is_copied() {
     assert_eq!(fleet.marker("mouse"), "");
     assert!(!fleet.run_dir("mouse").join("secrets").exists());
 
-    // The table: one row per host.
-    let table = fleet.deploy(&["mouse"]).run_code(1);
+    // The table: one row per host, then the errors. A host with no member in .sops.yaml is
+    // refused too: there is nothing to check its files against.
+    let table = fleet.deploy(&["mouse", "ghost"]).run_code(1);
     let text = String::from_utf8_lossy(&table.stdout);
-    let row = text
-        .lines()
-        .find(|line| line.starts_with("mouse "))
-        .unwrap_or_else(|| panic!("no row for mouse: {text}"));
-    assert!(row.contains(" refused "), "{text}");
     assert!(
         text.lines()
             .next()
             .is_some_and(|header| header.starts_with("HOST")),
         "{text}"
     );
+    for host in ["mouse", "ghost"] {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{host} ")))
+            .unwrap_or_else(|| panic!("no row for {host}: {text}"));
+        assert!(row.contains(" refused "), "{text}");
+    }
+    assert!(
+        text.contains(
+            "ghost: 'ghost' has no recipient in .sops.yaml to check its 1 sops file(s) against"
+        ),
+        "{text}"
+    );
+    assert!(fleet.run_dir("ghost").join("marker").metadata().is_err());
 }

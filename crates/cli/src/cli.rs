@@ -448,7 +448,7 @@ pub(crate) struct DeployArgs {
     #[arg(long = "option", num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
     pub(crate) nix_options: Vec<String>,
     /// How many hosts to deploy at once.
-    #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
     pub(crate) jobs: usize,
     /// Print every command instead of running any.
     #[arg(long)]
@@ -482,7 +482,7 @@ Magic rollback (switch, test): the target runs the switch detached from the conn
 waits --confirm-timeout seconds for the deployer to confirm over a new connection; otherwise, \
 or when the switch fails, it rolls back to the previous generation by itself.
 
-Several hosts run --jobs at a time; a table (or --json) reports each. Exit code 0 when every \
+Several hosts run --jobs at a time (default 4); a table (or --json) reports each. Exit code 0 when every \
 host was deployed, 1 otherwise.";
 
 /// `--check-mode`.

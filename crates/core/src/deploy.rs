@@ -159,7 +159,7 @@ impl Default for Options {
             members: Vec::new(),
             nix: "nix".to_owned(),
             ssh: "ssh".to_owned(),
-            jobs: 1,
+            jobs: 4,
         }
     }
 }
