@@ -23,7 +23,9 @@
 //!    an older generation before the deploy.
 //!
 //! The script in the foreground waits for `status` (and, after a failed switch, for `outcome`),
-//! prints the worker's log to standard error and exits 0 only when the switch succeeded. A first
+//! prints the worker's log to standard error and exits 0 only when the switch succeeded; it
+//! stops waiting, and fails, when the worker is gone without writing the file (it could not
+//! start, or was killed). A first
 //! deploy to a profile without an earlier generation has nothing to roll back to: the worker
 //! logs the failure and writes `rollback-failed`.
 
@@ -78,12 +80,23 @@ else
 fi
 AESEC_WORKER
 setsid sh "$dir/worker" "$@" < /dev/null > "$dir/log" 2>&1 &
-while [ ! -e "$dir/status" ]; do sleep 1; done
+worker=$!
+wait_for() {
+  while [ ! -e "$dir/$1" ]; do
+    if ! kill -0 "$worker" 2>/dev/null && [ ! -e "$dir/$1" ]; then
+      cat "$dir/log" >&2
+      echo "aesec deploy: the activation stopped without writing $1" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+}
+wait_for status
 if [ "$(cat "$dir/status")" = 0 ]; then
   cat "$dir/log" >&2
   exit 0
 fi
-while [ ! -e "$dir/outcome" ]; do sleep 1; done
+wait_for outcome
 cat "$dir/log" >&2
 echo "aesec deploy: $(cat "$dir/outcome")" >&2
 exit 1
@@ -138,6 +151,18 @@ mod tests {
     }
 
     fn activate(dir: &Path, timeout: &str) -> Result<crate::process::Finished, ProcessError> {
+        activate_with(
+            dir,
+            timeout,
+            RunOptions::with_timeout(Duration::from_secs(60)),
+        )
+    }
+
+    fn activate_with(
+        dir: &Path,
+        timeout: &str,
+        options: RunOptions,
+    ) -> Result<crate::process::Finished, ProcessError> {
         let toplevel = dir.join("new");
         let profile = dir.join("profile");
         let work = dir.join("work");
@@ -155,7 +180,7 @@ mod tests {
                 "0",
                 "",
             ],
-            &RunOptions::with_timeout(Duration::from_secs(60)),
+            &options,
         )
     }
 
@@ -217,6 +242,36 @@ mod tests {
         }
         let marker = std::fs::read_to_string(dir.join("marker")).unwrap();
         assert_eq!(marker, "new test\nold test\n");
+    }
+
+    #[test]
+    fn a_worker_that_cannot_start_is_not_waited_for() {
+        let temp = TempDir::new("deploy-activate-no-setsid");
+        let dir = &temp.0;
+        system(dir, 0);
+        // A PATH with what the foreground needs, without `setsid`.
+        let bin = dir.join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for program in ["sh", "mkdir", "cat", "sleep"] {
+            let found = ["/usr/bin", "/bin"]
+                .iter()
+                .map(|prefix| Path::new(prefix).join(program))
+                .find(|path| path.exists())
+                .unwrap();
+            std::os::unix::fs::symlink(found, bin.join(program)).unwrap();
+        }
+        let mut options = RunOptions::with_timeout(Duration::from_secs(60));
+        options.env = vec![("PATH".into(), bin.into_os_string())];
+        match activate_with(dir, "30", options) {
+            Err(ProcessError::Failed { stderr, .. }) => {
+                assert!(
+                    stderr.ends_with("stopped without writing status"),
+                    "{stderr}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!dir.join("marker").exists());
     }
 
     #[test]
