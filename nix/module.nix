@@ -167,6 +167,9 @@ let
 
   # The manifest file, checked at build time: `sopsfile` (every key exists, no private key)
   # when the sops files are in the store, else `manifest` (structure only).
+  # `aesec deploy` finds the manifests in the closure by these names
+  # (`…-aesec-manifest.json`, `…-aesec-manifest-for-users.json`; crates/core/src/deploy/check.rs)
+  # and refuses a host that cannot decrypt a sops file they name: keep them.
   manifestFor =
     suffix: secrets: templates: paths:
     pkgs.writeTextFile {

@@ -17,6 +17,7 @@ SRC = pathlib.Path(__file__).resolve().parent.parent / "crates" / "core" / "src"
 # Highest floor first. Modules not listed here are an error, so a new module gets a floor.
 FLOORS = [
     ["fuzzing"],
+    ["deploy"],
     ["fleet"],
     ["install"],
     ["file"],

@@ -1088,6 +1088,11 @@ impl Sshd {
         self.port
     }
 
+    /// The process id of the listening server (each connection is a child of it).
+    pub fn pid(&self) -> u32 {
+        self.guard.id()
+    }
+
     /// The host's public key line, `ssh-ed25519 AAAA… aesec-test-host`.
     pub fn host_public_key(&self) -> &str {
         &self.host_public_key
@@ -1167,6 +1172,11 @@ impl BaoDev {
     /// The port it listens on (on 127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The process id of the listening server (each connection is a child of it).
+    pub fn pid(&self) -> u32 {
+        self.guard.id()
     }
 
     /// `http://127.0.0.1:<port>`, for `BAO_ADDR`/`VAULT_ADDR`.

@@ -111,6 +111,10 @@ pub(crate) enum Command {
     /// Install the secrets of a sops-nix manifest at activation time (sops-install-secrets).
     #[command(long_about = INSTALL_ABOUT)]
     Install(InstallArgs),
+    /// Deploy NixOS hosts from a flake: build, check the host can decrypt its sops files, copy,
+    /// switch with magic rollback; several hosts in parallel.
+    #[command(long_about = DEPLOY_ABOUT)]
+    Deploy(DeployArgs),
     /// Key tools: SSH to age conversion and key generation.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -395,6 +399,91 @@ pub(crate) struct InstallArgs {
     #[arg(long)]
     pub(crate) restart_via_systemctl: bool,
 }
+
+/// `aesec deploy`.
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// The hosts (`nixosConfigurations` attributes and `.sops.yaml` members).
+    #[arg(value_name = "HOST", required = true)]
+    pub(crate) hosts: Vec<String>,
+    /// The flake; with `#ATTR`, the toplevel to build as is (default: `.`, building
+    /// `.#nixosConfigurations.HOST.config.system.build.toplevel`).
+    #[arg(long, default_value = ".", value_name = "REF")]
+    pub(crate) flake: String,
+    /// What switch-to-configuration does.
+    #[arg(long, value_enum, default_value = "switch", value_name = "ACTION")]
+    pub(crate) action: DeployActionArg,
+    /// Where ssh reaches the host (default: its name); one host only.
+    #[arg(long, value_name = "USER@ADDR")]
+    pub(crate) target: Option<String>,
+    /// Options for every ssh connection, split at spaces (also NIX_SSHOPTS).
+    #[arg(long, env = crate::env::NIX_SSHOPTS, value_name = "OPTIONS", allow_hyphen_values = true)]
+    pub(crate) ssh_opts: Option<String>,
+    /// Run the commands on the target through sudo.
+    #[arg(long)]
+    pub(crate) sudo: bool,
+    /// Build on this host instead of here.
+    #[arg(long, value_name = "USER@ADDR")]
+    pub(crate) build_host: Option<String>,
+    /// The system profile on the target.
+    #[arg(
+        long,
+        default_value = "/nix/var/nix/profiles/system",
+        value_name = "PATH"
+    )]
+    pub(crate) profile: String,
+    /// The target's nix store, when not its default (a path: a store rooted there).
+    #[arg(long, value_name = "STORE")]
+    pub(crate) target_store: Option<String>,
+    /// Where the target keeps the activation directory (canary, log).
+    #[arg(long, default_value = "/tmp", value_name = "DIR")]
+    pub(crate) temp_dir: String,
+    /// Keep the new system even when the deployer cannot confirm it.
+    #[arg(long)]
+    pub(crate) no_magic_rollback: bool,
+    /// Seconds the target waits for the confirmation before rolling back.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub(crate) confirm_timeout: u64,
+    /// A nix option for the nix commands run here (repeatable).
+    #[arg(long = "option", num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
+    pub(crate) nix_options: Vec<String>,
+    /// How many hosts to deploy at once.
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    pub(crate) jobs: usize,
+    /// Print every command instead of running any.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `deploy --action`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum DeployActionArg {
+    /// Make it the boot default and activate it.
+    Switch,
+    /// Make it the boot default.
+    Boot,
+    /// Activate it without making it the boot default.
+    Test,
+    /// Show what activating it would do.
+    DryActivate,
+}
+
+/// `aesec deploy --help`.
+const DEPLOY_ABOUT: &str = "\
+Deploy NixOS hosts from a flake. For each host: nix build its toplevel \
+(FLAKE#nixosConfigurations.HOST.config.system.build.toplevel), check that the host can decrypt \
+every sops file its configuration names (the aesec manifests in the closure list them; the \
+host's recipient is the .sops.yaml member of its name; no key needed) and refuse otherwise, \
+before anything is copied; nix copy --to ssh://TARGET; nix-env -p PROFILE --set; \
+switch-to-configuration ACTION over ssh. The secrets are installed by the activation itself: \
+the deployer never decrypts and never sends plaintext.
+
+Magic rollback (switch, test): the target runs the switch detached from the connection and \
+waits --confirm-timeout seconds for the deployer to confirm over a new connection; otherwise, \
+or when the switch fails, it rolls back to the previous generation by itself.
+
+Several hosts run --jobs at a time (default 4); a table (or --json) reports each. Exit code 0 when every \
+host was deployed, 1 otherwise.";
 
 /// `--check-mode`.
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -8,6 +8,7 @@ mod bao_transit;
 mod bootstrap;
 mod check;
 mod decrypt;
+mod deploy;
 mod edit;
 mod encrypt;
 mod enroll;
@@ -58,6 +59,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bootstrap(args) => bootstrap::run(&context, args),
         Command::Groups(command) => groups::run(&context, command),
         Command::Install(args) => install::run(&context, args),
+        Command::Deploy(args) => deploy::run(&context, args),
         Command::Keys(command) => keys::run(&context, command),
         Command::Bao(command) => bao::run(&context, command),
         Command::Completions(args) => {

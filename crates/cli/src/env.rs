@@ -36,6 +36,9 @@ pub(crate) const PATH: &str = "PATH";
 pub(crate) const HOME: &str = "HOME";
 /// Passphrase of an encrypted OpenSSH key for `keys ssh-to-age --private-key`.
 pub(crate) const SSH_TO_AGE_PASSPHRASE: &str = "SSH_TO_AGE_PASSPHRASE";
+/// ssh options for `deploy` (as nix reads them for `nix copy`), split at spaces; `--ssh-opts`
+/// replaces it.
+pub(crate) const NIX_SSHOPTS: &str = "NIX_SSHOPTS";
 /// Log filter, e.g. `AESEC_LOG=debug`.
 pub(crate) const AESEC_LOG: &str = "AESEC_LOG";
 /// Test hook, read by debug builds only (never by a release binary): `N` lets the first `N`

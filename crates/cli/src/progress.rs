@@ -1,4 +1,4 @@
-//! The progress bar of long fleet runs (`updatekeys`, `rotate --older-than`): an
+//! The progress bar of long fleet runs (`updatekeys`, `rotate --older-than`, `deploy`): an
 //! [`Observer`] drawing an `indicatif` bar on stderr.
 //!
 //! The bar is drawn only when stderr is a terminal and `--quiet`/`--json` are off, so logs and

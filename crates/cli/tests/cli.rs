@@ -1308,3 +1308,86 @@ fn usage_errors_come_from_clap() {
     let run: Run = sandbox.run(&["decrypt", "--bogus"]).code(2);
     assert!(run.stderr.contains("--bogus"), "{run}");
 }
+
+#[test]
+fn deploy_dry_run_prints_every_command_and_runs_none() {
+    let sandbox = Sandbox::new();
+    let run = sandbox
+        .run(&[
+            "deploy",
+            "--dry-run",
+            "web",
+            "--target",
+            "root@10.0.0.5",
+            "--ssh-opts=-p 2222",
+            "--sudo",
+            "--flake",
+            "/srv/fleet",
+        ])
+        .ok();
+    let features = "nix --extra-experimental-features 'nix-command flakes'";
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "# web (root@10.0.0.5)", "{run}");
+    assert_eq!(
+        lines[1],
+        format!(
+            "{features} build --no-link --json /srv/fleet#nixosConfigurations.web.config.system.build.toplevel"
+        )
+    );
+    assert_eq!(
+        lines[2],
+        format!("{features} path-info --recursive '<toplevel>'")
+    );
+    assert_eq!(
+        lines[4],
+        format!("NIX_SSHOPTS='-p 2222' {features} copy --to ssh://root@10.0.0.5 '<toplevel>'")
+    );
+    assert!(
+        lines[5].starts_with(
+            "ssh -p 2222 -- root@10.0.0.5 'sudo nix-env -p /nix/var/nix/profiles/system --set "
+        ),
+        "{run}"
+    );
+    assert!(
+        lines[6].starts_with("ssh -p 2222 -- root@10.0.0.5 'sudo sh -c "),
+        "{run}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some(
+            r"ssh -p 2222 -- root@10.0.0.5 'sudo rm '\''/tmp/aesec-deploy-web-<run-id>/canary'\'''"
+        ),
+        "{run}"
+    );
+
+    // --json: the plans as data; several hosts, one plan each.
+    let run = sandbox
+        .run(&[
+            "deploy",
+            "--dry-run",
+            "--json",
+            "--action",
+            "boot",
+            "a",
+            "b",
+        ])
+        .ok();
+    let plans: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let kinds: Vec<&str> = plans[1]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|step| step["kind"].as_str().expect("a kind"))
+        .collect();
+    assert_eq!(plans[1]["host"], "b");
+    assert_eq!(
+        kinds,
+        ["build", "closure", "read", "copy", "profile", "activate"]
+    );
+
+    // --target is one host's address.
+    sandbox
+        .run(&["deploy", "--dry-run", "a", "b", "--target", "x"])
+        .code(8)
+        .stderr_has("--target names the address of one host");
+}

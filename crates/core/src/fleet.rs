@@ -3,7 +3,8 @@
 //! [`discover()`] finds the sops files under the config's directory; [`plan()`] compares each
 //! file's key groups with its creation rule without decrypting anything; [`update_keys`]
 //! applies a plan, [`rotate_older_than`] gives old files new data keys, [`check()`] is the
-//! keyless CI gate and [`status()`] the who-reads-what matrix. Membership changes go through
+//! keyless CI gate, [`status()`] the who-reads-what matrix and [`access()`] one member's part of
+//! one file. Membership changes go through
 //! [`enroll()`] (a host or person joins: anchor, rules, files) and [`remove()`] (a member leaves,
 //! its files get new data keys); [`bootstrap()`] hands a generated host key to
 //! `nixos-anywhere`, [`bootstrap_cloud_init`] to cloud-init. Who a member is, and which
@@ -121,5 +122,5 @@ pub use error::{FailedFile, FleetError, FleetFileError};
 pub use plan::{Action, FilePlan, GroupChange, Plan, PlanOptions, plan};
 pub use remove::{ReadableFile, RemoveError, RemoveOptions, RemoveOutcome, remove};
 pub use rotate::{ParseDurationError, parse_duration, rotate_older_than};
-pub use status::{StatusCell, StatusColumn, StatusMatrix, StatusRow, status};
+pub use status::{Access, StatusCell, StatusColumn, StatusMatrix, StatusRow, access, status};
 pub use updatekeys::update_keys;

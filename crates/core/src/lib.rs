@@ -19,6 +19,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`file`](mod@file) | the sops command-line operations on bytes: [`file::encrypt`], [`file::decrypt`], [`file::set`], [`file::unset`], [`file::rotate`], and edits ([`file::EditSession`]) |
+//! | [`deploy`] | `nix build`, the keyless check that the host can decrypt its sops files, `nix copy`, the profile, `switch-to-configuration` with magic rollback; several hosts at once |
 //! | [`install`] | activation-time install from sops-nix's manifest: generations, owners, templates, restart lists |
 //! | [`sops`] | the format: [`sops::Document`], master keys ([`sops::MasterKey`], [`sops::AgeMasterKey`]), key groups, [`sops::Metadata`], key paths ([`sops::TreePath`]) |
 //! | [`store`] | the five file formats, each a parse/emit pair |
@@ -119,6 +120,7 @@
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 pub mod config;
+pub mod deploy;
 pub mod file;
 pub mod fleet;
 pub mod fs;

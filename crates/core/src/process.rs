@@ -6,7 +6,7 @@
 //! Both pipes are drained on threads of their own while the program runs, so a program that
 //! writes much to one of them never blocks on a full pipe.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
@@ -28,6 +28,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(5);
 pub struct RunOptions {
     /// Kill the program when it has not exited after this long (`None`: wait for it).
     pub timeout: Option<Duration>,
+    /// Variables set for the program, on top of the inherited environment.
+    pub env: Vec<(OsString, OsString)>,
 }
 
 impl RunOptions {
@@ -35,6 +37,7 @@ impl RunOptions {
     pub fn with_timeout(timeout: Duration) -> Self {
         Self {
             timeout: Some(timeout),
+            env: Vec::new(),
         }
     }
 }
@@ -109,6 +112,7 @@ where
     let mut command = Command::new(&program);
     command
         .args(args)
+        .envs(options.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -3,13 +3,15 @@
 //!
 //! Like [`check`](super::check()) it reads only what a file shows without its key. Members are
 //! named by the caller, usually from [`read_members`](crate::config::read_members); recipients
-//! no name is given for become unnamed columns.
+//! no name is given for become unnamed columns. [`access`] answers the same question for one
+//! member and one file's bytes, counting key groups against the file's threshold (a deploy
+//! asks it before switching a host).
 
 use std::path::{Path, PathBuf};
 
 use super::error::FleetFileError;
 use super::keyless::{metadata_groups, read_metadata};
-use super::plan::spec_identifiers;
+use super::plan::{effective, spec_identifiers};
 use crate::config::Config;
 use crate::store::Format;
 
@@ -138,6 +140,56 @@ pub fn status(
         });
     }
     matrix
+}
+
+/// What one recipient holds in one sops file: key entries in how many of the groups, and how
+/// many groups the file needs to decrypt (serializable for `--json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Access {
+    /// The key groups holding an entry for the recipient.
+    pub groups_holding: usize,
+    /// The key groups needed to decrypt (the Shamir threshold, or every group).
+    pub groups_needed: usize,
+}
+
+impl Access {
+    /// Whether the recipient alone can decrypt the file.
+    pub fn can_decrypt(&self) -> bool {
+        self.groups_holding >= self.groups_needed
+    }
+}
+
+/// What `recipient` holds in the sops file `bytes` (in `format`), read from the metadata alone:
+/// no key is needed.
+///
+/// ```
+/// # let vectors = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops");
+/// use aesec::store::Format;
+/// let bytes = std::fs::read(format!("{vectors}/vec.enc.json"))?;
+/// let owner = "age1m69ryw24zjg9pmxr033synsftwkt4f8nh7xp7cm07at3n3r67yfswcwm58";
+/// let access = aesec::fleet::access(&bytes, Format::Json, owner)?;
+/// assert_eq!((access.groups_holding, access.groups_needed), (1, 1));
+/// assert!(access.can_decrypt());
+/// let stranger = aesec::fleet::access(&bytes, Format::Json, "age1stranger")?;
+/// assert!(!stranger.can_decrypt());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`FleetFileError::NotEncrypted`] for a file without sops metadata, or why the metadata does
+/// not parse.
+pub fn access(bytes: &[u8], format: Format, recipient: &str) -> Result<Access, FleetFileError> {
+    let metadata = read_metadata(bytes, format)?;
+    let groups = metadata_groups(&metadata);
+    Ok(Access {
+        groups_holding: groups
+            .iter()
+            .filter(|group| group.iter().any(|entry| entry == recipient))
+            .count(),
+        groups_needed: effective(metadata.shamir_threshold, groups.len()),
+    })
 }
 
 /// The recipients a file has, those its rule wants, and why they could not be found.
