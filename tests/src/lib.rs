@@ -1131,6 +1131,30 @@ fn ensure_privsep_dir() {
     }
 }
 
+/// Every file under `roots` (directories walked without following symlinks; a root that does
+/// not exist is skipped) whose bytes contain one of `values`: the "no plaintext at rest"
+/// search of the install, module and deploy tests.
+pub fn files_containing(roots: impl IntoIterator<Item = PathBuf>, values: &[&str]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending: Vec<PathBuf> = roots.into_iter().collect();
+    while let Some(path) = pending.pop() {
+        if path.is_dir() && !path.is_symlink() {
+            for entry in std::fs::read_dir(&path).expect("a readable directory") {
+                pending.push(entry.expect("a directory entry").path());
+            }
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && values.iter().any(|value| {
+                bytes
+                    .windows(value.len())
+                    .any(|window| window == value.as_bytes())
+            })
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
 /// An OpenBao dev server on 127.0.0.1 with a random root token and a temporary `HOME`, killed
 /// on drop.
 ///

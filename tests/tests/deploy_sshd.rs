@@ -230,34 +230,15 @@ impl Fleet {
     /// `values`.
     fn store_files_with(&self, values: &[&str]) -> Vec<PathBuf> {
         let store = self.target_store().join("nix/store");
-        let mut found = Vec::new();
-        let mut pending: Vec<PathBuf> = std::fs::read_dir(&store)
+        let roots = std::fs::read_dir(&store)
             .expect("the target store")
             .map(|entry| entry.expect("a store entry").path())
             .flat_map(|path| {
                 let local = Path::new("/nix/store").join(path.file_name().expect("a name"));
                 [path, local]
-            })
-            .collect();
-        while let Some(path) = pending.pop() {
-            if path.is_dir() && !path.is_symlink() {
-                for entry in std::fs::read_dir(&path).expect("a store directory") {
-                    pending.push(entry.expect("an entry").path());
-                }
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && values.iter().any(|value| contains(&bytes, value))
-            {
-                found.push(path);
-            }
-        }
-        found
+            });
+        aesec_tests::files_containing(roots, values)
     }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
 }
 
 fn json(output: &std::process::Output) -> Value {
@@ -311,16 +292,7 @@ fn deploy_installs_secrets_at_activation_and_rolls_back_when_cut_off() {
         copied.join("bin/switch-to-configuration").is_file(),
         "closure not copied"
     );
-    let copied_names: Vec<String> = std::fs::read_dir(fleet.target_store().join("nix/store"))
-        .expect("the target store")
-        .map(|entry| {
-            entry
-                .expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
+    let copied_names = entry_names(&fleet.target_store().join("nix/store"));
     assert!(
         copied_names
             .iter()
@@ -401,16 +373,7 @@ fn a_host_missing_from_its_sops_file_is_refused_before_anything_is_copied() {
         !store.join(store_name(toplevel)).exists(),
         "mouse's closure was copied"
     );
-    let names: Vec<String> = std::fs::read_dir(&store)
-        .expect("the target store (web's copy)")
-        .map(|entry| {
-            entry
-                .expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
+    let names = entry_names(&store);
     assert!(
         !names.iter().any(|name| name.contains("mouse")),
         "{names:?}"
@@ -442,4 +405,18 @@ fn a_host_missing_from_its_sops_file_is_refused_before_anything_is_copied() {
         "{text}"
     );
     assert!(fleet.run_dir("ghost").join("marker").metadata().is_err());
+}
+
+/// The names in a directory (a store's entries).
+fn entry_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
 }

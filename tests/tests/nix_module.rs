@@ -80,28 +80,8 @@ impl Nix {
 
     /// Every file of the store whose bytes contain one of the plaintexts.
     fn files_with_plaintext(&self) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut pending = vec![self.store()];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).expect("reading the store") {
-                let path = entry.expect("a store entry").path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if let Ok(bytes) = std::fs::read(&path)
-                    && PLAINTEXTS.iter().any(|plain| contains(&bytes, plain))
-                {
-                    found.push(path);
-                }
-            }
-        }
-        found
+        aesec_tests::files_containing([self.store()], &PLAINTEXTS)
     }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
 }
 
 fn vectors() -> PathBuf {
