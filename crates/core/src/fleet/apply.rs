@@ -2,9 +2,13 @@
 //! three-phase discipline of the [fleet module](super) (open all, seal all in memory, then
 //! write each atomically), and the [`Report`] of what it did.
 
+use std::collections::BTreeMap;
+#[cfg(debug_assertions)]
 use std::fmt;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+#[cfg(debug_assertions)]
+use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -14,7 +18,7 @@ use super::error::{FailedFile, FleetError, FleetFileError};
 use super::key_groups::{DesiredGroups, master_key, same_groups};
 use super::keyless::metadata_groups;
 use super::plan::Action;
-use crate::fs::WriteOptions;
+use crate::fs::{FsError, WriteOptions};
 use crate::progress::Observer;
 use crate::sops::envelope;
 use crate::sops::{Document, KeyDecryptor, OpenOptions, SealError, decrypt_data_key};
@@ -49,8 +53,9 @@ impl ApplyOptions {
 
 /// Test hook of the crash test, compiled in debug builds only (never in a release binary):
 /// called in the write phase with each file's path once its new content is in the temporary
-/// file and before that file is renamed over the original. A hook that blocks there holds the
-/// run mid-write, so a test can kill it at a known point.
+/// file (every temporary file is written and flushed by then) and before that file is renamed
+/// over the original. A hook that blocks there holds the run mid-write, so a test can kill it
+/// at a known point.
 #[cfg(debug_assertions)]
 #[doc(hidden)]
 #[derive(Clone)]
@@ -185,49 +190,10 @@ fn run_phases(
     }
     let seal_done = Instant::now();
 
-    // Phase 3: atomic writes, keeping each file's mode.
-    let write_all = || -> Vec<Result<(), FleetFileError>> {
-        jobs.par_iter()
-            .zip(contents.par_iter())
-            .map(|(job, content)| {
-                crate::fs::replace_with(&job.path, WriteOptions::keep_mode_or(0o600), |file| {
-                    file.write_all(content)?;
-                    #[cfg(debug_assertions)]
-                    if let Some(hook) = &options.before_rename {
-                        (hook.0)(&job.path);
-                    }
-                    Ok(())
-                })?;
-                observer.advance(1);
-                Ok(())
-            })
-            .collect()
-    };
-    // Each write waits for its fsyncs: with more threads than cores the file system commits
-    // many of them in one journal transaction. Without a pool, the global one does.
-    let written = match rayon::ThreadPoolBuilder::new()
-        .num_threads(WRITE_THREADS.min(jobs.len()).max(1))
-        .build()
-    {
-        Ok(pool) => pool.install(write_all),
-        Err(_) => write_all(),
-    };
-    let mut done = Vec::new();
-    let mut failures = Vec::new();
-    for (job, result) in jobs.iter().zip(written) {
-        match result {
-            Ok(()) => done.push(job.path.clone()),
-            Err(error) => failures.push(FailedFile {
-                path: job.path.clone(),
-                error,
-            }),
-        }
-    }
+    // Phase 3: atomic writes, keeping each file's mode (the order of `crate::fs`).
+    let (written, failures) = write_all(&jobs, &contents, options, observer);
     if !failures.is_empty() {
-        return Err(FleetError::Write {
-            written: done,
-            failures,
-        });
+        return Err(FleetError::Write { written, failures });
     }
     let finished = Instant::now();
     let mut report = Report {
@@ -269,6 +235,92 @@ impl Report {
             last_modified,
         });
     }
+}
+
+/// Writes every job's new content: each temporary file written and flushed (in parallel),
+/// then, once all are, the renames (in parallel too: each waits on the journal, and they
+/// overlap), then one flush per directory. A file that
+/// cannot be staged stops the run before any rename. Returns the files written and the
+/// failures.
+fn write_all(
+    jobs: &[Job],
+    contents: &[Vec<u8>],
+    #[cfg_attr(
+        not(debug_assertions),
+        expect(unused_variables, reason = "only the debug-build test hook reads them")
+    )]
+    options: &ApplyOptions,
+    observer: &dyn Observer,
+) -> (Vec<PathBuf>, Vec<FailedFile>) {
+    let stage_all = || -> Vec<Result<crate::fs::Staged, FleetFileError>> {
+        jobs.par_iter()
+            .zip(contents.par_iter())
+            .map(|(job, content)| {
+                let options = WriteOptions::keep_mode_or(0o600);
+                Ok(crate::fs::stage(&job.path, options, |file| {
+                    file.write_all(content)
+                })?)
+            })
+            .collect()
+    };
+    let rename_all = |staged: Vec<crate::fs::Staged>| -> Vec<Result<PathBuf, FleetFileError>> {
+        jobs.par_iter()
+            .zip(staged.into_par_iter())
+            .map(|(_job, staged)| {
+                #[cfg(debug_assertions)]
+                if let Some(hook) = &options.before_rename {
+                    (hook.0)(&_job.path);
+                }
+                let dir = staged.rename()?;
+                observer.advance(1);
+                Ok(dir)
+            })
+            .collect()
+    };
+    // Each stage waits for its fsync, and each rename for the journal: with more threads than
+    // cores the file system commits many of them in one transaction. Without a pool, the
+    // global one does.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(WRITE_THREADS.min(jobs.len()).max(1))
+        .build()
+        .ok();
+    let staged = match &pool {
+        Some(pool) => pool.install(stage_all),
+        None => stage_all(),
+    };
+    // Dropping the staged files removes their temporary files.
+    let (staged, failures) = partition(jobs, staged);
+    if !failures.is_empty() {
+        return (Vec::new(), failures);
+    }
+    let renamed = match &pool {
+        Some(pool) => pool.install(|| rename_all(staged)),
+        None => rename_all(staged),
+    };
+    let mut failures = Vec::new();
+    let mut directories: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for (job, result) in jobs.iter().zip(renamed) {
+        match result {
+            Ok(dir) => directories.entry(dir).or_default().push(job.path.clone()),
+            Err(error) => failures.push(FailedFile {
+                path: job.path.clone(),
+                error,
+            }),
+        }
+    }
+    let mut written = Vec::new();
+    for (dir, paths) in directories {
+        match crate::fs::sync_directory(&dir) {
+            Ok(()) => written.extend(paths),
+            // Every file renamed into the directory shares the failure.
+            Err(error) => failures.extend(paths.into_iter().map(|path| FailedFile {
+                error: FsError::directory_sync(&path, &error).into(),
+                path,
+            })),
+        }
+    }
+    written.sort();
+    (written, failures)
 }
 
 /// Splits per-job results into the successes and the failures (named by path).
