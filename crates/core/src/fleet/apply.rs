@@ -24,6 +24,7 @@ use crate::sops::envelope;
 use crate::sops::{Document, KeyDecryptor, OpenOptions, SealError, decrypt_data_key};
 use crate::store::EmitOptions;
 use crate::store::Format;
+use crate::tree::Tree;
 
 /// Threads writing files at once: writes wait on the disk (fsync), not the CPU.
 const WRITE_THREADS: usize = 32;
@@ -158,14 +159,18 @@ fn run_phases(
     observer: &dyn Observer,
     started: Instant,
 ) -> Result<Report, FleetError> {
-    // Phase 1: open every file before anything is written.
-    let opened: Vec<Result<(Vec<u8>, Document), FleetFileError>> = jobs
+    // Phase 1: open every file before anything is written, keeping the encrypted tree (a
+    // re-wrap writes its values back as they are, without parsing the file again).
+    let opened: Vec<Result<(Tree, Document), FleetFileError>> = jobs
         .par_iter()
         .map(|job| {
             let bytes = crate::fs::read(&job.path)?;
-            let document = Document::open(&bytes, job.format, decryptors, &OpenOptions::default())?;
+            let split = envelope::parse_encrypted(job.format, &bytes)?;
+            let encrypted = split.tree.clone();
+            let options = OpenOptions::default();
+            let document = Document::open_split(split, job.format, decryptors, &options)?;
             observer.advance(1);
-            Ok((bytes, document))
+            Ok((encrypted, document))
         })
         .collect();
     let (opened, failures) = partition(&jobs, opened);
@@ -178,8 +183,8 @@ fn run_phases(
     let sealed: Vec<Result<Vec<u8>, FleetFileError>> = jobs
         .par_iter()
         .zip(opened.into_par_iter())
-        .map(|(job, (original, mut document))| {
-            let content = seal_job(job, &original, &mut document, decryptors, &options.emit)?;
+        .map(|(job, (encrypted, mut document))| {
+            let content = seal_job(job, encrypted, &mut document, decryptors, &options.emit)?;
             observer.advance(1);
             Ok(content)
         })
@@ -345,25 +350,26 @@ fn partition<T>(
 /// Makes and verifies one file's new content.
 fn seal_job(
     job: &Job,
-    original: &[u8],
+    encrypted: Tree,
     document: &mut Document,
     decryptors: &[&dyn KeyDecryptor],
     emit: &EmitOptions,
 ) -> Result<Vec<u8>, FleetFileError> {
     let (content, expected) = match &job.change {
         Change::Rewrap(target) => {
-            let content = match reused_group(document, target, decryptors)? {
+            let metadata = match reused_group(document, target, decryptors)? {
                 Some(group) => {
                     let mut metadata = document.metadata().clone();
                     metadata.key_groups = vec![group];
-                    let split = envelope::parse_encrypted(job.format, original)?;
-                    envelope::emit_encrypted(job.format, split.tree, &metadata, emit)?
+                    metadata
                 }
                 None => {
                     document.rewrap(&target.recipients(decryptors)?)?;
-                    document.seal_metadata_only(original, emit)?
+                    document.metadata().clone()
                 }
             };
+            // The values as they were: only the metadata changes.
+            let content = envelope::emit_encrypted(job.format, encrypted, &metadata, emit)?;
             (content, target.groups.clone())
         }
         Change::Rotate(target) => {
