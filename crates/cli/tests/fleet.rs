@@ -941,3 +941,168 @@ fn updatekeys_killed_at_any_point_leaves_each_file_old_or_new() {
         }
     }
 }
+
+/// One traced call of the write order: an `fsync` of a file or directory (absolute path, as
+/// `strace -y` names the descriptor) or a rename (the two paths as passed).
+#[derive(Debug)]
+enum Traced {
+    Fsync(PathBuf),
+    Rename(PathBuf, PathBuf),
+}
+
+/// The `fsync` and rename calls of `strace -f -y` output, in the order they completed (a call
+/// split by another thread's line, `<unfinished ...>` then `<... resumed>`, counts where it
+/// resumed).
+fn traced_writes(trace: &str) -> Vec<Traced> {
+    let quoted = |text: &str| -> Vec<String> {
+        text.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut pending: BTreeMap<String, String> = BTreeMap::new();
+    let mut calls = Vec::new();
+    for line in trace.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let call = if let Some(start) = rest.strip_suffix(" <unfinished ...>") {
+            pending.insert(pid.to_owned(), start.to_owned());
+            continue;
+        } else if rest.starts_with("<... ") {
+            let start = pending.remove(pid).expect("a resumed call was started");
+            let end = rest.split_once("resumed>").expect("resumed call").1;
+            format!("{start}{end}")
+        } else {
+            rest.to_owned()
+        };
+        assert!(call.ends_with("= 0"), "a traced call failed: {call}");
+        if let Some(fd) = call.strip_prefix("fsync(") {
+            let path = fd
+                .split_once('<')
+                .and_then(|(_, path)| path.split_once('>'))
+                .expect("strace -y names the descriptor")
+                .0;
+            calls.push(Traced::Fsync(PathBuf::from(path)));
+        } else if call.starts_with("rename") {
+            let paths = quoted(&call);
+            assert_eq!(paths.len(), 2, "two paths in {call}");
+            calls.push(Traced::Rename(
+                PathBuf::from(&paths[0]),
+                PathBuf::from(&paths[1]),
+            ));
+        }
+    }
+    calls
+}
+
+/// Issue 10: the batch writes of `updatekeys` flush every temporary file before the first
+/// rename, and then each directory once, after its last rename, seen in a syscall trace of
+/// the real binary (the order `aesec::fs` documents). The old code flushed the directory
+/// once per file, between the renames.
+#[test]
+fn updatekeys_fsyncs_files_before_renames_and_each_directory_once() {
+    let Some(strace) = harness::peer("strace") else {
+        return;
+    };
+    let fleet = Fleet::new(1);
+    fleet.configure(&["admin"]);
+    std::fs::create_dir_all(fleet.sandbox.work.join("secrets/sub")).expect("sub dir");
+    let names = ["a.yaml", "b.env", "c.json", "sub/d.yaml", "sub/e.yaml"];
+    for name in names {
+        let plain: &[u8] = match name.rsplit('.').next() {
+            Some("env") => b"token=t\n",
+            Some("json") => b"{\"token\": \"t\"}",
+            _ => b"token: t\n",
+        };
+        fleet.encrypt(name, plain);
+    }
+    fleet.configure(&["admin", "host1"]);
+    let trace_path = fleet.sandbox.home.join("trace.txt");
+    let command = updatekeys_child(&fleet);
+    let program = command.get_program().to_owned();
+    let mut traced = std::process::Command::new(strace);
+    traced
+        .args([
+            "-f",
+            "-y",
+            "-qq",
+            "-e",
+            "trace=fsync,rename,renameat,renameat2",
+            "-o",
+        ])
+        .arg(&trace_path)
+        .arg(program)
+        .args(command.get_args())
+        .env_clear();
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            traced.env(name, value);
+        }
+    }
+    traced.current_dir(&fleet.sandbox.work);
+    let output = traced.output().expect("strace runs");
+    assert!(
+        output.status.success(),
+        "traced updatekeys failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let trace = std::fs::read_to_string(&trace_path).expect("trace");
+    let calls = traced_writes(&trace);
+
+    let work = fleet.sandbox.work.canonicalize().expect("work dir");
+    let directories = [work.join("secrets"), work.join("secrets/sub")];
+    let first_rename = calls
+        .iter()
+        .position(|call| matches!(call, Traced::Rename(..)))
+        .unwrap_or_else(|| panic!("no rename in the trace:\n{trace}"));
+    let mut renamed = Vec::new();
+    for (index, call) in calls.iter().enumerate() {
+        match call {
+            Traced::Rename(temp, target) => {
+                let temp_name = temp.file_name().expect("temporary file name");
+                assert!(
+                    calls[..first_rename].iter().any(|earlier| matches!(
+                        earlier,
+                        Traced::Fsync(path) if path.file_name() == Some(temp_name)
+                    )),
+                    "{temp:?} renamed before it was flushed, or flushed after the first rename:\n{trace}"
+                );
+                renamed.push((index, work.join(target)));
+            }
+            Traced::Fsync(path) if directories.contains(path) => {
+                let last_rename_into = renamed
+                    .iter()
+                    .filter(|(_, target)| target.parent() == Some(path.as_path()))
+                    .map(|(at, _)| *at)
+                    .max();
+                assert!(
+                    last_rename_into.is_some_and(|at| at < index)
+                        && !calls[index..].iter().any(|later| matches!(
+                            later,
+                            Traced::Rename(_, target) if work.join(target).parent() == Some(path.as_path())
+                        )),
+                    "directory {path:?} flushed before its last rename:\n{trace}"
+                );
+            }
+            Traced::Fsync(_) => {}
+        }
+    }
+    let mut targets: Vec<PathBuf> = renamed.into_iter().map(|(_, target)| target).collect();
+    targets.sort();
+    let mut expected: Vec<PathBuf> = names
+        .iter()
+        .map(|name| work.join("secrets").join(name))
+        .collect();
+    expected.sort();
+    assert_eq!(targets, expected, "every file renamed once:\n{trace}");
+    for dir in &directories {
+        let flushes = calls
+            .iter()
+            .filter(|call| matches!(call, Traced::Fsync(path) if path == dir))
+            .count();
+        assert_eq!(flushes, 1, "{dir:?} flushed {flushes} times:\n{trace}");
+    }
+}

@@ -432,7 +432,7 @@ pub fn encryption_status(bytes: &[u8], format: Format) -> Result<bool, StoreErro
     let split = envelope::parse_encrypted(format, bytes)?;
     Ok(split
         .metadata
-        .is_some_and(|metadata| metadata.has_field("version") && metadata.has_field("mac")))
+        .is_some_and(|metadata| metadata.is_sops_metadata()))
 }
 
 /// Parses a `sops set` value: JSON, with every number a float as sops 3.11 reads it.

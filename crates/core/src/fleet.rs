@@ -17,7 +17,9 @@
 //! every failing file listed if one does not open; **compute** every new content in memory
 //! and check it decrypts with the data key held (and, where the caller's identities are still
 //! recipients, that the wrapped entries give that key back); only then **write** each file
-//! atomically, keeping its mode. A killed run leaves each file old or new, both decryptable.
+//! atomically, keeping its mode: every temporary file written and flushed, then the renames,
+//! then one flush per directory ([`crate::fs`] gives the order). A killed run leaves each file
+//! old or new, both decryptable.
 //!
 //! Unlike sops' `updatekeys`, a plan that removes a recipient (or raises the number of key
 //! groups needed) gives the file a fresh data key and re-encrypts every value

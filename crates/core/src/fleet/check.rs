@@ -10,14 +10,18 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::discover::{Candidate, walk};
 use super::error::FleetError;
-use super::keyless::{metadata_groups, read_document};
+use super::error::FleetFileError;
+use super::keyless::{metadata_groups, split_document};
 use super::plan::{desired_threshold, diff_groups, effective, spec_identifiers};
 use crate::config::{Config, ConfigError};
 use crate::sops::Metadata;
 use crate::sops::crypt::{Anomaly, audit_tree};
 use crate::sops::document::decryption_rule;
+use crate::sops::envelope::{self, RawMetadata};
 use crate::store::Format;
 use crate::tree::Tree;
 
@@ -154,8 +158,18 @@ pub fn check(config: &Config, roots: &[PathBuf], cwd: &Path) -> Result<CheckRepo
         .collect();
     candidates.sort();
     candidates.dedup_by(|a, b| a.0 == b.0);
-    for (path, given) in candidates {
-        check_file(config, &path, given, cwd, &mut report);
+    // Files are independent: checked on every core, reported in path order.
+    let per_file: Vec<CheckReport> = candidates
+        .par_iter()
+        .map(|(path, given)| {
+            let mut report = CheckReport::default();
+            check_file(config, path, *given, cwd, &mut report);
+            report
+        })
+        .collect();
+    for file in per_file {
+        report.files_checked += file.files_checked;
+        report.findings.extend(file.findings);
     }
     Ok(report)
 }
@@ -185,7 +199,14 @@ fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mu
     };
     let format = Format::from_path(path);
     let rule = config.rule_for(path, cwd);
-    let encrypted = crate::file::encryption_status(&bytes, format);
+    // One parse serves both questions: is it a sops file, and what does it hold.
+    let parsed = envelope::parse_encrypted(format, &bytes);
+    let encrypted = parsed.as_ref().map(|split| {
+        split
+            .metadata
+            .as_ref()
+            .is_some_and(RawMetadata::is_sops_metadata)
+    });
     if !matches!(encrypted, Ok(true)) {
         if let Ok(rule) = rule
             && (given || rule.path_regex.is_some())
@@ -207,7 +228,10 @@ fn check_file(config: &Config, path: &Path, given: bool, cwd: &Path, report: &mu
         return;
     }
     report.files_checked += 1;
-    let metadata = match read_document(&bytes, format) {
+    let metadata = match parsed
+        .map_err(FleetFileError::from)
+        .and_then(split_document)
+    {
         Ok((metadata, mut tree)) => {
             check_values(path, format, &metadata, &mut tree, report);
             metadata

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::error::FleetError;
 use crate::config::{CONFIG_FILE_NAME, Config};
 use crate::store::Format;
@@ -28,19 +30,16 @@ pub fn discover(
     roots: &[PathBuf],
     cwd: &Path,
 ) -> Result<Vec<PathBuf>, FleetError> {
-    let mut found = Vec::new();
-    for candidate in walk(config, roots, cwd)? {
-        match candidate {
-            Candidate::Given(path) => found.push(path),
-            Candidate::Walked(path) => {
-                if let Ok(bytes) = crate::fs::read(&path)
-                    && crate::file::is_encrypted(&bytes, Format::from_path(&path))
-                {
-                    found.push(path);
-                }
-            }
-        }
-    }
+    // Reading and parsing each file is independent: done on every core.
+    let mut found: Vec<PathBuf> = walk(config, roots, cwd)?
+        .into_par_iter()
+        .filter_map(|candidate| match candidate {
+            Candidate::Given(path) => Some(path),
+            Candidate::Walked(path) => crate::fs::read(&path)
+                .is_ok_and(|bytes| crate::file::is_encrypted(&bytes, Format::from_path(&path)))
+                .then_some(path),
+        })
+        .collect();
     found.sort();
     found.dedup();
     Ok(found)
@@ -122,8 +121,11 @@ pub(crate) fn walk(
                     continue;
                 }
                 if kind.is_symlink() {
+                    // Only a link can lead to the config file under another name.
                     let inside = std::fs::canonicalize(&path).is_ok_and(|target| {
-                        target.starts_with(&canonical_base) && target.is_file()
+                        target.starts_with(&canonical_base)
+                            && target.is_file()
+                            && config_file.as_ref() != Some(&target)
                     });
                     if !inside {
                         continue;
@@ -133,9 +135,6 @@ pub(crate) fn walk(
                 }
                 if entry.file_name() == CONFIG_FILE_NAME
                     || temp_target(&entry.file_name()).is_some()
-                    || config_file
-                        .as_ref()
-                        .is_some_and(|c| std::fs::canonicalize(&path).is_ok_and(|p| &p == c))
                 {
                     continue;
                 }

@@ -114,8 +114,9 @@ pub enum FleetError {
         /// Every failing file.
         failures: Vec<FailedFile>,
     },
-    /// Some files could not be written; the others were (each file is old or new, never
-    /// partial).
+    /// Some files could not be written (each file is old or new, never partial). When a
+    /// temporary file cannot be written and flushed, nothing is replaced: the renames start only
+    /// once every one is; when a rename or a directory flush fails, the others are written.
     #[error(fmt = fmt_write)]
     Write {
         /// The files written.

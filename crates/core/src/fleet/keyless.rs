@@ -16,7 +16,13 @@ pub(crate) fn read_document(
     bytes: &[u8],
     format: Format,
 ) -> Result<(Metadata, crate::tree::Tree), FleetFileError> {
-    let split = envelope::parse_encrypted(format, bytes)?;
+    split_document(envelope::parse_encrypted(format, bytes)?)
+}
+
+/// As [`read_document`], for a file already parsed.
+pub(crate) fn split_document(
+    split: envelope::Split,
+) -> Result<(Metadata, crate::tree::Tree), FleetFileError> {
     let raw = split.metadata.ok_or(FleetFileError::NotEncrypted)?;
     Ok((Metadata::from_branch(&raw.into_branch()?)?, split.tree))
 }

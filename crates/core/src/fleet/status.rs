@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::error::FleetFileError;
 use super::keyless::{metadata_groups, read_metadata};
 use super::plan::{effective, spec_identifiers};
@@ -99,9 +101,13 @@ pub fn status(
             .collect(),
         rows: Vec::new(),
     };
+    // Reading and parsing each file is independent: done on every core, in file order.
+    let found: Vec<_> = files
+        .par_iter()
+        .map(|path| file_recipients(config, path, cwd))
+        .collect();
     let mut sets = Vec::new();
-    for path in files {
-        let (has, wants, problem) = file_recipients(config, path, cwd);
+    for (path, (has, wants, problem)) in files.iter().zip(found) {
         for recipient in has.iter().chain(&wants) {
             if !matrix.members.iter().any(|m| &m.recipient == recipient) {
                 matrix.members.push(StatusColumn {

@@ -198,3 +198,44 @@ fn read_names_the_path() {
     fs::write(&path, b"present").unwrap();
     assert_eq!(read(&path).unwrap(), b"present");
 }
+
+#[test]
+fn staged_content_is_invisible_until_renamed_and_dropping_it_removes_the_temp() {
+    let dir = TempDir::new("staged");
+    let kept = dir.0.join("kept.yaml");
+    let dropped = dir.0.join("dropped.yaml");
+    for path in [&kept, &dropped] {
+        fs::write(path, b"old").unwrap();
+        fs::set_permissions(path, Permissions::from_mode(0o640)).unwrap();
+    }
+    let write = |bytes: &'static [u8]| move |file: &mut File| file.write_all(bytes);
+    let first = stage(&kept, WriteOptions::keep_mode_or(0o600), write(b"new")).unwrap();
+    let second = stage(&dropped, WriteOptions::keep_mode_or(0o600), write(b"new")).unwrap();
+    // Both temporary files exist, flushed; the targets are untouched.
+    assert_eq!(dir.entries().len(), 4);
+    assert_eq!(fs::read(&kept).unwrap(), b"old");
+    drop(second);
+    let renamed_into = first.rename().unwrap();
+    assert_eq!(renamed_into, dir.0);
+    sync_directory(&renamed_into).unwrap();
+    assert_eq!(fs::read(&kept).unwrap(), b"new");
+    assert_eq!(mode_of(&kept), 0o640);
+    assert_eq!(fs::read(&dropped).unwrap(), b"old");
+    assert_eq!(dir.entries(), ["dropped.yaml", "kept.yaml"]);
+}
+
+#[test]
+fn a_failed_stage_leaves_no_temporary_file() {
+    let dir = TempDir::new("stage-fails");
+    let path = dir.0.join("target");
+    let failing = |_: &mut File| Err(io::Error::other("disk full"));
+    let error = stage(&path, WriteOptions::default(), failing).unwrap_err();
+    assert!(matches!(
+        error,
+        FsError::Io {
+            operation: Operation::Write,
+            ..
+        }
+    ));
+    assert!(dir.entries().is_empty());
+}

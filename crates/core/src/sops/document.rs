@@ -205,6 +205,17 @@ impl Document {
         options: &OpenOptions,
     ) -> Result<Self, OpenError> {
         let split = envelope::parse_encrypted(format, encrypted)?;
+        Self::open_split(split, format, decryptors, options)
+    }
+
+    /// As [`Document::open`], for a file already parsed (the fleet keeps the encrypted tree
+    /// of a re-wrapped file instead of parsing it twice).
+    pub(crate) fn open_split(
+        split: envelope::Split,
+        format: Format,
+        decryptors: &[&dyn KeyDecryptor],
+        options: &OpenOptions,
+    ) -> Result<Self, OpenError> {
         let raw = split.metadata.ok_or(OpenError::NotEncrypted)?;
         let mut metadata = match Metadata::from_branch(&raw.into_branch()?) {
             Ok(metadata) => metadata,

@@ -39,6 +39,12 @@ impl RawMetadata {
         }
     }
 
+    /// Whether this is the metadata of a sops file: `version` and `mac` are set (what
+    /// [`crate::file::encryption_status`] asks).
+    pub(crate) fn is_sops_metadata(&self) -> bool {
+        self.has_field("version") && self.has_field("mac")
+    }
+
     /// Whether a top-level field holds a non-empty value (`sops filestatus` looks at `version`
     /// and `mac`).
     pub(crate) fn has_field(&self, field: &str) -> bool {

@@ -166,18 +166,20 @@ impl Emitter {
             _ => {}
         }
         self.out.push_char('\n');
-        let mut breaks = true;
-        for c in s.chars() {
-            if is_break(c) {
-                self.out.push_char(if c == '\n' { '\n' } else { c });
-                breaks = true;
-            } else {
-                if breaks {
-                    self.pad(scalar_indent);
-                }
-                self.out.push_char(c);
-                breaks = false;
+        // Each run of characters between breaks is copied at once, after the indent when it
+        // starts a line (the age stanzas of every metadata block are such lines).
+        let mut rest = s;
+        while !rest.is_empty() {
+            let run = rest.find(is_break).unwrap_or(rest.len());
+            if run > 0 {
+                self.pad(scalar_indent);
+                self.out.push_str(&rest[..run]);
             }
+            let Some(line_break) = rest[run..].chars().next() else {
+                break;
+            };
+            self.out.push_char(line_break);
+            rest = &rest[run + line_break.len_utf8()..];
         }
     }
 }
