@@ -10,9 +10,9 @@
 //! # Many files at once
 //!
 //! A fleet run replaces hundreds of files. It takes [`write_atomic`] apart so that each flush
-//! is paid once: [`stage`] writes and flushes one temporary file (many threads stage at once,
-//! and the file system commits their flushes together), [`Staged::rename`] puts it in place,
-//! and [`sync_directory`] flushes each directory once, after the last rename into it. The order
+//! is paid once: `stage` writes and flushes one temporary file (many threads stage at once,
+//! and the file system commits their flushes together), `Staged::rename` puts it in place,
+//! and `sync_directory` flushes each directory once, after the last rename into it. The order
 //! is the one that keeps every file old or new across a power loss:
 //!
 //! 1. every temporary file is written and `fsync`ed (in parallel) before the first rename;
