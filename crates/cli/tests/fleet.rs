@@ -978,6 +978,11 @@ fn traced_writes(trace: &str) -> Vec<Traced> {
         } else {
             rest.to_owned()
         };
+        // Other lines strace may write: a thread detached in the middle of a call it was not
+        // asked to trace (`???( <detached ...>`), a signal (`--- SIGCHLD ... ---`).
+        if !(call.starts_with("fsync(") || call.starts_with("rename")) {
+            continue;
+        }
         assert!(call.ends_with("= 0"), "a traced call failed: {call}");
         if let Some(fd) = call.strip_prefix("fsync(") {
             let path = fd
@@ -996,6 +1001,31 @@ fn traced_writes(trace: &str) -> Vec<Traced> {
         }
     }
     calls
+}
+
+/// The trace reader keeps exactly the write calls, wherever strace splits or interleaves them
+/// (a CI run once saw a thread detached mid-call, `???( <detached ...>`, between them).
+#[test]
+fn traced_writes_keeps_the_write_calls_and_nothing_else() {
+    let trace = "10 fsync(3</w/s/.a.tmp>) = 0\n\
+                 11 ???( <detached ...>\n\
+                 10 --- SIGCHLD {si_signo=SIGCHLD} ---\n\
+                 12 fsync(4</w/s/.b.tmp> <unfinished ...>\n\
+                 10 rename(\"/w/s/.a.tmp\", \"/w/s/a\") = 0\n\
+                 12 <... fsync resumed>) = 0\n";
+    let calls = traced_writes(trace);
+    assert!(
+        matches!(
+            calls.as_slice(),
+            [
+                Traced::Fsync(a),
+                Traced::Rename(from, to),
+                Traced::Fsync(b),
+            ] if a.ends_with(".a.tmp") && from.ends_with(".a.tmp") && to.ends_with("a")
+                && b.ends_with(".b.tmp")
+        ),
+        "{calls:?}"
+    );
 }
 
 /// Issue 10: the batch writes of `updatekeys` flush every temporary file before the first
