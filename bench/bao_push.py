@@ -31,7 +31,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import ROOT, write_section  # noqa: E402  (shared with bench/compare.py)
+
 MOUNT = "kv-k8s"
 
 
@@ -200,15 +202,7 @@ def main():
     ]
     text = "\n".join(table)
     print(text)
-    with open(args.out) as out:
-        current = out.read()
-    begin, end = current.find("<!-- bao-push:begin -->"), current.find("<!-- bao-push:end -->")
-    if begin >= 0 and end >= 0:
-        current = current[:begin] + text + current[end + len("<!-- bao-push:end -->"):]
-    else:
-        current = current.rstrip("\n") + "\n\n## Publishing to OpenBao (`python3 bench/bao_push.py`)\n\n" + text + "\n"
-    with open(args.out, "w") as out:
-        out.write(current)
+    write_section(args.out, table[0], table[-1], text, "## Publishing to OpenBao (`python3 bench/bao_push.py`)")
 
 
 if __name__ == "__main__":
