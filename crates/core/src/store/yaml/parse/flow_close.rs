@@ -6,9 +6,10 @@
 //! go-yaml does not). [`close_comment_only_flow`] rewrites exactly that shape into what go-yaml
 //! reads from it, keeping every character index and line of the text.
 
-/// How many such maps one document may hold: each is found by a failed scan, so the bound
-/// keeps a hostile file from costing more than this many parses.
-pub(super) const MAX_REWRITES: usize = 64;
+/// How many such maps one input may hold: each is found by a failed scan and costs one more
+/// parse of the whole text, so the bound keeps a hostile file to at most 17 parses (beyond it,
+/// the scanner's error is reported as it stands).
+pub(super) const MAX_REWRITES: usize = 16;
 
 /// The text with the comment-only flow map whose `}` sits at character `at` rewritten as
 /// go-yaml reads it: its comment lines blanked (go-yaml drops them) and the `}` moved onto the
@@ -89,5 +90,18 @@ mod tests {
             close_comment_only_flow(list, list.rfind(']').unwrap()),
             None
         );
+    }
+
+    #[test]
+    fn at_most_max_rewrites_maps_are_read() {
+        let document = |maps: usize| -> String {
+            (0..maps)
+                .map(|i| format!("k{i}:\n    m: {{\n        # c\n}}\n    b: 1\n"))
+                .collect()
+        };
+        let tree = super::super::parse(document(MAX_REWRITES).as_bytes()).expect("parses");
+        assert_eq!(tree.branches[0].len(), MAX_REWRITES);
+        let error = super::super::parse(document(MAX_REWRITES + 1).as_bytes()).unwrap_err();
+        assert!(error.to_string().contains("invalid indentation"), "{error}");
     }
 }
