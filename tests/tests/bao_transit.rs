@@ -65,6 +65,15 @@ impl Fixture {
         assert_eq!(out, PLAINTEXT, "{file}");
     }
 
+    /// `secret.yaml` (the plaintext) encrypted by the real sops with `--hc-vault-transit`: its
+    /// output.
+    fn sops_encrypts_with_transit(&self) -> String {
+        self.home.write("secret.yaml", PLAINTEXT);
+        self.with_token(self.sops())
+            .args(["encrypt", "--hc-vault-transit", &self.uri(), "secret.yaml"])
+            .stdout()
+    }
+
     fn sops(&self) -> Cmd {
         self.home.cmd(&self.sops)
     }
@@ -85,11 +94,7 @@ fn transit_encs(text: &str) -> Vec<String> {
 #[test]
 fn sops_transit_file_decrypts_with_aesec() {
     let fx = require_peer!(Fixture::new());
-    fx.home.write("secret.yaml", PLAINTEXT);
-    let encrypted = fx
-        .with_token(fx.sops())
-        .args(["encrypt", "--hc-vault-transit", &fx.uri(), "secret.yaml"])
-        .stdout();
+    let encrypted = fx.sops_encrypts_with_transit();
     assert_eq!(transit_encs(&encrypted).len(), 1, "{encrypted}");
     fx.home.write("secret.enc.yaml", &encrypted);
     // sops' token fallback: no VAULT_TOKEN, the token in ~/.vault-token.
@@ -292,11 +297,7 @@ fn updatekeys_adds_an_age_member_to_a_transit_keyed_file() {
 #[test]
 fn rotate_wraps_a_new_data_key_with_the_transit_key() {
     let fx = require_peer!(Fixture::new());
-    fx.home.write("secret.yaml", PLAINTEXT);
-    let encrypted = fx
-        .with_token(fx.sops())
-        .args(["encrypt", "--hc-vault-transit", &fx.uri(), "secret.yaml"])
-        .stdout();
+    let encrypted = fx.sops_encrypts_with_transit();
     fx.home.write("secret.yaml", &encrypted);
     fx.with_token(fx.aesec())
         .args(["rotate", "-i", "secret.yaml"])
