@@ -6,6 +6,8 @@
 //! - [`store_round_trip`]: parsing never panics; a parsed tree emits (with the default layout)
 //!   or fails with a [`StoreError`](crate::store::StoreError); for YAML and JSON the emitted
 //!   bytes parse again into an equal tree, and for dotenv and INI they parse again at all.
+//! - [`yaml_pieces_agree`]: a YAML document read in pieces (the fast path for large files)
+//!   gives exactly the tree the whole reader gives, whenever the pieces read at all.
 //! - [`open_any`]: opening the bytes as an encrypted document in every format, with a fixed
 //!   test identity, gives a document or an error, never a panic; a document that opens seals
 //!   again and reopens to the same tree.
@@ -40,6 +42,34 @@ const OPEN_FORMATS: [Format; 5] = [
     Format::Ini,
     Format::Binary,
 ];
+
+/// The piece sizes [`yaml_pieces_agree`] reads with: every allowed cut, some, and none (one
+/// piece, the fast line reader alone).
+const PIECE_SIZES: [usize; 3] = [1, 64, usize::MAX];
+
+/// Reads `data` as YAML in pieces and whole; when the pieces read, the whole reader must read
+/// the same tree (the pieces give `None`, never an error of their own, for anything else).
+///
+/// # Panics
+///
+/// When the pieces read a tree the whole reader refuses or reads differently.
+pub fn yaml_pieces_agree(data: &[u8]) {
+    for piece_bytes in PIECE_SIZES {
+        let (pieces, whole) = yaml::parse_both_ways(data, piece_bytes);
+        let Some(pieces) = pieces else { continue };
+        match whole {
+            Ok(whole) => assert!(
+                same_tree(&pieces, &whole),
+                "read in pieces of {piece_bytes} bytes, the tree differs from the whole reader's"
+            ),
+            Err(error) => {
+                panic!(
+                    "read in pieces of {piece_bytes} bytes, but the whole reader refuses: {error}"
+                )
+            }
+        }
+    }
+}
 
 /// Parses `data` in `format`; if it parses, emits it with the default layout and checks that
 /// the output parses again into an equal tree (YAML: equal without comments, and the same

@@ -23,7 +23,7 @@ impl SecretBuf {
     }
 
     /// Makes room for `additional` more bytes, growing by a wiped copy when needed.
-    fn reserve(&mut self, additional: usize) {
+    pub(crate) fn reserve(&mut self, additional: usize) {
         let needed = self.bytes.len().saturating_add(additional);
         let capacity = self.bytes.capacity();
         if needed <= capacity {

@@ -35,7 +35,7 @@ mod audit;
 mod walk;
 
 pub(crate) use audit::{Anomaly, audit_tree};
-use walk::{Slot, key_path_of, walk_tree};
+use walk::{Slot, count_leaves, key_path_of, walk_tree};
 
 /// Leaves per rayon task: small trees stay on one thread.
 const MIN_LEAVES_PER_TASK: usize = 256;
@@ -103,17 +103,15 @@ pub enum DecryptError {
     Random(#[from] RandomError),
 }
 
-/// A leaf waiting for the cipher.
+/// A leaf waiting for encryption.
 struct Job<'t> {
     slot: Slot<'t>,
     /// The leaf's number in walk order (for error paths).
     leaf: usize,
     /// The AAD, as a range of the shared arena.
     aad: Range<usize>,
-    /// Encryption: the IV to use. Decryption: the IV found.
+    /// The IV to use.
     iv: [u8; IV_BYTES],
-    /// Decryption only: the outcome.
-    decrypted: Option<Result<Decrypted, ValueError>>,
 }
 
 /// Encrypts the leaves of `tree` in place and returns the MAC of its plaintext.
@@ -171,7 +169,6 @@ pub(crate) fn encrypt_tree(
                         leaf,
                         aad: start..arena.len(),
                         iv: [0; IV_BYTES],
-                        decrypted: None,
                     },
                     iv,
                 ));
@@ -297,75 +294,61 @@ pub(crate) fn decrypt_tree(
 ) -> Result<MacHex, DecryptError> {
     let compiled = rule.map(CryptRule::compile).transpose()?;
     let cipher = Cipher::new(key);
+    let leaves = count_leaves(tree);
     let mut arena = Vec::new();
-    let mut jobs = Vec::new();
-    let mut leaf = 0usize;
-    // The first leaf in clear where the rule requires encryption: nothing after it is decrypted.
-    let mut clear: Option<(String, ValueType)> = None;
+    // Each leaf in walk order (its index is its leaf number) with its AAD in the arena; an
+    // empty range marks a leaf the rule leaves in clear (a real AAD is never empty).
+    let mut slots: Vec<(Slot<'_>, Range<usize>)> = Vec::with_capacity(leaves);
     walk_tree(tree, compiled.as_ref(), |slot, context| {
-        if clear.is_some() {
-            return;
-        }
-        if context.encrypt
-            && let Some(found) = slot.clear_type()
-        {
-            clear = Some((context.key_path(), found));
-            return;
-        }
-        // An empty AAD range marks a leaf that is not decrypted (a real AAD is never empty).
         let start = arena.len();
-        if context.encrypt && slot.text().is_some_and(EncryptedValue::is_encrypted) {
+        if context.encrypt {
             arena.extend_from_slice(context.aad);
         }
-        jobs.push((
-            Job {
-                slot,
-                leaf,
-                aad: start..arena.len(),
-                iv: [0; IV_BYTES],
-                decrypted: None,
-            },
-            context.encrypt,
-        ));
-        leaf += 1;
+        slots.push((slot, start..arena.len()));
     });
 
-    jobs.par_iter_mut()
+    // Every leaf the rule encrypts: decrypted when it is `ENC[...]` text, else checked to be one
+    // that may stand in clear there.
+    let outcomes: Vec<Option<Outcome>> = slots
+        .par_iter()
         .with_min_len(MIN_LEAVES_PER_TASK)
-        .for_each(|(job, _)| {
-            if job.aad.is_empty() {
-                return;
+        .map(|(slot, aad)| {
+            if aad.is_empty() {
+                return None;
             }
-            let Some(text) = job.slot.text() else { return };
-            let aad = arena.get(job.aad.clone()).unwrap_or_default();
-            job.decrypted = Some(decrypt_text(&cipher, text, aad));
-        });
+            let aad = arena.get(aad.clone()).unwrap_or_default();
+            match slot.text().filter(|t| EncryptedValue::is_encrypted(t)) {
+                Some(text) => Some(Outcome::Decrypted(decrypt_text(&cipher, text, aad))),
+                None => slot.clear_type().map(Outcome::Clear),
+            }
+        })
+        .collect();
 
+    // In document order: the MAC, the values put in place, and the first problem.
     let mut hasher = MacHasher::new(scope);
     let mut plaintext = Zeroizing::new(Vec::new());
-    let mut failed = None;
-    for (job, encrypted) in &mut jobs {
-        let aad = arena.get(job.aad.clone()).unwrap_or_default();
-        match job.decrypted.take() {
+    let mut problem = None;
+    for (leaf, ((slot, aad), outcome)) in slots.iter_mut().zip(outcomes).enumerate() {
+        let aad = arena.get(aad.clone()).unwrap_or_default();
+        match outcome {
             None => {
-                if let Slot::Value(value) = &job.slot
+                if let Slot::Value(value) = slot
                     && plaintext_bytes(value, &mut plaintext)
                         .is_some_and(|t| t != ValueType::Comment)
                 {
-                    hasher.add_leaf(&plaintext, *encrypted);
+                    hasher.add_leaf(&plaintext, !aad.is_empty());
                 }
             }
-            Some(Ok(Decrypted {
-                value,
-                plaintext,
-                iv,
-            })) => {
-                let value_type = value_type_of(&value);
-                let is_comment = value_type == ValueType::Comment;
-                if !is_comment {
+            Some(Outcome::Clear(found)) => {
+                problem = Some((leaf, Err(found)));
+                break;
+            }
+            Some(Outcome::Decrypted(Ok(Decrypted { value, iv }))) => {
+                let value_type = plaintext_bytes(&value, &mut plaintext).unwrap_or(ValueType::Str);
+                if value_type != ValueType::Comment {
                     hasher.add_leaf(&plaintext, true);
                 }
-                match (&mut job.slot, value) {
+                match (slot, value) {
                     (Slot::Value(slot), value) => **slot = value,
                     (Slot::MapComment(slot), Value::Comment(text) | Value::Str(text)) => {
                         **slot = text;
@@ -377,45 +360,40 @@ pub(crate) fn decrypt_tree(
                     stash.record(aad, value_type, &plaintext, &iv)?;
                 }
             }
-            Some(Err(source)) => {
-                if !job.slot.is_comment() {
-                    failed = Some((job.leaf, source));
+            Some(Outcome::Decrypted(Err(source))) => {
+                if !slot.is_comment() {
+                    problem = Some((leaf, Ok(source)));
                     break;
                 }
             }
         }
     }
-    drop(jobs);
-    match (failed, clear) {
-        // A value before the clear one failed to decrypt: it comes first in document order.
-        (Some((leaf, source)), _) => Err(DecryptError::Value {
+    drop(slots);
+    match problem {
+        None => Ok(hasher.finish()),
+        Some((leaf, Ok(source))) => Err(DecryptError::Value {
             key_path: key_path_of(tree, leaf),
             source,
         }),
-        (None, Some((key_path, found))) => Err(DecryptError::NotEncrypted { key_path, found }),
-        (None, None) => Ok(hasher.finish()),
+        Some((leaf, Err(found))) => Err(DecryptError::NotEncrypted {
+            key_path: key_path_of(tree, leaf),
+            found,
+        }),
     }
 }
 
-/// The `type:` a decrypted value was stored with.
-fn value_type_of(value: &Value) -> ValueType {
-    match value {
-        Value::Comment(_) => ValueType::Comment,
-        Value::Bytes(_) => ValueType::Bytes,
-        Value::Int(_) => ValueType::Int,
-        Value::Float(_) => ValueType::Float,
-        Value::Bool(_) => ValueType::Bool,
-        Value::Time(_) => ValueType::Time,
-        Value::Str(_) | Value::Null | Value::Map(_) | Value::List(_) => ValueType::Str,
-    }
+/// What the parallel step found for a leaf the rule encrypts.
+enum Outcome {
+    /// It was `ENC[...]` text: its decryption.
+    Decrypted(Result<Decrypted, ValueError>),
+    /// It is in clear, with this type, where only encrypted text or an empty string may be.
+    Clear(ValueType),
 }
 
 /// A decrypted leaf.
 struct Decrypted {
-    /// The typed value.
+    /// The typed value (its `ToBytes` serialization is what the MAC and the stash see).
     value: Value,
-    /// Its `ToBytes` serialization: what the MAC and the stash see.
-    plaintext: Zeroizing<Vec<u8>>,
     /// The IV, when it has sops' 32 bytes (only those are stashed).
     iv: Option<[u8; IV_BYTES]>,
 }
@@ -426,13 +404,7 @@ fn decrypt_text(cipher: &Cipher, text: &[u8], aad: &[u8]) -> Result<Decrypted, V
     let raw = cipher.decrypt(&encrypted, aad)?;
     let iv = <[u8; IV_BYTES]>::try_from(encrypted.iv.as_slice()).ok();
     let value = typed_plaintext(encrypted.value_type, raw)?;
-    let mut plaintext = Zeroizing::new(Vec::new());
-    plaintext_bytes(&value, &mut plaintext);
-    Ok(Decrypted {
-        value,
-        plaintext,
-        iv,
-    })
+    Ok(Decrypted { value, iv })
 }
 
 #[cfg(test)]

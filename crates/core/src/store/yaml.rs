@@ -36,6 +36,16 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     parse::parse(input)
 }
 
+/// `input` read in pieces of at least `piece_bytes` (`None` where [`parse()`] reads it whole)
+/// and read whole, for the fuzz target and tests that check the two agree.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn parse_both_ways(
+    input: &[u8],
+    piece_bytes: usize,
+) -> (Option<Tree>, Result<Tree, StoreError>) {
+    parse::both_ways(input, piece_bytes)
+}
+
 /// Emits a tree as sops 3.11 writes it (go-yaml v3 encoder with `SetIndent(indent)`); documents
 /// are separated by `---`. An `indent` of 0 means sops' default, 4.
 ///

@@ -74,7 +74,12 @@ impl fmt::Debug for EncryptedValue {
 /// linear in the length of the line (a backtracking search over every combination is not).
 pub(super) fn split_fields(text: &[u8]) -> Option<[&[u8]; 4]> {
     let rest = text.strip_prefix(ENC_PREFIX)?;
-    let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+    // Checked first: finding that there is no newline is one fast pass.
+    let line = if rest.contains(&b'\n') {
+        rest.split(|&b| b == b'\n').next().unwrap_or_default()
+    } else {
+        rest
+    };
     let close = line.iter().rposition(|&b| b == b']')?;
     let type_at = last_delimiter_before(line, b",type:", close)?;
     let tag_at = last_delimiter_before(line, b",tag:", type_at)?;
@@ -94,9 +99,16 @@ pub(super) fn split_fields(text: &[u8]) -> Option<[&[u8]; 4]> {
 /// The start of the last `delimiter` in `line` that ends before `next - 1`, so that the field
 /// between it and position `next` is not empty.
 fn last_delimiter_before(line: &[u8], delimiter: &[u8], next: usize) -> Option<usize> {
-    line.get(..next.checked_sub(1)?)?
-        .windows(delimiter.len())
-        .rposition(|window| window == delimiter)
+    let before = line.get(..next.checked_sub(1)?)?;
+    let mut end = before.len();
+    // Each `,` from the end, then the whole delimiter there: one pass over the bytes.
+    while let Some(comma) = before.get(..end)?.iter().rposition(|&b| b == b',') {
+        if before.get(comma..)?.starts_with(delimiter) {
+            return Some(comma);
+        }
+        end = comma;
+    }
+    None
 }
 
 impl EncryptedValue {

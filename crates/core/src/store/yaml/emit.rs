@@ -10,6 +10,7 @@
 
 mod scalar;
 
+use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use self::scalar::Analysis;
@@ -18,6 +19,9 @@ use crate::tree::{Branch, Item, Text, Tree, Value};
 
 /// Longest key (in bytes) written as a simple `key:`; longer ones use `? key` (libyaml).
 const MAX_SIMPLE_KEY_BYTES: usize = 128;
+
+/// Root entries per part when a large document's root map is written in parallel.
+const ROOT_ITEMS_PER_PART: usize = 1024;
 
 /// Writes every document; documents are separated by `---`.
 pub(super) fn emit(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
@@ -106,7 +110,9 @@ impl Emitter {
     }
 
     fn document(&mut self, branch: &Branch) {
-        if has_entries(branch) {
+        if branch.len() > 2 * ROOT_ITEMS_PER_PART {
+            self.root_map_in_parts(branch);
+        } else if has_entries(branch) {
             self.map(branch, 0);
         } else {
             for item in branch {
@@ -115,6 +121,27 @@ impl Emitter {
                 }
             }
             self.out.push_str("{}\n");
+        }
+    }
+
+    /// A large root map: each of its items is written the same way whatever precedes it (in
+    /// column 0, on a fresh line), so parts of it are written in parallel and joined.
+    fn root_map_in_parts(&mut self, items: &[Item]) {
+        let parts: Vec<SecretBuf> = items
+            .par_chunks(ROOT_ITEMS_PER_PART)
+            .map(|part| {
+                let mut emitter = Self {
+                    out: SecretBuf::new(),
+                    indent: self.indent,
+                };
+                emitter.map_items(part, 0, false);
+                emitter.out
+            })
+            .collect();
+        self.out
+            .reserve(parts.iter().map(|part| part.as_slice().len()).sum());
+        for part in &parts {
+            self.out.extend_from_slice(part.as_slice());
         }
     }
 
@@ -303,3 +330,6 @@ impl Emitter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

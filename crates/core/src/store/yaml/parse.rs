@@ -7,13 +7,19 @@
 //! limits), [`line_breaks`] (NEL, LS and PS), [`block_end`] (a block scalar ending the input
 //! unterminated), over the character-indexed text of [`chars`]. Scalars are typed by
 //! [`super::resolve`]; anchors are dropped.
+//!
+//! A document is first offered to [`chunks`]: cut at top-level keys, its pieces read in
+//! parallel, each by the line reader of [`simple`] when it has that shape; whatever cannot be
+//! read that way is read whole here.
 
 mod aliases;
 mod block_end;
 mod chars;
+mod chunks;
 mod comments;
 mod flow_close;
 mod line_breaks;
+mod simple;
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,9 +34,30 @@ use crate::tree::{Branch, Item, Text, Tree, Value};
 
 const FORMAT: &str = "yaml";
 
-/// Parses YAML into a tree, one branch per document.
+/// Parses YAML into a tree, one branch per document: in pieces when [`chunks`] can, else whole.
 pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     let text = std::str::from_utf8(input).map_err(|_| StoreError::NotUtf8 { format: FORMAT })?;
+    if let Some(tree) = chunks::parse(text, chunks::PIECE_BYTES) {
+        return Ok(tree);
+    }
+    parse_whole(text)
+}
+
+/// The input read in pieces of at least `piece_bytes` (`None` where [`parse`] reads it whole)
+/// and read whole: the fast path and the reader it must agree with, side by side.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(super) fn both_ways(
+    input: &[u8],
+    piece_bytes: usize,
+) -> (Option<Tree>, Result<Tree, StoreError>) {
+    match std::str::from_utf8(input) {
+        Ok(text) => (chunks::parse(text, piece_bytes), parse_whole(text)),
+        Err(_) => (None, parse(input)),
+    }
+}
+
+/// Parses the whole text with saphyr, rewriting comment-only flow maps the scanner refuses.
+fn parse_whole(text: &str) -> Result<Tree, StoreError> {
     let mut rewritten: Option<String> = None;
     for _ in 0..flow_close::MAX_REWRITES {
         let current = rewritten.as_deref().unwrap_or(text);

@@ -84,16 +84,8 @@ pub(super) fn resolve_scalar(text: &str, quoted: bool, tag: ScalarTag) -> Resolv
 /// tags, where go-yaml skips the timestamp attempt.
 pub(super) fn resolve_plain(s: &str, timestamps: bool) -> Resolved {
     let value = |v| Resolved::Value(v);
-    match s {
-        "true" | "True" | "TRUE" => return value(Value::Bool(true)),
-        "false" | "False" | "FALSE" => return value(Value::Bool(false)),
-        "" | "~" | "null" | "Null" | "NULL" => return value(Value::Null),
-        ".nan" | ".NaN" | ".NAN" => return value(Value::Float(f64::NAN)),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return value(Value::Float(f64::INFINITY));
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return value(Value::Float(f64::NEG_INFINITY)),
-        _ => {}
+    if let Some(named) = named_value(s) {
+        return value(named);
     }
     let Some(&first) = s.as_bytes().first() else {
         return value(Value::Null);
@@ -138,6 +130,31 @@ pub(super) fn resolve_plain(s: &str, timestamps: bool) -> Resolved {
         _ => {}
     }
     value(Value::Str(s.into()))
+}
+
+/// The value of a plain scalar that resolve.go knows by its whole text (YAML 1.2 booleans,
+/// nulls, `.nan` and the infinities), if `s` is one.
+fn named_value(s: &str) -> Option<Value> {
+    Some(match s {
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        ".nan" | ".NaN" | ".NAN" => Value::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Value::Float(f64::NEG_INFINITY),
+        _ => return None,
+    })
+}
+
+/// Whether the plain scalar `s` reads as a string: [`resolve_plain`]'s answer without building
+/// the value (only a text starting with `.`, a digit or a sign can be a number or a time).
+pub(super) fn plain_is_str(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None | Some(b'.' | b'0'..=b'9' | b'+' | b'-') => {
+            matches!(resolve_plain(s, true), Resolved::Value(Value::Str(_)))
+        }
+        Some(_) => named_value(s).is_none(),
+    }
 }
 
 /// Whether go-yaml would read `s`, written plain, back as a string; used for quoting decisions
