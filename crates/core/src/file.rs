@@ -253,7 +253,7 @@ pub fn encrypt(
 ) -> Result<Vec<u8>, FileError> {
     let mut document = Document::from_plaintext(plaintext, options.input, &options.rules)?;
     document.rewrap(recipients)?;
-    Ok(document.seal_as(options.output, &options.emit)?)
+    Ok(document.into_sealed(options.output, &options.emit)?)
 }
 
 /// Gives a file a new data key for its own recipients, with `changes` applied, and

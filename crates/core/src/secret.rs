@@ -22,14 +22,28 @@ impl SecretBuf {
         Self::default()
     }
 
-    /// Makes room for `additional` more bytes, growing by a wiped copy when needed.
-    pub(crate) fn reserve(&mut self, additional: usize) {
-        let needed = self.bytes.len().saturating_add(additional);
-        let capacity = self.bytes.capacity();
-        if needed <= capacity {
-            return;
+    /// An empty buffer with room for `capacity` bytes (allocated now, wiped on drop).
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            bytes: Zeroizing::new(Vec::with_capacity(capacity)),
         }
-        let wanted = needed.max(capacity.saturating_mul(2)).max(START_BYTES);
+    }
+
+    /// Makes room for `additional` more bytes, growing by a wiped copy when needed.
+    #[inline]
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        if self.bytes.capacity() - self.bytes.len() < additional {
+            self.grow_for(additional);
+        }
+    }
+
+    /// The growth step of [`Self::reserve`], out of the way of every write that fits.
+    #[cold]
+    fn grow_for(&mut self, additional: usize) {
+        let needed = self.bytes.len().saturating_add(additional);
+        let wanted = needed
+            .max(self.bytes.capacity().saturating_mul(2))
+            .max(START_BYTES);
         // The old allocation is wiped by `grow` and again as its `Zeroizing` drops.
         self.bytes = Zeroizing::new(grow(&mut self.bytes, wanted));
     }

@@ -110,8 +110,8 @@ struct Job<'t> {
     leaf: usize,
     /// The AAD, as a range of the shared arena.
     aad: Range<usize>,
-    /// The IV to use.
-    iv: [u8; IV_BYTES],
+    /// The IV the stash holds for this unchanged value, if any (else a random one is drawn).
+    iv: Option<[u8; IV_BYTES]>,
 }
 
 /// Encrypts the leaves of `tree` in place and returns the MAC of its plaintext.
@@ -136,8 +136,7 @@ pub(crate) fn encrypt_tree(
     let cipher = Cipher::new(key);
     let mut hasher = MacHasher::new(scope);
     let mut arena = Vec::new();
-    let mut jobs = Vec::new();
-    let mut fresh = 0usize;
+    let mut jobs = Vec::with_capacity(count_leaves(tree));
     let mut leaf = 0usize;
     let mut plaintext = Zeroizing::new(Vec::new());
     walk_tree(tree, compiled.as_ref(), |slot, context| {
@@ -161,17 +160,12 @@ pub(crate) fn encrypt_tree(
             if context.encrypt && !empty_text {
                 let start = arena.len();
                 arena.extend_from_slice(context.aad);
-                let iv = stash.lookup(context.aad, value_type, &plaintext);
-                fresh += usize::from(iv.is_none());
-                jobs.push((
-                    Job {
-                        slot,
-                        leaf,
-                        aad: start..arena.len(),
-                        iv: [0; IV_BYTES],
-                    },
-                    iv,
-                ));
+                jobs.push(Job {
+                    slot,
+                    leaf,
+                    aad: start..arena.len(),
+                    iv: stash.lookup(context.aad, value_type, &plaintext),
+                });
             } else if context.encrypt {
                 // sops returns "" for an empty comment; in a list it becomes a string element.
                 if let Slot::Value(value @ Value::Comment(_)) = slot {
@@ -182,66 +176,80 @@ pub(crate) fn encrypt_tree(
         leaf += 1;
     });
 
-    let mut random = Zeroizing::new(vec![0u8; fresh * IV_BYTES]);
-    fill_random(&mut random)?;
-    let mut random_ivs = random.chunks_exact(IV_BYTES);
-    let mut jobs: Vec<Job<'_>> = jobs
-        .into_iter()
-        .map(|(mut job, stashed)| {
-            job.iv = match stashed {
-                Some(iv) => iv,
-                None => random_ivs
-                    .next()
-                    .and_then(|chunk| chunk.try_into().ok())
-                    .expect("one random IV was drawn per job without a stashed IV"),
-            };
-            job
-        })
-        .collect();
-
     let unencrypted_comment_rule = compiled
         .as_ref()
         .filter(|rule| rule.uses_comments())
         .cloned();
+    // Blocks of jobs in parallel, each drawing the random IVs it needs at once; the first
+    // failure in document order is the one reported.
     let failure = jobs
-        .par_iter_mut()
-        .with_min_len(MIN_LEAVES_PER_TASK)
-        .map_init(
-            || Zeroizing::new(Vec::new()),
-            |buffer, job| {
-                encrypt_job(
-                    &cipher,
-                    &arena,
-                    job,
-                    buffer,
-                    unencrypted_comment_rule.as_ref(),
-                )
-            },
-        )
+        .par_chunks_mut(MIN_LEAVES_PER_TASK)
+        .map(|block| encrypt_block(&cipher, &arena, block, unencrypted_comment_rule.as_ref()))
         .find_first(Option::is_some)
         .flatten();
     drop(jobs);
     match failure {
         None => Ok(hasher.finish()),
-        Some((leaf, Some(source))) => Err(EncryptError::Value {
+        Some(Failure::Random(error)) => Err(error.into()),
+        Some(Failure::Value(leaf, source)) => Err(EncryptError::Value {
             key_path: key_path_of(tree, leaf),
             source,
         }),
-        Some((leaf, None)) => Err(EncryptError::EncryptedCommentMatchesRule {
+        Some(Failure::CommentMatchesRule(leaf)) => Err(EncryptError::EncryptedCommentMatchesRule {
             key_path: key_path_of(tree, leaf),
         }),
     }
 }
 
-/// Encrypts one job in place. Returns `Some((leaf, Some(error)))` on a cipher error and
-/// `Some((leaf, None))` when an encrypted comment matches `unencrypted_comment_regex`.
+/// Why a block of encryption jobs stopped.
+enum Failure {
+    /// No random IVs could be drawn.
+    Random(RandomError),
+    /// The value of this leaf could not be encrypted.
+    Value(usize, ValueError),
+    /// This leaf, an encrypted comment, matches `unencrypted_comment_regex`.
+    CommentMatchesRule(usize),
+}
+
+/// Encrypts a block of jobs in place, in order, with their stashed IVs or random ones drawn
+/// for the block; the first failure stops it.
+fn encrypt_block(
+    cipher: &Cipher,
+    arena: &[u8],
+    block: &mut [Job<'_>],
+    comment_rule: Option<&CompiledRule>,
+) -> Option<Failure> {
+    let fresh = block.iter().filter(|job| job.iv.is_none()).count();
+    let mut random = Zeroizing::new(vec![0u8; fresh * IV_BYTES]);
+    if let Err(error) = fill_random(&mut random) {
+        return Some(Failure::Random(error));
+    }
+    let mut random_ivs = random.chunks_exact(IV_BYTES);
+    let mut buffer = Zeroizing::new(Vec::new());
+    for job in block {
+        let iv = match job.iv {
+            Some(iv) => iv,
+            None => random_ivs
+                .next()
+                .and_then(|chunk| chunk.try_into().ok())
+                .expect("one random IV was drawn per job without a stashed IV"),
+        };
+        if let Some(failure) = encrypt_job(cipher, arena, job, &iv, &mut buffer, comment_rule) {
+            return Some(failure);
+        }
+    }
+    None
+}
+
+/// Encrypts one job in place with `iv`; `Some` with the failure when it cannot.
 fn encrypt_job(
     cipher: &Cipher,
     arena: &[u8],
     job: &mut Job<'_>,
+    iv: &[u8; IV_BYTES],
     buffer: &mut Zeroizing<Vec<u8>>,
     comment_rule: Option<&CompiledRule>,
-) -> Option<(usize, Option<ValueError>)> {
+) -> Option<Failure> {
     let aad = arena.get(job.aad.clone()).unwrap_or_default();
     let value_type = match &job.slot {
         Slot::Value(value) => plaintext_bytes(value, buffer),
@@ -251,14 +259,14 @@ fn encrypt_job(
             Some(ValueType::Comment)
         }
     }?;
-    let text = match cipher.encrypt(buffer, value_type, aad, &job.iv) {
-        Ok(encrypted) => encrypted.to_string(),
-        Err(error) => return Some((job.leaf, Some(error))),
+    let text = match cipher.encrypt(buffer, value_type, aad, iv) {
+        Ok(encrypted) => encrypted.to_text(),
+        Err(error) => return Some(Failure::Value(job.leaf, error)),
     };
     if value_type == ValueType::Comment
         && comment_rule.is_some_and(|rule| rule.is_unencrypted_comment_match(text.as_bytes()))
     {
-        return Some((job.leaf, None));
+        return Some(Failure::CommentMatchesRule(job.leaf));
     }
     match &mut job.slot {
         Slot::Value(value) => **value = Value::Str(Text::from(text)),

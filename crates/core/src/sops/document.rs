@@ -305,7 +305,44 @@ impl Document {
 
     /// As [`Document::seal`], writing in another format.
     pub fn seal_as(&mut self, format: Format, options: &EmitOptions) -> Result<Vec<u8>, SealError> {
-        let mut encrypted = self.tree.clone();
+        let plaintext = self.tree.clone();
+        self.seal_tree(plaintext, format, options)
+    }
+
+    /// As [`Document::seal_as`], for the last use of the document: its tree is encrypted in
+    /// place rather than in a copy (what a one-shot `encrypt` needs).
+    ///
+    /// ```
+    /// use aesec::keys::age::GeneratedIdentity;
+    /// use aesec::sops::{AgeMasterKey, Document, EncryptionRules, Recipients};
+    /// use aesec::store::{EmitOptions, Format};
+    ///
+    /// let identity = GeneratedIdentity::generate();
+    /// let recipients = Recipients::single_group(AgeMasterKey::group([identity.recipient()]));
+    /// let mut document =
+    ///     Document::from_plaintext(b"token: s3cr3t\n", Format::Yaml, &EncryptionRules::default())?;
+    /// document.rewrap(&recipients)?;
+    /// let sealed = String::from_utf8(document.into_sealed(Format::Yaml, &EmitOptions::default())?)?;
+    /// assert!(sealed.starts_with("token: ENC[AES256_GCM,"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_sealed(
+        mut self,
+        format: Format,
+        options: &EmitOptions,
+    ) -> Result<Vec<u8>, SealError> {
+        let plaintext = std::mem::take(&mut self.tree);
+        self.seal_tree(plaintext, format, options)
+    }
+
+    /// Encrypts `plaintext` (the document's tree or a copy) with the data key, sets a new
+    /// `lastmodified` and MAC, and returns the file's bytes in `format`.
+    fn seal_tree(
+        &mut self,
+        mut encrypted: Tree,
+        format: Format,
+        options: &EmitOptions,
+    ) -> Result<Vec<u8>, SealError> {
         let rule = decryption_rule(format, &self.metadata);
         let scope = MacScope::from_mac_only_encrypted(self.metadata.mac_only_encrypted);
         let mac = crypt::encrypt_tree(

@@ -317,7 +317,7 @@ impl Cipher {
         match plaintext_bytes(value, &mut plaintext) {
             Some(_) if plaintext.is_empty() && is_text(value) => Ok(None),
             Some(value_type) => Ok(Some(
-                self.encrypt(&plaintext, value_type, aad, iv)?.to_string(),
+                self.encrypt(&plaintext, value_type, aad, iv)?.to_text(),
             )),
             None => Ok(None),
         }

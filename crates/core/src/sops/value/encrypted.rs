@@ -150,10 +150,18 @@ impl EncryptedValue {
     }
 }
 
-impl fmt::Display for EncryptedValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl EncryptedValue {
+    /// The value in sops' format, `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`, built in one
+    /// allocation of the right size.
+    pub(crate) fn to_text(&self) -> String {
+        let encoded = |bytes: &[u8]| bytes.len().div_ceil(3) * 4;
         let mut out = String::with_capacity(
-            ENC_PREFIX.len() + 4 * (self.data.len() + self.iv.len() + self.tag.len()) / 3 + 40,
+            ENC_PREFIX.len()
+                + ",iv:,tag:,type:]".len()
+                + encoded(&self.data)
+                + encoded(&self.iv)
+                + encoded(&self.tag)
+                + self.value_type.as_str().len(),
         );
         out.push_str("ENC[AES256_GCM,data:");
         BASE64.encode_string(&self.data, &mut out);
@@ -164,6 +172,12 @@ impl fmt::Display for EncryptedValue {
         out.push_str(",type:");
         out.push_str(self.value_type.as_str());
         out.push(']');
-        f.write_str(&out)
+        out
+    }
+}
+
+impl fmt::Display for EncryptedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
     }
 }

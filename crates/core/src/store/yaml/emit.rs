@@ -25,9 +25,15 @@ const ROOT_ITEMS_PER_PART: usize = 1024;
 
 /// Writes every document; documents are separated by `---`.
 pub(super) fn emit(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
+    let indent = indent.max(1);
+    let size = tree
+        .branches
+        .iter()
+        .map(|branch| estimated_len(branch, 0, indent) + 4)
+        .sum();
     let mut out = Emitter {
-        out: SecretBuf::new(),
-        indent: indent.max(1),
+        out: SecretBuf::with_capacity(size),
+        indent,
     };
     for (index, branch) in tree.branches.iter().enumerate() {
         if index > 0 {
@@ -58,6 +64,39 @@ pub(super) fn emit_value(value: &Value, indent: usize) -> Zeroizing<Vec<u8>> {
 struct Emitter {
     out: SecretBuf,
     indent: usize,
+}
+
+/// About how many bytes `items` take written in column `column`: the size the output buffer
+/// starts with, so that it seldom grows (each growth is a wiped copy) and little of it stays
+/// unused. Scalars are counted as written plain plus room for quotes; longer forms (escapes, a
+/// literal block's indentation) make the buffer grow as it would without the estimate.
+fn estimated_len(items: &[Item], column: usize, indent: usize) -> usize {
+    let child = indent * ((column + indent) / indent);
+    items
+        .iter()
+        .map(|item| match item {
+            Item::Comment(text) => column + text.len() + 2,
+            Item::Entry { key, value } => {
+                column + key.len() + 2 + estimated_value_len(value, child, indent)
+            }
+        })
+        .sum()
+}
+
+/// [`estimated_len`] of one value written in column `column`, its line end included.
+fn estimated_value_len(value: &Value, column: usize, indent: usize) -> usize {
+    match value {
+        Value::Map(items) => 1 + estimated_len(items, column, indent),
+        Value::List(values) => {
+            1 + values
+                .iter()
+                .map(|v| column + 2 + estimated_value_len(v, column + 2, indent))
+                .sum::<usize>()
+        }
+        Value::Str(text) | Value::Bytes(text) | Value::Comment(text) => text.len() + 3,
+        Value::Time(text) => text.len() + 1,
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 24,
+    }
 }
 
 fn has_entries(items: &[Item]) -> bool {
@@ -131,7 +170,7 @@ impl Emitter {
             .par_chunks(ROOT_ITEMS_PER_PART)
             .map(|part| {
                 let mut emitter = Self {
-                    out: SecretBuf::new(),
+                    out: SecretBuf::with_capacity(estimated_len(part, 0, self.indent)),
                     indent: self.indent,
                 };
                 emitter.map_items(part, 0, false);
