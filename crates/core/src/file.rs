@@ -177,7 +177,9 @@ pub fn decrypt(
     };
     let document = Document::open(encrypted, options.input, decryptors, &open)?;
     let Some(path) = &options.extract else {
-        return Ok(document.to_plaintext(options.output, &options.emit)?);
+        let plaintext = document.to_plaintext(options.output, &options.emit)?;
+        document.drop_in_parallel();
+        return Ok(plaintext);
     };
     let first = document
         .tree()

@@ -161,11 +161,28 @@ impl fmt::Debug for Value {
     }
 }
 
+/// Root entries per task when a large tree is dropped in parallel.
+const DROP_ITEMS_PER_TASK: usize = 1024;
+
 impl Tree {
     /// A tree of one document.
     pub fn single(branch: Branch) -> Self {
         Self {
             branches: vec![branch],
+        }
+    }
+
+    /// Drops the tree, the entries of a large document spread over the cores: each string is
+    /// wiped as it is dropped, work worth sharing for many thousand values.
+    pub(crate) fn drop_in_parallel(self) {
+        use rayon::prelude::*;
+        for branch in self.branches {
+            if branch.len() > DROP_ITEMS_PER_TASK {
+                branch
+                    .into_par_iter()
+                    .with_min_len(DROP_ITEMS_PER_TASK)
+                    .for_each(drop);
+            }
         }
     }
 }

@@ -259,8 +259,8 @@ fn encrypt_job(
             Some(ValueType::Comment)
         }
     }?;
-    let text = match cipher.encrypt(buffer, value_type, aad, iv) {
-        Ok(encrypted) => encrypted.to_text(),
+    let text = match cipher.encrypt_to_text(buffer, value_type, aad, iv) {
+        Ok(text) => text,
         Err(error) => return Some(Failure::Value(job.leaf, error)),
     };
     if value_type == ValueType::Comment

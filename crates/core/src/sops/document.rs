@@ -335,6 +335,11 @@ impl Document {
         self.seal_tree(plaintext, format, options)
     }
 
+    /// Drops the document, its tree spread over the cores ([`Tree::drop_in_parallel`]).
+    pub(crate) fn drop_in_parallel(self) {
+        self.tree.drop_in_parallel();
+    }
+
     /// Encrypts `plaintext` (the document's tree or a copy) with the data key, sets a new
     /// `lastmodified` and MAC, and returns the file's bytes in `format`.
     fn seal_tree(

@@ -153,6 +153,7 @@ pub(crate) fn emit_encrypted(
             ini::emit(&tree)
         }
     }?;
+    tree.drop_in_parallel();
     // An encrypted file holds no plaintext: its bytes leave the wiping buffer.
     Ok(std::mem::take(&mut *emitted))
 }

@@ -257,6 +257,33 @@ impl Cipher {
         })
     }
 
+    /// As [`Cipher::encrypt`], straight to sops' text: `buffer` holds the plaintext and is
+    /// encrypted in place (it holds the ciphertext afterwards), so the only allocation is the
+    /// text's.
+    ///
+    /// # Errors
+    ///
+    /// [`ValueError::ValueTooLong`] when the plaintext is over [`MAX_VALUE_BYTES`].
+    pub(crate) fn encrypt_to_text(
+        &self,
+        buffer: &mut [u8],
+        value_type: ValueType,
+        aad: &[u8],
+        iv: &[u8; IV_BYTES],
+    ) -> Result<String, ValueError> {
+        if buffer.len() > MAX_VALUE_BYTES {
+            return Err(ValueError::ValueTooLong {
+                len: buffer.len(),
+                limit: MAX_VALUE_BYTES,
+            });
+        }
+        let tag = self
+            .gcm
+            .encrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad, buffer)
+            .map_err(|_| ValueError::TooLong)?;
+        Ok(encrypted::enc_text(buffer, iv, &tag, value_type))
+    }
+
     /// Decrypts an encrypted value to its raw plaintext bytes.
     ///
     /// # Errors

@@ -151,29 +151,33 @@ impl EncryptedValue {
 }
 
 impl EncryptedValue {
-    /// The value in sops' format, `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`, built in one
-    /// allocation of the right size.
+    /// The value in sops' format, `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`.
     pub(crate) fn to_text(&self) -> String {
-        let encoded = |bytes: &[u8]| bytes.len().div_ceil(3) * 4;
-        let mut out = String::with_capacity(
-            ENC_PREFIX.len()
-                + ",iv:,tag:,type:]".len()
-                + encoded(&self.data)
-                + encoded(&self.iv)
-                + encoded(&self.tag)
-                + self.value_type.as_str().len(),
-        );
-        out.push_str("ENC[AES256_GCM,data:");
-        BASE64.encode_string(&self.data, &mut out);
-        out.push_str(",iv:");
-        BASE64.encode_string(&self.iv, &mut out);
-        out.push_str(",tag:");
-        BASE64.encode_string(&self.tag, &mut out);
-        out.push_str(",type:");
-        out.push_str(self.value_type.as_str());
-        out.push(']');
-        out
+        enc_text(&self.data, &self.iv, &self.tag, self.value_type)
     }
+}
+
+/// sops' text of an encrypted value from its parts, built in one allocation of the right size.
+pub(super) fn enc_text(data: &[u8], iv: &[u8], tag: &[u8], value_type: ValueType) -> String {
+    let encoded = |bytes: &[u8]| bytes.len().div_ceil(3) * 4;
+    let mut out = String::with_capacity(
+        ENC_PREFIX.len()
+            + ",iv:,tag:,type:]".len()
+            + encoded(data)
+            + encoded(iv)
+            + encoded(tag)
+            + value_type.as_str().len(),
+    );
+    out.push_str("ENC[AES256_GCM,data:");
+    BASE64.encode_string(data, &mut out);
+    out.push_str(",iv:");
+    BASE64.encode_string(iv, &mut out);
+    out.push_str(",tag:");
+    BASE64.encode_string(tag, &mut out);
+    out.push_str(",type:");
+    out.push_str(value_type.as_str());
+    out.push(']');
+    out
 }
 
 impl fmt::Display for EncryptedValue {
