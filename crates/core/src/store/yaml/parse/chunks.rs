@@ -48,7 +48,8 @@ pub(super) fn parse(text: &str, piece_bytes: usize) -> Option<Tree> {
             .map(|piece| parse_piece(piece))
             .collect::<Option<_>>()?
     };
-    let mut seen = HashSet::with_capacity(branches.iter().map(Vec::len).sum());
+    let entries = branches.iter().map(Vec::len).sum();
+    let mut seen = HashSet::with_capacity(entries);
     let keys = branches.iter().flatten().filter_map(|item| match item {
         Item::Entry { key, .. } => Some(key.as_str()),
         Item::Comment(_) => None,
@@ -58,7 +59,11 @@ pub(super) fn parse(text: &str, piece_bytes: usize) -> Option<Tree> {
             return None;
         }
     }
-    Some(Tree::single(branches.into_iter().flatten().collect()))
+    let mut items = Vec::with_capacity(entries);
+    for branch in branches {
+        items.extend(branch);
+    }
+    Some(Tree::single(items))
 }
 
 /// One piece's root entries: the fast reader's, else the full reader's when the piece is one
