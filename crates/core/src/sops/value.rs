@@ -238,17 +238,8 @@ impl Cipher {
         aad: &[u8],
         iv: &[u8; IV_BYTES],
     ) -> Result<EncryptedValue, ValueError> {
-        if plaintext.len() > MAX_VALUE_BYTES {
-            return Err(ValueError::ValueTooLong {
-                len: plaintext.len(),
-                limit: MAX_VALUE_BYTES,
-            });
-        }
         let mut data = plaintext.to_vec();
-        let tag = self
-            .gcm
-            .encrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad, &mut data)
-            .map_err(|_| ValueError::TooLong)?;
+        let tag = self.encrypt_in_place(&mut data, aad, iv)?;
         Ok(EncryptedValue {
             data,
             iv: iv.to_vec(),
@@ -271,6 +262,17 @@ impl Cipher {
         aad: &[u8],
         iv: &[u8; IV_BYTES],
     ) -> Result<String, ValueError> {
+        let tag = self.encrypt_in_place(buffer, aad, iv)?;
+        Ok(encrypted::enc_text(buffer, iv, &tag, value_type))
+    }
+
+    /// Encrypts `buffer` in place and returns the tag: the AES-GCM step of both encryptions.
+    fn encrypt_in_place(
+        &self,
+        buffer: &mut [u8],
+        aad: &[u8],
+        iv: &[u8; IV_BYTES],
+    ) -> Result<[u8; TAG_BYTES], ValueError> {
         if buffer.len() > MAX_VALUE_BYTES {
             return Err(ValueError::ValueTooLong {
                 len: buffer.len(),
@@ -281,7 +283,7 @@ impl Cipher {
             .gcm
             .encrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad, buffer)
             .map_err(|_| ValueError::TooLong)?;
-        Ok(encrypted::enc_text(buffer, iv, &tag, value_type))
+        Ok(tag.into())
     }
 
     /// Decrypts an encrypted value to its raw plaintext bytes.
