@@ -160,9 +160,7 @@ pub(super) fn plain_is_str(s: &str) -> bool {
 /// Whether go-yaml would read `s`, written plain, back as a string; used for quoting decisions
 /// (`stringv`: `resolve("", s) == strTag && !isBase60Float(s) && !isOldBool(s)`).
 pub(super) fn resolves_to_str(s: &str) -> bool {
-    matches!(resolve_plain(s, true), Resolved::Value(Value::Str(_)))
-        && !is_base60_float(s)
-        && !is_old_bool(s)
+    plain_is_str(s) && !is_base60_float(s) && !is_old_bool(s)
 }
 
 /// go-yaml's `isOldBool`: YAML 1.1 booleans, quoted on output for other parsers' sake.
