@@ -26,8 +26,8 @@ use zeroize::Zeroizing;
 use crate::sops::mac::{MacHasher, MacHex, MacScope};
 use crate::sops::rules::{CompiledRule, CryptRule, InvalidRuleRegexError};
 use crate::sops::value::{
-    Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, RandomError, ValueError, ValueType,
-    fill_random, plaintext_bytes, typed_plaintext,
+    Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, ParseEncryptedValueError, RandomError,
+    ValueError, ValueType, fill_random, plaintext_bytes, typed_plaintext,
 };
 use crate::tree::{Text, Tree, Value};
 
@@ -325,8 +325,8 @@ pub(crate) fn decrypt_tree(
                 return None;
             }
             let aad = arena.get(aad.clone()).unwrap_or_default();
-            match slot.text().filter(|t| EncryptedValue::is_encrypted(t)) {
-                Some(text) => Some(Outcome::Decrypted(decrypt_text(&cipher, text, aad))),
+            match slot.text().and_then(EncryptedValue::parse_if_encrypted) {
+                Some(parsed) => Some(Outcome::Decrypted(decrypt_value(&cipher, parsed, aad))),
                 None => slot.clear_type().map(Outcome::Clear),
             }
         })
@@ -406,9 +406,13 @@ struct Decrypted {
     iv: Option<[u8; IV_BYTES]>,
 }
 
-/// Decrypts one `ENC[...]` text.
-fn decrypt_text(cipher: &Cipher, text: &[u8], aad: &[u8]) -> Result<Decrypted, ValueError> {
-    let encrypted = EncryptedValue::parse(text)?;
+/// Decrypts one parsed `ENC[...]` text.
+fn decrypt_value(
+    cipher: &Cipher,
+    parsed: Result<EncryptedValue, ParseEncryptedValueError>,
+    aad: &[u8],
+) -> Result<Decrypted, ValueError> {
+    let encrypted = parsed?;
     let raw = cipher.decrypt(&encrypted, aad)?;
     let iv = <[u8; IV_BYTES]>::try_from(encrypted.iv.as_slice()).ok();
     let value = typed_plaintext(encrypted.value_type, raw)?;

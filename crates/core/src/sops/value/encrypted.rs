@@ -129,8 +129,32 @@ impl EncryptedValue {
                 limit: MAX_ENCRYPTED_VALUE_BYTES,
             });
         }
-        let [data, iv, tag, type_name] =
-            split_fields(text).ok_or(ParseEncryptedValueError::NotEncrypted)?;
+        let fields = split_fields(text).ok_or(ParseEncryptedValueError::NotEncrypted)?;
+        Self::from_fields(fields)
+    }
+
+    /// [`EncryptedValue::parse`] of `text` when it has the `ENC[…]` shape ([`is_encrypted`]),
+    /// `None` when it does not: the shape is found once.
+    ///
+    /// [`is_encrypted`]: EncryptedValue::is_encrypted
+    pub(crate) fn parse_if_encrypted(
+        text: &[u8],
+    ) -> Option<Result<Self, ParseEncryptedValueError>> {
+        let fields = split_fields(text)?;
+        Some(if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
+            Err(ParseEncryptedValueError::TooLong {
+                len: text.len(),
+                limit: MAX_ENCRYPTED_VALUE_BYTES,
+            })
+        } else {
+            Self::from_fields(fields)
+        })
+    }
+
+    /// The value from the four raw fields [`split_fields`] found.
+    fn from_fields(
+        [data, iv, tag, type_name]: [&[u8]; 4],
+    ) -> Result<Self, ParseEncryptedValueError> {
         let decode = |field: &'static str, bytes: &[u8]| {
             BASE64
                 .decode(bytes)
