@@ -71,7 +71,7 @@ struct Emitter {
 /// unused. Scalars are counted as written plain plus room for quotes; longer forms (escapes, a
 /// literal block's indentation) make the buffer grow as it would without the estimate.
 fn estimated_len(items: &[Item], column: usize, indent: usize) -> usize {
-    let child = indent * ((column + indent) / indent);
+    let child = deeper(column, indent);
     items
         .iter()
         .map(|item| match item {
@@ -97,6 +97,11 @@ fn estimated_value_len(value: &Value, column: usize, indent: usize) -> usize {
         Value::Time(text) => text.len() + 1,
         Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 24,
     }
+}
+
+/// go-yaml's indentation step: the next multiple of `indent` after `column`.
+fn deeper(column: usize, indent: usize) -> usize {
+    indent * ((column + indent) / indent)
 }
 
 fn has_entries(items: &[Item]) -> bool {
@@ -132,9 +137,9 @@ fn visible_items(items: &[Value]) -> &[Value] {
 }
 
 impl Emitter {
-    /// go-yaml's indentation step: the next multiple of the indent.
+    /// The column of a collection nested below `column` ([`deeper`]).
     fn deeper(&self, column: usize) -> usize {
-        self.indent * ((column + self.indent) / self.indent)
+        deeper(column, self.indent)
     }
 
     fn pad(&mut self, column: usize) {
