@@ -1,5 +1,6 @@
 //! A growing byte buffer for decrypted text that never leaves a copy behind in freed memory.
 
+use rayon::prelude::*;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The first capacity a [`SecretBuf`] grows to, in bytes.
@@ -78,6 +79,25 @@ impl SecretBuf {
         self.bytes.resize(len, byte);
     }
 
+    /// `pieces` joined in order. The copies run in parallel (a large output's fresh pages are
+    /// first touched here, on every core), and each piece is wiped and freed as it is copied.
+    pub(crate) fn concat(pieces: Vec<Self>) -> Self {
+        let total = pieces.iter().map(|piece| piece.bytes.len()).sum();
+        // Zeroed memory: fresh pages from the allocator, not written until the copies.
+        let mut bytes = Zeroizing::new(vec![0_u8; total]);
+        let mut rest = bytes.as_mut_slice();
+        let mut copies = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let (target, tail) = std::mem::take(&mut rest).split_at_mut(piece.bytes.len());
+            copies.push((target, piece));
+            rest = tail;
+        }
+        copies
+            .into_par_iter()
+            .for_each(|(target, piece)| target.copy_from_slice(&piece.bytes));
+        Self { bytes }
+    }
+
     /// The bytes so far.
     pub(crate) fn as_slice(&self) -> &[u8] {
         &self.bytes
@@ -149,6 +169,26 @@ mod tests {
         );
         let bytes: Zeroizing<Vec<u8>> = buffer.into_inner();
         assert_eq!(&bytes[..], &expected[..]);
+    }
+
+    /// Joining keeps every byte in order, empty pieces included, whatever the pieces' sizes.
+    #[test]
+    fn concat_joins_the_pieces_in_order() {
+        let sizes = [0, 1, 4095, 0, START_BYTES, 3 * START_BYTES + 7, 2];
+        let mut expected = Vec::new();
+        let pieces = sizes
+            .iter()
+            .enumerate()
+            .map(|(index, &size)| {
+                let byte = u8::try_from(index).unwrap();
+                let mut piece = SecretBuf::new();
+                piece.push_repeated(byte, size);
+                expected.extend(std::iter::repeat_n(byte, size));
+                piece
+            })
+            .collect();
+        assert_eq!(SecretBuf::concat(pieces).as_slice(), &expected[..]);
+        assert!(SecretBuf::concat(Vec::new()).as_slice().is_empty());
     }
 
     /// The plaintext a document emits, in every store, comes back in a wiping buffer, whole

@@ -26,6 +26,9 @@ const ROOT_ITEMS_PER_PART: usize = 1024;
 /// Writes every document; documents are separated by `---`.
 pub(super) fn emit(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
     let indent = indent.max(1);
+    if tree.branches.iter().any(is_large) {
+        return emit_in_pieces(tree, indent);
+    }
     let size = tree
         .branches
         .iter()
@@ -37,11 +40,52 @@ pub(super) fn emit(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
     };
     for (index, branch) in tree.branches.iter().enumerate() {
         if index > 0 {
-            out.out.push_str("---\n");
+            out.out.push_str(DOCUMENT_SEPARATOR);
         }
         out.document(branch);
     }
     out.out.into_inner()
+}
+
+/// `---`, between two documents.
+const DOCUMENT_SEPARATOR: &str = "---\n";
+
+/// Whether a root map is large enough to be written in parallel parts.
+fn is_large(branch: &Branch) -> bool {
+    branch.len() > 2 * ROOT_ITEMS_PER_PART
+}
+
+/// [`emit`] for a tree with a large root map. Each item of a root map is written the same way
+/// whatever precedes it (in column 0, on a fresh line), so a large one is written in parts of
+/// [`ROOT_ITEMS_PER_PART`] items in parallel; the pieces (parts, other documents, separators)
+/// are then joined in parallel ([`SecretBuf::concat`]).
+fn emit_in_pieces(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
+    let mut pieces = Vec::new();
+    for (index, branch) in tree.branches.iter().enumerate() {
+        if index > 0 {
+            let mut separator = SecretBuf::new();
+            separator.push_str(DOCUMENT_SEPARATOR);
+            pieces.push(separator);
+        }
+        if is_large(branch) {
+            pieces.par_extend(branch.par_chunks(ROOT_ITEMS_PER_PART).map(|part| {
+                let mut emitter = Emitter {
+                    out: SecretBuf::with_capacity(estimated_len(part, 0, indent)),
+                    indent,
+                };
+                emitter.map_items(part, 0, false);
+                emitter.out
+            }));
+        } else {
+            let mut emitter = Emitter {
+                out: SecretBuf::with_capacity(estimated_len(branch, 0, indent) + 4),
+                indent,
+            };
+            emitter.document(branch);
+            pieces.push(emitter.out);
+        }
+    }
+    SecretBuf::concat(pieces).into_inner()
 }
 
 /// Writes one value as `yaml.Marshal` does (a scalar on one line, collections in block style).
@@ -154,9 +198,7 @@ impl Emitter {
     }
 
     fn document(&mut self, branch: &Branch) {
-        if branch.len() > 2 * ROOT_ITEMS_PER_PART {
-            self.root_map_in_parts(branch);
-        } else if has_entries(branch) {
+        if has_entries(branch) {
             self.map(branch, 0);
         } else {
             for item in branch {
@@ -165,27 +207,6 @@ impl Emitter {
                 }
             }
             self.out.push_str("{}\n");
-        }
-    }
-
-    /// A large root map: each of its items is written the same way whatever precedes it (in
-    /// column 0, on a fresh line), so parts of it are written in parallel and joined.
-    fn root_map_in_parts(&mut self, items: &[Item]) {
-        let parts: Vec<SecretBuf> = items
-            .par_chunks(ROOT_ITEMS_PER_PART)
-            .map(|part| {
-                let mut emitter = Self {
-                    out: SecretBuf::with_capacity(estimated_len(part, 0, self.indent)),
-                    indent: self.indent,
-                };
-                emitter.map_items(part, 0, false);
-                emitter.out
-            })
-            .collect();
-        self.out
-            .reserve(parts.iter().map(|part| part.as_slice().len()).sum());
-        for part in &parts {
-            self.out.extend_from_slice(part.as_slice());
         }
     }
 

@@ -46,3 +46,26 @@ fn a_large_root_map_written_in_parts_is_written_as_in_one_pass() {
         );
     }
 }
+
+/// Documents around a large one keep their places and separators when the pieces are joined.
+#[test]
+fn documents_around_a_large_root_map_keep_their_order() {
+    let small = |i: usize| vec![root_item(i), root_item(i + 1)];
+    let large: Vec<Item> = (0..3 * ROOT_ITEMS_PER_PART).map(root_item).collect();
+    let empty = vec![Item::Comment(Text::from(" nothing"))];
+    let branches = vec![small(7), large, empty, small(3)];
+    let mut expected = SecretBuf::new();
+    for (index, branch) in branches.iter().enumerate() {
+        if index > 0 {
+            expected.push_str("---\n");
+        }
+        let mut one_pass = Emitter {
+            out: SecretBuf::new(),
+            indent: 2,
+        };
+        one_pass.document(branch);
+        expected.extend_from_slice(one_pass.out.as_slice());
+    }
+    let tree = Tree { branches };
+    assert!(emit(&tree, 2).as_slice() == expected.as_slice());
+}
