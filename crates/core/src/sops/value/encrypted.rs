@@ -182,9 +182,10 @@ impl EncryptedValue {
 }
 
 /// sops' text of an encrypted value from its parts, built in one allocation of the right size.
+/// The base64 is written straight into the bytes, which are checked as UTF-8 once at the end.
 pub(super) fn enc_text(data: &[u8], iv: &[u8], tag: &[u8], value_type: ValueType) -> String {
     let encoded = |bytes: &[u8]| bytes.len().div_ceil(3) * 4;
-    let mut out = String::with_capacity(
+    let mut out = Vec::with_capacity(
         ENC_PREFIX.len()
             + ",iv:,tag:,type:]".len()
             + encoded(data)
@@ -192,16 +193,24 @@ pub(super) fn enc_text(data: &[u8], iv: &[u8], tag: &[u8], value_type: ValueType
             + encoded(tag)
             + value_type.as_str().len(),
     );
-    out.push_str("ENC[AES256_GCM,data:");
-    BASE64.encode_string(data, &mut out);
-    out.push_str(",iv:");
-    BASE64.encode_string(iv, &mut out);
-    out.push_str(",tag:");
-    BASE64.encode_string(tag, &mut out);
-    out.push_str(",type:");
-    out.push_str(value_type.as_str());
-    out.push(']');
-    out
+    let base64 = |out: &mut Vec<u8>, bytes: &[u8]| {
+        let start = out.len();
+        out.resize(start + encoded(bytes), 0);
+        let written = BASE64
+            .encode_slice(bytes, &mut out[start..])
+            .expect("the slice is sized for the padded encoding");
+        out.truncate(start + written);
+    };
+    out.extend_from_slice(b"ENC[AES256_GCM,data:");
+    base64(&mut out, data);
+    out.extend_from_slice(b",iv:");
+    base64(&mut out, iv);
+    out.extend_from_slice(b",tag:");
+    base64(&mut out, tag);
+    out.extend_from_slice(b",type:");
+    out.extend_from_slice(value_type.as_str().as_bytes());
+    out.push(b']');
+    String::from_utf8(out).expect("ASCII prefix, base64 and type name")
 }
 
 impl fmt::Display for EncryptedValue {
