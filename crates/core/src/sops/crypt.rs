@@ -103,16 +103,18 @@ pub enum DecryptError {
     Random(#[from] RandomError),
 }
 
-/// A leaf waiting for encryption.
+/// A leaf waiting for encryption (kept small: a large file has one per value).
 struct Job<'t> {
     slot: Slot<'t>,
     /// The leaf's number in walk order (for error paths).
     leaf: usize,
     /// The AAD, as a range of the shared arena.
     aad: Range<usize>,
-    /// The IV the stash holds for this unchanged value, if any (else a random one is drawn).
-    iv: Option<[u8; IV_BYTES]>,
 }
+
+/// The IVs the stash holds for unchanged values, each with the number of its job, in job order
+/// (a value without one gets a random IV).
+type StashedIvs = Vec<(usize, [u8; IV_BYTES])>;
 
 /// Encrypts the leaves of `tree` in place and returns the MAC of its plaintext.
 ///
@@ -137,6 +139,7 @@ pub(crate) fn encrypt_tree(
     let mut hasher = MacHasher::new(scope);
     let mut arena = Vec::new();
     let mut jobs = Vec::with_capacity(count_leaves(tree));
+    let mut stashed = StashedIvs::new();
     let mut leaf = 0usize;
     let mut plaintext = Zeroizing::new(Vec::new());
     walk_tree(tree, compiled.as_ref(), |slot, context| {
@@ -158,13 +161,15 @@ pub(crate) fn encrypt_tree(
                     ValueType::Str | ValueType::Comment | ValueType::Bytes
                 );
             if context.encrypt && !empty_text {
+                if let Some(iv) = stash.lookup(context.aad, value_type, &plaintext) {
+                    stashed.push((jobs.len(), iv));
+                }
                 let start = arena.len();
                 arena.extend_from_slice(context.aad);
                 jobs.push(Job {
                     slot,
                     leaf,
                     aad: start..arena.len(),
-                    iv: stash.lookup(context.aad, value_type, &plaintext),
                 });
             } else if context.encrypt {
                 // sops returns "" for an empty comment; in a list it becomes a string element.
@@ -184,7 +189,19 @@ pub(crate) fn encrypt_tree(
     // failure in document order is the one reported.
     let failure = jobs
         .par_chunks_mut(MIN_LEAVES_PER_TASK)
-        .map(|block| encrypt_block(&cipher, &arena, block, unencrypted_comment_rule.as_ref()))
+        .enumerate()
+        .map(|(index, block)| {
+            let first = index * MIN_LEAVES_PER_TASK;
+            let ivs = stashed_between(&stashed, first..first + block.len());
+            encrypt_block(
+                &cipher,
+                &arena,
+                first,
+                block,
+                ivs,
+                unencrypted_comment_rule.as_ref(),
+            )
+        })
         .find_first(Option::is_some)
         .flatten();
     drop(jobs);
@@ -211,24 +228,36 @@ enum Failure {
     CommentMatchesRule(usize),
 }
 
-/// Encrypts a block of jobs in place, in order, with their stashed IVs or random ones drawn
-/// for the block; the first failure stops it.
+/// The stashed IVs of the jobs numbered `jobs`.
+fn stashed_between(
+    stashed: &[(usize, [u8; IV_BYTES])],
+    jobs: Range<usize>,
+) -> &[(usize, [u8; IV_BYTES])] {
+    let start = stashed.partition_point(|(job, _)| *job < jobs.start);
+    let end = stashed.partition_point(|(job, _)| *job < jobs.end);
+    stashed.get(start..end).unwrap_or_default()
+}
+
+/// Encrypts a block of jobs (numbered from `first`) in place, in order, with their `stashed`
+/// IVs or random ones drawn for the block; the first failure stops it.
 fn encrypt_block(
     cipher: &Cipher,
     arena: &[u8],
+    first: usize,
     block: &mut [Job<'_>],
+    stashed: &[(usize, [u8; IV_BYTES])],
     comment_rule: Option<&CompiledRule>,
 ) -> Option<Failure> {
-    let fresh = block.iter().filter(|job| job.iv.is_none()).count();
-    let mut random = Zeroizing::new(vec![0u8; fresh * IV_BYTES]);
+    let mut random = Zeroizing::new(vec![0u8; (block.len() - stashed.len()) * IV_BYTES]);
     if let Err(error) = fill_random(&mut random) {
         return Some(Failure::Random(error));
     }
     let mut random_ivs = random.chunks_exact(IV_BYTES);
+    let mut stashed = stashed.iter().peekable();
     let mut buffer = Zeroizing::new(Vec::new());
-    for job in block {
-        let iv = match job.iv {
-            Some(iv) => iv,
+    for (number, job) in (first..).zip(block) {
+        let iv = match stashed.next_if(|(job, _)| *job == number) {
+            Some((_, iv)) => *iv,
             None => random_ivs
                 .next()
                 .and_then(|chunk| chunk.try_into().ok())

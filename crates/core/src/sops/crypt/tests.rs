@@ -905,6 +905,61 @@ fn stash_keeps_unchanged_ciphertext_only() {
     assert_eq!(tree.branches[0][0], encrypted.branches[0][0]);
 }
 
+/// Over many blocks of parallel work, each value keeps its own stashed IV: an unchanged value
+/// comes back byte for byte, a changed one gets a fresh ciphertext, and all decrypt again.
+#[test]
+fn stash_keeps_each_unchanged_ciphertext_across_blocks() {
+    let count = 5 * MIN_LEAVES_PER_TASK + 3;
+    let items = (0..count)
+        .map(|i| entry(&format!("key{i}"), s(&format!("value {i}"))))
+        .collect();
+    let rule = Some(&CryptRule::default());
+    let mut encrypted = Tree::single(items);
+    encrypt_tree(
+        &mut encrypted,
+        &key(),
+        rule,
+        MacScope::AllValues,
+        &IvStash::new(),
+    )
+    .unwrap();
+    let mut tree = encrypted.clone();
+    let mut stash = IvStash::new();
+    decrypt_tree(
+        &mut tree,
+        &key(),
+        rule,
+        MacScope::AllValues,
+        Some(&mut stash),
+    )
+    .unwrap();
+    let changed = |i: usize| i % 7 == 3 || i.is_multiple_of(MIN_LEAVES_PER_TASK);
+    for (i, item) in tree.branches[0].iter_mut().enumerate() {
+        if changed(i) {
+            *item = entry(&format!("key{i}"), s(&format!("new {i}")));
+        }
+    }
+    let mac = encrypt_tree(&mut tree, &key(), rule, MacScope::AllValues, &stash).unwrap();
+    for (i, (again, before)) in tree.branches[0]
+        .iter()
+        .zip(&encrypted.branches[0])
+        .enumerate()
+    {
+        assert_eq!(again == before, !changed(i), "value {i}");
+    }
+    let mut plain = tree.clone();
+    let mac_again = decrypt_tree(&mut plain, &key(), rule, MacScope::AllValues, None).unwrap();
+    assert_eq!(mac_again.expose_secret(), mac.expose_secret());
+    for (i, item) in plain.branches[0].iter().enumerate() {
+        let text = if changed(i) {
+            format!("new {i}")
+        } else {
+            format!("value {i}")
+        };
+        assert_eq!(*item, entry(&format!("key{i}"), s(&text)));
+    }
+}
+
 #[test]
 fn debug_output_holds_no_secrets() {
     let key = key_from_hex(YAML_KEY);
