@@ -161,8 +161,8 @@ impl fmt::Debug for Value {
     }
 }
 
-/// Leaves per task when a large tree is dropped in parallel.
-const DROP_LEAVES_PER_TASK: usize = 1024;
+/// Root entries per task when a large tree is dropped in parallel.
+const DROP_ITEMS_PER_TASK: usize = 1024;
 
 impl Tree {
     /// A tree of one document.
@@ -173,38 +173,18 @@ impl Tree {
     }
 
     /// Drops the tree, the entries of a large document spread over the cores: each string is
-    /// wiped as it is dropped, work worth sharing for many thousand values. The root entries
-    /// are shared out by how many leaves they hold, so that a document of a few large nested
-    /// maps is spread as well as one of many values.
+    /// wiped as it is dropped, work worth sharing for many thousand values.
     pub(crate) fn drop_in_parallel(self) {
         use rayon::prelude::*;
         for branch in self.branches {
-            let leaves = leaves_in(&branch);
-            if leaves > DROP_LEAVES_PER_TASK {
-                let per_task = (branch.len() * DROP_LEAVES_PER_TASK / leaves).max(1);
-                branch.into_par_iter().with_min_len(per_task).for_each(drop);
+            if branch.len() > DROP_ITEMS_PER_TASK {
+                branch
+                    .into_par_iter()
+                    .with_min_len(DROP_ITEMS_PER_TASK)
+                    .for_each(drop);
             }
         }
     }
-}
-
-/// How many leaves `items` hold: comments between entries and every value that is not a
-/// collection, at any depth.
-pub(crate) fn leaves_in(items: &[Item]) -> usize {
-    fn in_value(value: &Value) -> usize {
-        match value {
-            Value::Map(items) => leaves_in(items),
-            Value::List(values) => values.iter().map(in_value).sum(),
-            _ => 1,
-        }
-    }
-    items
-        .iter()
-        .map(|item| match item {
-            Item::Entry { value, .. } => in_value(value),
-            Item::Comment(_) => 1,
-        })
-        .sum()
 }
 
 /// Looks up `key` among the entries of a branch.

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::sops::rules::CompiledRule;
 use crate::sops::value::{EncryptedValue, ValueType};
-use crate::tree::{Branch, Item, Text, Tree, Value, leaves_in};
+use crate::tree::{Branch, Item, Text, Tree, Value};
 
 /// A place in the tree where a leaf lives.
 pub(super) enum Slot<'t> {
@@ -247,7 +247,23 @@ pub(super) fn walk_tree<'t, F: FnMut(Slot<'t>, &Context<'_, 't>)>(
 /// How many leaves [`walk_tree`] visits at most (map comments and every value that is not a
 /// collection), to size what is collected on the walk.
 pub(super) fn count_leaves(tree: &Tree) -> usize {
-    tree.branches.iter().map(|branch| leaves_in(branch)).sum()
+    fn in_value(value: &Value) -> usize {
+        match value {
+            Value::Map(items) => in_branch(items),
+            Value::List(values) => values.iter().map(in_value).sum(),
+            _ => 1,
+        }
+    }
+    fn in_branch(items: &[Item]) -> usize {
+        items
+            .iter()
+            .map(|item| match item {
+                Item::Entry { value, .. } => in_value(value),
+                Item::Comment(_) => 1,
+            })
+            .sum()
+    }
+    tree.branches.iter().map(|branch| in_branch(branch)).sum()
 }
 
 /// The key path of the `target`-th leaf (in walk order), for error messages.

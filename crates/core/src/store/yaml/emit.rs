@@ -20,25 +20,20 @@ use crate::tree::{Branch, Item, Text, Tree, Value};
 /// Longest key (in bytes) written as a simple `key:`; longer ones use `? key` (libyaml).
 const MAX_SIMPLE_KEY_BYTES: usize = 128;
 
-/// About how many bytes (by [`estimated_len`]) each part of a large root map holds when the
-/// parts are written in parallel.
-const PART_BYTES: usize = 64 * 1024;
-
-/// The fewest parts a root map is written in parallel in: below that, in one pass.
-const MIN_PARTS: usize = 3;
+/// Root entries per part when a large document's root map is written in parallel.
+const ROOT_ITEMS_PER_PART: usize = 1024;
 
 /// Writes every document; documents are separated by `---`.
 pub(super) fn emit(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
     let indent = indent.max(1);
-    let documents: Vec<Vec<Part<'_>>> = tree
+    if tree.branches.iter().any(is_large) {
+        return emit_in_pieces(tree, indent);
+    }
+    let size = tree
         .branches
         .iter()
-        .map(|branch| root_parts(branch, indent))
-        .collect();
-    if documents.iter().any(|parts| parts.len() >= MIN_PARTS) {
-        return emit_in_pieces(tree, &documents, indent);
-    }
-    let size = documents.iter().flatten().map(|part| part.size + 4).sum();
+        .map(|branch| estimated_len(branch, 0, indent) + 4)
+        .sum();
     let mut out = Emitter {
         out: SecretBuf::with_capacity(size),
         indent,
@@ -55,59 +50,35 @@ pub(super) fn emit(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
 /// `---`, between two documents.
 const DOCUMENT_SEPARATOR: &str = "---\n";
 
-/// Consecutive items of a root map, with their [`estimated_len`].
-struct Part<'t> {
-    items: &'t [Item],
-    size: usize,
-}
-
-/// A root map cut into parts of about [`PART_BYTES`] each: by output size, not by count, so
-/// that a map of a few large entries (nested maps) is cut as finely as one of many small ones.
-fn root_parts(branch: &Branch, indent: usize) -> Vec<Part<'_>> {
-    let mut parts = Vec::new();
-    let mut rest: &[Item] = branch;
-    let (mut count, mut size) = (0, 0);
-    for item in branch {
-        size += estimated_len(std::slice::from_ref(item), 0, indent);
-        count += 1;
-        if size >= PART_BYTES {
-            let (items, tail) = rest.split_at(count);
-            parts.push(Part { items, size });
-            (rest, count, size) = (tail, 0, 0);
-        }
-    }
-    if !rest.is_empty() || parts.is_empty() {
-        parts.push(Part { items: rest, size });
-    }
-    parts
+/// Whether a root map is large enough to be written in parallel parts.
+fn is_large(branch: &Branch) -> bool {
+    branch.len() > 2 * ROOT_ITEMS_PER_PART
 }
 
 /// [`emit`] for a tree with a large root map. Each item of a root map is written the same way
-/// whatever precedes it (in column 0, on a fresh line), so a large one is written in its parts
-/// ([`root_parts`]) in parallel; the pieces (parts, other documents, separators) are then
-/// joined in parallel ([`SecretBuf::concat`]).
-fn emit_in_pieces(tree: &Tree, documents: &[Vec<Part<'_>>], indent: usize) -> Zeroizing<Vec<u8>> {
+/// whatever precedes it (in column 0, on a fresh line), so a large one is written in parts of
+/// [`ROOT_ITEMS_PER_PART`] items in parallel; the pieces (parts, other documents, separators)
+/// are then joined in parallel ([`SecretBuf::concat`]).
+fn emit_in_pieces(tree: &Tree, indent: usize) -> Zeroizing<Vec<u8>> {
     let mut pieces = Vec::new();
-    for (index, (branch, parts)) in tree.branches.iter().zip(documents).enumerate() {
+    for (index, branch) in tree.branches.iter().enumerate() {
         if index > 0 {
             let mut separator = SecretBuf::new();
             separator.push_str(DOCUMENT_SEPARATOR);
             pieces.push(separator);
         }
-        if parts.len() >= MIN_PARTS && has_entries(branch) {
-            pieces.par_extend(parts.par_iter().map(|part| {
+        if is_large(branch) {
+            pieces.par_extend(branch.par_chunks(ROOT_ITEMS_PER_PART).map(|part| {
                 let mut emitter = Emitter {
-                    out: SecretBuf::with_capacity(part.size),
+                    out: SecretBuf::with_capacity(estimated_len(part, 0, indent)),
                     indent,
                 };
-                emitter.map_items(part.items, 0, false);
+                emitter.map_items(part, 0, false);
                 emitter.out
             }));
         } else {
             let mut emitter = Emitter {
-                out: SecretBuf::with_capacity(
-                    parts.iter().map(|part| part.size).sum::<usize>() + 4,
-                ),
+                out: SecretBuf::with_capacity(estimated_len(branch, 0, indent) + 4),
                 indent,
             };
             emitter.document(branch);
