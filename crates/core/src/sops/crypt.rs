@@ -361,11 +361,11 @@ pub(crate) fn decrypt_tree(
         })
         .collect();
 
-    // In document order: the MAC, the values put in place, and the first problem.
+    // In document order: the MAC, the stash, and the first problem.
     let mut hasher = MacHasher::new(scope);
     let mut plaintext = Zeroizing::new(Vec::new());
     let mut problem = None;
-    for (leaf, ((slot, aad), outcome)) in slots.iter_mut().zip(outcomes).enumerate() {
+    for (leaf, ((slot, aad), outcome)) in slots.iter().zip(&outcomes).enumerate() {
         let aad = arena.get(aad.clone()).unwrap_or_default();
         match outcome {
             None => {
@@ -377,45 +377,73 @@ pub(crate) fn decrypt_tree(
                 }
             }
             Some(Outcome::Clear(found)) => {
-                problem = Some((leaf, Err(found)));
+                problem = Some((leaf, Some(*found)));
                 break;
             }
             Some(Outcome::Decrypted(Ok(Decrypted { value, iv }))) => {
-                let value_type = plaintext_bytes(&value, &mut plaintext).unwrap_or(ValueType::Str);
+                let value_type = plaintext_bytes(value, &mut plaintext).unwrap_or(ValueType::Str);
                 if value_type != ValueType::Comment {
                     hasher.add_leaf(&plaintext, true);
                 }
-                match (slot, value) {
-                    (Slot::Value(slot), value) => **slot = value,
-                    (Slot::MapComment(slot), Value::Comment(text) | Value::Str(text)) => {
-                        **slot = text;
-                    }
-                    // Another type under a map comment: keep the comment as it is.
-                    (Slot::MapComment(_), _) => continue,
-                }
-                if let (Some(stash), Some(iv)) = (stash.as_deref_mut(), iv) {
-                    stash.record(aad, value_type, &plaintext, &iv)?;
+                if let (Some(stash), Some(iv)) = (stash.as_deref_mut(), iv)
+                    && placed(slot, value)
+                {
+                    stash.record(aad, value_type, &plaintext, iv)?;
                 }
             }
-            Some(Outcome::Decrypted(Err(source))) => {
+            Some(Outcome::Decrypted(Err(_))) => {
                 if !slot.is_comment() {
-                    problem = Some((leaf, Ok(source)));
+                    problem = Some((leaf, None));
                     break;
                 }
             }
         }
     }
+    let Some((leaf, found)) = problem else {
+        // The values put in place (the encrypted texts they replace wiped as they drop) in
+        // parallel.
+        slots
+            .par_iter_mut()
+            .zip(outcomes)
+            .with_min_len(MIN_LEAVES_PER_TASK)
+            .for_each(|((slot, _), outcome)| {
+                if let Some(Outcome::Decrypted(Ok(Decrypted { value, .. }))) = outcome {
+                    place(slot, value);
+                }
+            });
+        return Ok(hasher.finish());
+    };
     drop(slots);
-    match problem {
-        None => Ok(hasher.finish()),
-        Some((leaf, Ok(source))) => Err(DecryptError::Value {
-            key_path: key_path_of(tree, leaf),
-            source,
-        }),
-        Some((leaf, Err(found))) => Err(DecryptError::NotEncrypted {
-            key_path: key_path_of(tree, leaf),
-            found,
-        }),
+    let key_path = key_path_of(tree, leaf);
+    if let Some(found) = found {
+        return Err(DecryptError::NotEncrypted { key_path, found });
+    }
+    let source = outcomes
+        .into_iter()
+        .nth(leaf)
+        .and_then(|outcome| match outcome {
+            Some(Outcome::Decrypted(Err(source))) => Some(source),
+            _ => None,
+        })
+        .expect("the first problem found is this leaf's decryption error");
+    Err(DecryptError::Value { key_path, source })
+}
+
+/// Whether a decrypted `value` takes the place of its leaf: anything in a value's place, a
+/// comment or string under a map comment (another type there leaves the comment as it is).
+fn placed(slot: &Slot<'_>, value: &Value) -> bool {
+    matches!(
+        (slot, value),
+        (Slot::Value(_), _) | (Slot::MapComment(_), Value::Comment(_) | Value::Str(_))
+    )
+}
+
+/// Puts a decrypted `value` in its leaf's place when it takes it ([`placed`]).
+fn place(slot: &mut Slot<'_>, value: Value) {
+    match (slot, value) {
+        (Slot::Value(slot), value) => **slot = value,
+        (Slot::MapComment(slot), Value::Comment(text) | Value::Str(text)) => **slot = text,
+        (Slot::MapComment(_), _) => {}
     }
 }
 
