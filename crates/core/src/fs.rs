@@ -27,9 +27,12 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use zeroize::Zeroizing;
 
 /// How many temporary names are tried before giving up (each is random; a clash is unlikely).
 const TEMP_NAME_ATTEMPTS: usize = 16;
@@ -265,7 +268,40 @@ impl FsError {
 /// ```
 pub fn read(path: impl AsRef<Path>) -> Result<Vec<u8>, FsError> {
     let path = path.as_ref();
-    fs::read(path).map_err(FsError::io(Operation::Read, path))
+    read_file(path).map_err(FsError::io(Operation::Read, path))
+}
+
+/// Files at least this large are read in parallel parts by [`read`].
+const PARALLEL_READ_BYTES: u64 = 1 << 20;
+
+/// The size of each part of a parallel read.
+const READ_PART_BYTES: usize = 256 * 1024;
+
+/// [`read`] without the path in the error. A large file is read in parts at once, each into
+/// its place in a buffer of the file's size (a multi-megabyte read spends its time filling
+/// fresh memory, which every core can do); what follows the size seen at the start is read
+/// after, and a file that shrank meanwhile is read again in one piece. The buffer is wiped if
+/// the parallel read fails: the file may hold plaintext.
+fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    let size = file.metadata()?.len();
+    if size < PARALLEL_READ_BYTES {
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        file.read_to_end(&mut bytes)?;
+        return Ok(bytes);
+    }
+    let mut bytes = Zeroizing::new(vec![0_u8; usize::try_from(size).map_err(io::Error::other)?]);
+    let parts = bytes
+        .par_chunks_mut(READ_PART_BYTES)
+        .enumerate()
+        .try_for_each(|(index, part)| file.read_exact_at(part, (index * READ_PART_BYTES) as u64));
+    if parts.is_err() {
+        return fs::read(path);
+    }
+    let mut bytes = std::mem::take(&mut *bytes);
+    file.seek(SeekFrom::Start(size))?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Replaces `path` with `bytes`, atomically.

@@ -1,5 +1,5 @@
-//! Tests of atomic writes: modes, umask, kept modes, symlinks, private targets and failures
-//! that leave the old file and no temporary behind.
+//! Tests of reads (whole at every size) and of atomic writes: modes, umask, kept modes,
+//! symlinks, private targets and failures that leave the old file and no temporary behind.
 
 use super::*;
 use crate::test_support::TempDir;
@@ -238,4 +238,34 @@ fn a_failed_stage_leaves_no_temporary_file() {
         }
     ));
     assert!(dir.entries().is_empty());
+}
+
+/// Large files are read in parallel parts: every size around the threshold and the part size
+/// reads back byte for byte, as a small file does.
+#[test]
+fn reads_files_of_every_size_whole() {
+    let dir = TempDir::new("read-sizes");
+    let threshold = usize::try_from(PARALLEL_READ_BYTES).unwrap();
+    for size in [
+        0,
+        1,
+        threshold - 1,
+        threshold,
+        threshold + 1,
+        threshold + READ_PART_BYTES,
+        3 * threshold + 17,
+    ] {
+        let path = dir.0.join(format!("file-{size}"));
+        let content: Vec<u8> = (0..size).map(|i| u8::try_from(i % 251).unwrap()).collect();
+        fs::write(&path, &content).unwrap();
+        assert!(read(&path).unwrap() == content, "{size} bytes");
+    }
+}
+
+#[test]
+fn reading_a_missing_file_names_it() {
+    let dir = TempDir::new("read-missing");
+    let path = dir.0.join("absent.yaml");
+    let error = read(&path).unwrap_err().to_string();
+    assert!(error.contains("absent.yaml"), "{error}");
 }
