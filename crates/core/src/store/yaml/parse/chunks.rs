@@ -23,6 +23,7 @@
 //! reader is tested on every vector, the corpus and generated documents (`tests.rs`).
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use rayon::prelude::*;
 
@@ -37,33 +38,71 @@ pub(super) const PIECE_BYTES: usize = 32 * 1024;
 /// The document read in pieces of at least `piece_bytes`, or `None` when it must be read whole
 /// (see the module documentation). A text too small to cut is given to [`super::simple`] alone:
 /// the full reader would only repeat the caller's work. The root keys of all pieces are checked
-/// for repeats here (the fast reader leaves them to this check).
+/// for repeats here (the fast reader leaves them to this check), by their hashes: each piece
+/// hashes its own keys in the parallel step, and only the hashes are compared after it.
 pub(super) fn parse(text: &str, piece_bytes: usize) -> Option<Tree> {
     let pieces = cut(text, piece_bytes)?;
-    let branches: Vec<Branch> = if let [whole] = pieces.as_slice() {
-        vec![simple::parse(whole)?]
+    let seed = RandomState::new();
+    let hashed = |branch: Branch| {
+        let hashes = key_hashes(&branch, &seed);
+        (branch, hashes)
+    };
+    let read: Vec<(Branch, Vec<u64>)> = if let [whole] = pieces.as_slice() {
+        vec![hashed(simple::parse(whole)?)]
     } else {
         pieces
             .par_iter()
-            .map(|piece| parse_piece(piece))
+            .map(|piece| parse_piece(piece).map(hashed))
             .collect::<Option<_>>()?
     };
-    let entries = branches.iter().map(Vec::len).sum();
-    let mut seen = HashSet::with_capacity(entries);
-    let keys = branches.iter().flatten().filter_map(|item| match item {
-        Item::Entry { key, .. } => Some(key.as_str()),
-        Item::Comment(_) => None,
-    });
-    for key in keys {
-        if !seen.insert(key) {
-            return None;
-        }
+    let entries = read.iter().map(|(branch, _)| branch.len()).sum();
+    // A key seen twice, or two keys of the same hash (with a random seed: by chance only),
+    // sends the document to the whole reader.
+    let mut seen =
+        HashSet::with_capacity_and_hasher(entries, BuildHasherDefault::<Seeded>::default());
+    if !read
+        .iter()
+        .flat_map(|(_, hashes)| hashes)
+        .all(|&hash| seen.insert(hash))
+    {
+        return None;
     }
     let mut items = Vec::with_capacity(entries);
-    for branch in branches {
+    for (branch, _) in read {
         items.extend(branch);
     }
     Some(Tree::single(items))
+}
+
+/// The hashes, under `seed`, of a branch's keys.
+fn key_hashes(branch: &Branch, seed: &RandomState) -> Vec<u64> {
+    branch
+        .iter()
+        .filter_map(|item| match item {
+            Item::Entry { key, .. } => Some(seed.hash_one(key.as_str())),
+            Item::Comment(_) => None,
+        })
+        .collect()
+}
+
+/// A hasher for values that are already hashes under a random seed: it keeps them as they are.
+#[derive(Default)]
+struct Seeded(u64);
+
+impl Hasher for Seeded {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }
 
 /// One piece's root entries: the fast reader's, else the full reader's when the piece is one
