@@ -23,22 +23,26 @@ use std::ops::Range;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::sops::mac::{MacHasher, MacHex, MacScope};
+use crate::sops::mac::{MacHasher, MacHex, MacScope, MacStream};
 use crate::sops::rules::{CompiledRule, CryptRule, InvalidRuleRegexError};
 use crate::sops::value::{
     Cipher, DataKey, EncryptedValue, IV_BYTES, IvStash, ParseEncryptedValueError, RandomError,
     ValueError, ValueType, fill_random, plaintext_bytes, typed_plaintext,
 };
-use crate::tree::{Text, Tree, Value};
+use crate::tree::{Item, Text, Tree, Value};
 
 mod audit;
 mod walk;
 
 pub(crate) use audit::{Anomaly, audit_tree};
-use walk::{Slot, count_leaves, key_path_of, walk_tree};
+use walk::{Context, Slot, count_leaves, key_path_of, leaves_in, walk_root_items, walk_tree};
 
 /// Leaves per rayon task: small trees stay on one thread.
 const MIN_LEAVES_PER_TASK: usize = 256;
+
+/// Bytes of AAD (key path) room reserved per leaf in a walk's arena, so that a large file's
+/// arena seldom grows by copies; what a shallow tree leaves unused is never touched.
+const AAD_BYTES_PER_LEAF: usize = 32;
 
 /// Why `encrypt_tree` failed.
 #[derive(Debug, thiserror::Error)]
@@ -103,19 +107,6 @@ pub enum DecryptError {
     Random(#[from] RandomError),
 }
 
-/// A leaf waiting for encryption (kept small: a large file has one per value).
-struct Job<'t> {
-    slot: Slot<'t>,
-    /// The leaf's number in walk order (for error paths).
-    leaf: usize,
-    /// The AAD, as a range of the shared arena.
-    aad: Range<usize>,
-}
-
-/// The IVs the stash holds for unchanged values, each with the number of its job, in job order
-/// (a value without one gets a random IV).
-type StashedIvs = Vec<(usize, [u8; IV_BYTES])>;
-
 /// Encrypts the leaves of `tree` in place and returns the MAC of its plaintext.
 ///
 /// `rule == None` encrypts every leaf (the binary store). Strings, comments and bytes become
@@ -123,10 +114,15 @@ type StashedIvs = Vec<(usize, [u8; IV_BYTES])>;
 /// nulls are untouched; an encrypted comment inside a list becomes a `Value::Str` element (as
 /// sops writes it). IVs found in `stash` for an unchanged value are reused; others are random.
 ///
+/// The tree is walked in parts ([`root_parts`]) in parallel, each leaf encrypted where the walk
+/// finds it; each part gathers the plaintext it adds to the MAC, and the gathered bytes are
+/// hashed in document order afterwards.
+///
 /// # Errors
 ///
 /// [`EncryptError`] on an invalid rule regex, a random-number failure, an oversized value, or an
-/// encrypted comment that would match `unencrypted_comment_regex`.
+/// encrypted comment that would match `unencrypted_comment_regex`; the first in document order
+/// is reported, and the tree is partly encrypted then (discard it).
 pub(crate) fn encrypt_tree(
     tree: &mut Tree,
     key: &DataKey,
@@ -135,173 +131,213 @@ pub(crate) fn encrypt_tree(
     stash: &IvStash,
 ) -> Result<MacHex, EncryptError> {
     let compiled = rule.map(CryptRule::compile).transpose()?;
+    let compiled = compiled.as_ref();
     let cipher = Cipher::new(key);
+    let comment_rule = compiled.filter(|rule| rule.uses_comments());
+    let context = PartContext {
+        cipher: &cipher,
+        rule: compiled,
+        comment_rule,
+        scope,
+        stash,
+    };
+    let walked: Vec<Walked> = root_parts(tree, comment_rule.is_none())
+        .into_par_iter()
+        .map(|(items, leaves)| encrypt_part(items, leaves, &context))
+        .collect();
     let mut hasher = MacHasher::new(scope);
-    let mut arena = Vec::new();
-    let mut jobs = Vec::with_capacity(count_leaves(tree));
-    let mut stashed = StashedIvs::new();
-    let mut leaf = 0usize;
-    let mut plaintext = Zeroizing::new(Vec::new());
-    walk_tree(tree, compiled.as_ref(), |slot, context| {
-        let value_type = match &slot {
-            Slot::Value(value) => plaintext_bytes(value, &mut plaintext),
-            Slot::MapComment(text) => {
-                plaintext.clear();
-                plaintext.extend_from_slice(text.as_bytes());
-                Some(ValueType::Comment)
-            }
-        };
-        if let Some(value_type) = value_type {
-            if value_type != ValueType::Comment {
-                hasher.add_leaf(&plaintext, context.encrypt);
-            }
-            let empty_text = plaintext.is_empty()
-                && matches!(
-                    value_type,
-                    ValueType::Str | ValueType::Comment | ValueType::Bytes
-                );
-            if context.encrypt && !empty_text {
-                if let Some(iv) = stash.lookup(context.aad, value_type, &plaintext) {
-                    stashed.push((jobs.len(), iv));
-                }
-                let start = arena.len();
-                arena.extend_from_slice(context.aad);
-                jobs.push(Job {
-                    slot,
-                    leaf,
-                    aad: start..arena.len(),
-                });
-            } else if context.encrypt {
-                // sops returns "" for an empty comment; in a list it becomes a string element.
-                if let Slot::Value(value @ Value::Comment(_)) = slot {
-                    *value = Value::Str(Text::default());
-                }
-            }
+    let mut leaves_before = 0;
+    for part in walked {
+        if let Some((leaf, failure)) = part.failure {
+            let leaf = leaves_before + leaf;
+            return Err(match failure {
+                Failure::Random(error) => EncryptError::Random(error),
+                Failure::Value(source) => EncryptError::Value {
+                    key_path: key_path_of(tree, leaf),
+                    source,
+                },
+                Failure::CommentMatchesRule => EncryptError::EncryptedCommentMatchesRule {
+                    key_path: key_path_of(tree, leaf),
+                },
+            });
         }
-        leaf += 1;
-    });
-
-    let unencrypted_comment_rule = compiled
-        .as_ref()
-        .filter(|rule| rule.uses_comments())
-        .cloned();
-    // Blocks of jobs in parallel, each drawing the random IVs it needs at once; the first
-    // failure in document order is the one reported.
-    let failure = jobs
-        .par_chunks_mut(MIN_LEAVES_PER_TASK)
-        .enumerate()
-        .map(|(index, block)| {
-            let first = index * MIN_LEAVES_PER_TASK;
-            let ivs = stashed_between(&stashed, first..first + block.len());
-            encrypt_block(
-                &cipher,
-                &arena,
-                first,
-                block,
-                ivs,
-                unencrypted_comment_rule.as_ref(),
-            )
-        })
-        .find_first(Option::is_some)
-        .flatten();
-    drop(jobs);
-    match failure {
-        None => Ok(hasher.finish()),
-        Some(Failure::Random(error)) => Err(error.into()),
-        Some(Failure::Value(leaf, source)) => Err(EncryptError::Value {
-            key_path: key_path_of(tree, leaf),
-            source,
-        }),
-        Some(Failure::CommentMatchesRule(leaf)) => Err(EncryptError::EncryptedCommentMatchesRule {
-            key_path: key_path_of(tree, leaf),
-        }),
+        hasher.add_stream(&part.mac);
+        leaves_before += part.leaves;
     }
+    Ok(hasher.finish())
 }
 
-/// Why a block of encryption jobs stopped.
+/// Runs of root entries that [`encrypt_tree`] walks in parallel, each with its number of
+/// leaves: about [`MIN_LEAVES_PER_TASK`] leaves each, or whole documents when the crypt rule
+/// reads comments (a comment before a root entry then decides for the entries after it).
+fn root_parts(tree: &mut Tree, split: bool) -> Vec<(&mut [Item], usize)> {
+    let mut parts = Vec::new();
+    for branch in &mut tree.branches {
+        let mut rest = branch.as_mut_slice();
+        while !rest.is_empty() {
+            let (mut count, mut leaves) = (0, 0);
+            for item in rest.iter() {
+                leaves += leaves_in(std::slice::from_ref(item));
+                count += 1;
+                if split && leaves >= MIN_LEAVES_PER_TASK {
+                    break;
+                }
+            }
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(count);
+            parts.push((part, leaves));
+            rest = tail;
+        }
+    }
+    parts
+}
+
+/// What every part of an encryption shares.
+struct PartContext<'c> {
+    cipher: &'c Cipher,
+    rule: Option<&'c CompiledRule>,
+    /// The rule, when it reads comments (an encrypted comment must not match it).
+    comment_rule: Option<&'c CompiledRule>,
+    scope: MacScope,
+    stash: &'c IvStash,
+}
+
+/// What encrypting one part found.
+struct Walked {
+    /// The plaintext the part adds to the MAC.
+    mac: MacStream,
+    /// How many leaves it has (in walk order).
+    leaves: usize,
+    /// The first failure, with the number of its leaf within the part.
+    failure: Option<(usize, Failure)>,
+}
+
+/// Why a leaf could not be encrypted.
 enum Failure {
     /// No random IVs could be drawn.
     Random(RandomError),
-    /// The value of this leaf could not be encrypted.
-    Value(usize, ValueError),
-    /// This leaf, an encrypted comment, matches `unencrypted_comment_regex`.
-    CommentMatchesRule(usize),
+    /// The value could not be encrypted.
+    Value(ValueError),
+    /// The leaf, an encrypted comment, matches `unencrypted_comment_regex`.
+    CommentMatchesRule,
 }
 
-/// The stashed IVs of the jobs numbered `jobs`.
-fn stashed_between(
-    stashed: &[(usize, [u8; IV_BYTES])],
-    jobs: Range<usize>,
-) -> &[(usize, [u8; IV_BYTES])] {
-    let start = stashed.partition_point(|(job, _)| *job < jobs.start);
-    let end = stashed.partition_point(|(job, _)| *job < jobs.end);
-    stashed.get(start..end).unwrap_or_default()
-}
-
-/// Encrypts a block of jobs (numbered from `first`) in place, in order, with their `stashed`
-/// IVs or random ones drawn for the block; the first failure stops it.
-fn encrypt_block(
-    cipher: &Cipher,
-    arena: &[u8],
-    first: usize,
-    block: &mut [Job<'_>],
-    stashed: &[(usize, [u8; IV_BYTES])],
-    comment_rule: Option<&CompiledRule>,
-) -> Option<Failure> {
-    let mut random = Zeroizing::new(vec![0u8; (block.len() - stashed.len()) * IV_BYTES]);
-    if let Err(error) = fill_random(&mut random) {
-        return Some(Failure::Random(error));
-    }
-    let mut random_ivs = random.chunks_exact(IV_BYTES);
-    let mut stashed = stashed.iter().peekable();
-    let mut buffer = Zeroizing::new(Vec::new());
-    for (number, job) in (first..).zip(block) {
-        let iv = match stashed.next_if(|(job, _)| *job == number) {
-            Some((_, iv)) => *iv,
-            None => random_ivs
-                .next()
-                .and_then(|chunk| chunk.try_into().ok())
-                .expect("one random IV was drawn per job without a stashed IV"),
-        };
-        if let Some(failure) = encrypt_job(cipher, arena, job, &iv, &mut buffer, comment_rule) {
-            return Some(failure);
+/// Encrypts one part's leaves in place, in walk order; after a failure the rest are only
+/// counted.
+fn encrypt_part(items: &mut [Item], leaves: usize, context: &PartContext<'_>) -> Walked {
+    let mut walked = Walked {
+        mac: MacStream::new(context.scope),
+        leaves: 0,
+        failure: None,
+    };
+    let mut ivs = RandomIvs::for_leaves(leaves);
+    let mut plaintext = Zeroizing::new(Vec::new());
+    walk_root_items(items, context.rule, |slot, at| {
+        if walked.failure.is_none()
+            && let Err(failure) =
+                encrypt_leaf(slot, at, context, &mut walked.mac, &mut ivs, &mut plaintext)
+        {
+            walked.failure = Some((walked.leaves, failure));
         }
-    }
-    None
+        walked.leaves += 1;
+    });
+    walked
 }
 
-/// Encrypts one job in place with `iv`; `Some` with the failure when it cannot.
-fn encrypt_job(
-    cipher: &Cipher,
-    arena: &[u8],
-    job: &mut Job<'_>,
-    iv: &[u8; IV_BYTES],
-    buffer: &mut Zeroizing<Vec<u8>>,
-    comment_rule: Option<&CompiledRule>,
-) -> Option<Failure> {
-    let aad = arena.get(job.aad.clone()).unwrap_or_default();
-    let value_type = match &job.slot {
-        Slot::Value(value) => plaintext_bytes(value, buffer),
+/// Encrypts one leaf in place (when the rule says so and it is not empty text) and adds its
+/// plaintext to the MAC.
+fn encrypt_leaf(
+    mut slot: Slot<'_>,
+    at: &Context<'_, '_>,
+    context: &PartContext<'_>,
+    mac: &mut MacStream,
+    ivs: &mut RandomIvs,
+    plaintext: &mut Zeroizing<Vec<u8>>,
+) -> Result<(), Failure> {
+    let value_type = match &slot {
+        Slot::Value(value) => plaintext_bytes(value, plaintext),
         Slot::MapComment(text) => {
-            buffer.clear();
-            buffer.extend_from_slice(text.as_bytes());
+            plaintext.clear();
+            plaintext.extend_from_slice(text.as_bytes());
             Some(ValueType::Comment)
         }
-    }?;
-    let text = match cipher.encrypt_to_text(buffer, value_type, aad, iv) {
-        Ok(text) => text,
-        Err(error) => return Some(Failure::Value(job.leaf, error)),
     };
+    let Some(value_type) = value_type else {
+        return Ok(());
+    };
+    if value_type != ValueType::Comment {
+        mac.add_leaf(plaintext, at.encrypt);
+    }
+    if !at.encrypt {
+        return Ok(());
+    }
+    let empty_text = plaintext.is_empty()
+        && matches!(
+            value_type,
+            ValueType::Str | ValueType::Comment | ValueType::Bytes
+        );
+    if empty_text {
+        // sops returns "" for an empty comment; in a list it becomes a string element.
+        if let Slot::Value(value @ Value::Comment(_)) = &mut slot {
+            **value = Value::Str(Text::default());
+        }
+        return Ok(());
+    }
+    let iv = match context.stash.lookup(at.aad, value_type, plaintext) {
+        Some(iv) => iv,
+        None => ivs.next().map_err(Failure::Random)?,
+    };
+    let text = context
+        .cipher
+        .encrypt_to_text(plaintext, value_type, at.aad, &iv)
+        .map_err(Failure::Value)?;
     if value_type == ValueType::Comment
-        && comment_rule.is_some_and(|rule| rule.is_unencrypted_comment_match(text.as_bytes()))
+        && context
+            .comment_rule
+            .is_some_and(|rule| rule.is_unencrypted_comment_match(text.as_bytes()))
     {
-        return Some(Failure::CommentMatchesRule(job.leaf));
+        return Err(Failure::CommentMatchesRule);
     }
-    match &mut job.slot {
-        Slot::Value(value) => **value = Value::Str(Text::from(text)),
-        Slot::MapComment(comment) => **comment = Text::from(text),
+    match slot {
+        Slot::Value(value) => *value = Value::Str(Text::from(text)),
+        Slot::MapComment(comment) => *comment = Text::from(text),
     }
-    None
+    Ok(())
+}
+
+/// Random IVs for the leaves of a part, drawn from the OS up to [`MIN_LEAVES_PER_TASK`] at a
+/// time (never more than the leaves left could use).
+struct RandomIvs {
+    drawn: Zeroizing<Vec<u8>>,
+    used: usize,
+    /// Leaves that may still need one.
+    left: usize,
+}
+
+impl RandomIvs {
+    fn for_leaves(leaves: usize) -> Self {
+        Self {
+            drawn: Zeroizing::new(Vec::new()),
+            used: 0,
+            left: leaves,
+        }
+    }
+
+    fn next(&mut self) -> Result<[u8; IV_BYTES], RandomError> {
+        if self.used == self.drawn.len() {
+            let count = self.left.clamp(1, MIN_LEAVES_PER_TASK);
+            self.drawn.resize(count * IV_BYTES, 0);
+            fill_random(&mut self.drawn)?;
+            self.used = 0;
+        }
+        self.left = self.left.saturating_sub(1);
+        let start = self.used;
+        self.used += IV_BYTES;
+        Ok(self
+            .drawn
+            .get(start..self.used)
+            .and_then(|iv| iv.try_into().ok())
+            .expect("the drawn bytes hold whole IVs"))
+    }
 }
 
 /// Decrypts the leaves of `tree` that the file's crypt `rule` says are encrypted, in place,
@@ -332,7 +368,7 @@ pub(crate) fn decrypt_tree(
     let compiled = rule.map(CryptRule::compile).transpose()?;
     let cipher = Cipher::new(key);
     let leaves = count_leaves(tree);
-    let mut arena = Vec::new();
+    let mut arena = Vec::with_capacity(leaves * AAD_BYTES_PER_LEAF);
     // Each leaf in walk order (its index is its leaf number) with its AAD in the arena; an
     // empty range marks a leaf the rule leaves in clear (a real AAD is never empty).
     let mut slots: Vec<(Slot<'_>, Range<usize>)> = Vec::with_capacity(leaves);

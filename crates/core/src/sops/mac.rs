@@ -13,6 +13,7 @@ use sha2::{Digest as _, Sha512};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
+use crate::secret::SecretBuf;
 use crate::sops::value::{Cipher, IV_BYTES, ValueError, ValueType, fill_random};
 use crate::tree::Value;
 
@@ -66,6 +67,36 @@ impl fmt::Debug for MacHasher {
     }
 }
 
+/// Whether a scope that covers `only_encrypted` leaves covers a leaf that is `encrypted`.
+fn covers(only_encrypted: bool, encrypted: bool) -> bool {
+    encrypted || !only_encrypted
+}
+
+/// The plaintext that one part of a tree adds to the MAC, gathered while the part is walked
+/// (parts are walked in parallel) and hashed in document order afterwards
+/// ([`MacHasher::add_stream`]). The bytes are wiped when dropped and as the buffer grows.
+pub(crate) struct MacStream {
+    bytes: SecretBuf,
+    only_encrypted: bool,
+}
+
+impl MacStream {
+    /// An empty stream for the given scope.
+    pub(crate) fn new(scope: MacScope) -> Self {
+        Self {
+            bytes: SecretBuf::new(),
+            only_encrypted: scope == MacScope::OnlyEncrypted,
+        }
+    }
+
+    /// Adds one leaf's plaintext if the scope covers it ([`MacHasher::add_leaf`]).
+    pub(crate) fn add_leaf(&mut self, plaintext: &[u8], encrypted: bool) {
+        if covers(self.only_encrypted, encrypted) {
+            self.bytes.extend_from_slice(plaintext);
+        }
+    }
+}
+
 /// Whether the MAC covers all leaves or only encrypted ones (`mac_only_encrypted`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum MacScope {
@@ -103,9 +134,14 @@ impl MacHasher {
 
     /// Adds one leaf's plaintext (sops' `ToBytes`) if the scope covers it.
     pub(crate) fn add_leaf(&mut self, plaintext: &[u8], encrypted: bool) {
-        if encrypted || !self.only_encrypted {
+        if covers(self.only_encrypted, encrypted) {
             self.hash.update(plaintext);
         }
+    }
+
+    /// Adds what a part of the tree gathered, as if its leaves were added one by one.
+    pub(crate) fn add_stream(&mut self, stream: &MacStream) {
+        self.hash.update(stream.bytes.as_slice());
     }
 
     /// The MAC text.

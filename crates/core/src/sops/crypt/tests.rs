@@ -1041,3 +1041,67 @@ fn twenty_thousand_values_round_trip() {
     assert_eq!(tree, plain);
     assert_eq!(stash.len(), 20_000);
 }
+
+/// A large tree of every kind of leaf: `copies` renamed copies of [`sample`]'s entries (maps,
+/// a list with a comment, a key left in clear by the default rule), empty values and comments
+/// between them, in two documents.
+fn large_varied_tree(copies: usize) -> Tree {
+    let document = |offset: usize| {
+        let mut items = Vec::new();
+        for copy in offset..offset + copies {
+            for item in sample().branches.remove(0) {
+                items.push(match item {
+                    Item::Entry { key, value } => entry(&format!("n{copy}_{key}"), value),
+                    comment @ Item::Comment(_) => comment,
+                });
+            }
+            items.push(entry(&format!("empty{copy}"), s("")));
+            items.push(entry(&format!("flag{copy}"), Value::Bool(copy % 2 == 0)));
+        }
+        items
+    };
+    Tree {
+        branches: vec![document(0), document(copies)],
+    }
+}
+
+/// The walk in runs of root entries visits the same leaves, in the same order, with the same
+/// AAD, rule decision and key path as the walk of the whole tree, and counts them alike.
+#[test]
+fn walking_in_root_parts_is_walking_the_tree() {
+    let mut tree = large_varied_tree(300);
+    let rule = CryptRule::default().compile().unwrap();
+    let mut whole = Vec::new();
+    walk_tree(&mut tree, Some(&rule), |_, at| {
+        whole.push((at.aad.to_vec(), at.encrypt, at.key_path()));
+    });
+    let mut in_parts = Vec::new();
+    let mut counted = 0;
+    let parts = root_parts(&mut tree, true);
+    assert!(parts.len() > 4, "{} parts", parts.len());
+    for (items, leaves) in parts {
+        let before = in_parts.len();
+        walk_root_items(items, Some(&rule), |_, at| {
+            in_parts.push((at.aad.to_vec(), at.encrypt, at.key_path()));
+        });
+        assert!(in_parts.len() - before <= leaves);
+        counted += leaves;
+    }
+    assert_eq!(counted, count_leaves(&large_varied_tree(300)));
+    assert!(in_parts == whole);
+}
+
+/// Over a large tree of every kind of leaf, both MAC scopes: the MAC that encryption gathers
+/// part by part is the one decryption computes leaf by leaf, and the tree decrypts back.
+#[test]
+fn the_mac_gathered_in_parts_is_the_mac_of_the_plaintext() {
+    for scope in [MacScope::AllValues, MacScope::OnlyEncrypted] {
+        let plain = large_varied_tree(300);
+        let mut tree = plain.clone();
+        let rule = Some(&CryptRule::default());
+        let mac = encrypt_tree(&mut tree, &key(), rule, scope, &IvStash::new()).unwrap();
+        let mac_again = decrypt_tree(&mut tree, &key(), rule, scope, None).unwrap();
+        assert_eq!(mac.expose_secret(), mac_again.expose_secret());
+        assert!(tree == plain);
+    }
+}

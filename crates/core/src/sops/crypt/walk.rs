@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::sops::rules::CompiledRule;
 use crate::sops::value::{EncryptedValue, ValueType};
-use crate::tree::{Branch, Item, Text, Tree, Value};
+use crate::tree::{Item, Text, Tree, Value};
 
 /// A place in the tree where a leaf lives.
 pub(super) enum Slot<'t> {
@@ -172,7 +172,7 @@ impl<'r, 't> Walker<'r, 't> {
 
     fn walk_branch<F: FnMut(Slot<'t>, &Context<'_, 't>)>(
         &mut self,
-        branch: &'t mut Branch,
+        branch: &'t mut [Item],
         visit: &mut F,
     ) {
         self.open_group();
@@ -239,31 +239,43 @@ pub(super) fn walk_tree<'t, F: FnMut(Slot<'t>, &Context<'_, 't>)>(
     mut visit: F,
 ) {
     for branch in &mut tree.branches {
-        let mut walker = Walker::new(rule);
-        walker.walk_branch(branch, &mut visit);
+        walk_root_items(branch, rule, &mut visit);
     }
+}
+
+/// Visits the leaves of root entries (a document's, or a run of them) as [`walk_tree`] does.
+/// A run of a document's root entries is walked as the document would be when the rule does not
+/// read comments: the walk carries nothing else from one root entry to the next.
+pub(super) fn walk_root_items<'t, F: FnMut(Slot<'t>, &Context<'_, 't>)>(
+    items: &'t mut [Item],
+    rule: Option<&CompiledRule>,
+    mut visit: F,
+) {
+    Walker::new(rule).walk_branch(items, &mut visit);
 }
 
 /// How many leaves [`walk_tree`] visits at most (map comments and every value that is not a
 /// collection), to size what is collected on the walk.
 pub(super) fn count_leaves(tree: &Tree) -> usize {
+    tree.branches.iter().map(|branch| leaves_in(branch)).sum()
+}
+
+/// [`count_leaves`] of some root entries.
+pub(super) fn leaves_in(items: &[Item]) -> usize {
     fn in_value(value: &Value) -> usize {
         match value {
-            Value::Map(items) => in_branch(items),
+            Value::Map(items) => leaves_in(items),
             Value::List(values) => values.iter().map(in_value).sum(),
             _ => 1,
         }
     }
-    fn in_branch(items: &[Item]) -> usize {
-        items
-            .iter()
-            .map(|item| match item {
-                Item::Entry { value, .. } => in_value(value),
-                Item::Comment(_) => 1,
-            })
-            .sum()
-    }
-    tree.branches.iter().map(|branch| in_branch(branch)).sum()
+    items
+        .iter()
+        .map(|item| match item {
+            Item::Entry { value, .. } => in_value(value),
+            Item::Comment(_) => 1,
+        })
+        .sum()
 }
 
 /// The key path of the `target`-th leaf (in walk order), for error messages.
