@@ -5,9 +5,11 @@
 //! left out), the crypt-rule state and the comment stack up to date incrementally. Encryption,
 //! decryption and MAC computation all run on it:
 //!
-//! 1. the walk collects the leaves (and, for encryption, hashes the plaintexts into the MAC);
-//! 2. the AES-GCM work runs in parallel over the collected leaves (rayon);
-//! 3. results are written back in document order (for decryption, hashed into the MAC there).
+//! - encryption walks runs of root entries in parallel (a run is walked as the whole tree would
+//!   be, see [`walk_root_items`]), encrypting each leaf where it finds it; each run gathers the
+//!   plaintext it adds to the MAC, and the runs' bytes are hashed in document order after;
+//! - decryption collects the leaves in one walk, decrypts them in parallel (rayon), then hashes
+//!   the plaintexts into the MAC in document order and puts the values in place in parallel.
 //!
 //! sops quirks kept on purpose: an encrypted comment inside a list becomes a *string* list
 //! element (`ENC[...,type:comment]`), and decrypting such an element gives back a comment; a
