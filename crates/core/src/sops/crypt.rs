@@ -399,7 +399,7 @@ pub(crate) fn decrypt_tree(
         })
         .collect();
 
-    // In document order: the MAC, the stash, and the first problem.
+    // In document order: the MAC, the stash, and the first problem (its leaf number).
     let mut hasher = MacHasher::new(scope);
     let mut plaintext = Zeroizing::new(Vec::new());
     let mut problem = None;
@@ -414,8 +414,8 @@ pub(crate) fn decrypt_tree(
                     hasher.add_leaf(&plaintext, !aad.is_empty());
                 }
             }
-            Some(Outcome::Clear(found)) => {
-                problem = Some((leaf, Some(*found)));
+            Some(Outcome::Clear(_)) => {
+                problem = Some(leaf);
                 break;
             }
             Some(Outcome::Decrypted(Ok(Decrypted { value, iv }))) => {
@@ -431,13 +431,13 @@ pub(crate) fn decrypt_tree(
             }
             Some(Outcome::Decrypted(Err(_))) => {
                 if !slot.is_comment() {
-                    problem = Some((leaf, None));
+                    problem = Some(leaf);
                     break;
                 }
             }
         }
     }
-    let Some((leaf, found)) = problem else {
+    let Some(leaf) = problem else {
         // The values put in place (the encrypted texts they replace wiped as they drop) in
         // parallel.
         slots
@@ -453,18 +453,13 @@ pub(crate) fn decrypt_tree(
     };
     drop(slots);
     let key_path = key_path_of(tree, leaf);
-    if let Some(found) = found {
-        return Err(DecryptError::NotEncrypted { key_path, found });
+    match outcomes.into_iter().nth(leaf) {
+        Some(Some(Outcome::Clear(found))) => Err(DecryptError::NotEncrypted { key_path, found }),
+        Some(Some(Outcome::Decrypted(Err(source)))) => {
+            Err(DecryptError::Value { key_path, source })
+        }
+        _ => unreachable!("the first problem is a leaf in clear or one that did not decrypt"),
     }
-    let source = outcomes
-        .into_iter()
-        .nth(leaf)
-        .and_then(|outcome| match outcome {
-            Some(Outcome::Decrypted(Err(source))) => Some(source),
-            _ => None,
-        })
-        .expect("the first problem found is this leaf's decryption error");
-    Err(DecryptError::Value { key_path, source })
 }
 
 /// Whether a decrypted `value` takes the place of its leaf: anything in a value's place, a
