@@ -123,12 +123,7 @@ impl EncryptedValue {
     ///
     /// [`ParseEncryptedValueError`] when the shape, the base64 or the type is wrong.
     pub(crate) fn parse(text: &[u8]) -> Result<Self, ParseEncryptedValueError> {
-        if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
-            return Err(ParseEncryptedValueError::TooLong {
-                len: text.len(),
-                limit: MAX_ENCRYPTED_VALUE_BYTES,
-            });
-        }
+        within_limit(text)?;
         let fields = split_fields(text).ok_or(ParseEncryptedValueError::NotEncrypted)?;
         Self::from_fields(fields)
     }
@@ -141,14 +136,7 @@ impl EncryptedValue {
         text: &[u8],
     ) -> Option<Result<Self, ParseEncryptedValueError>> {
         let fields = split_fields(text)?;
-        Some(if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
-            Err(ParseEncryptedValueError::TooLong {
-                len: text.len(),
-                limit: MAX_ENCRYPTED_VALUE_BYTES,
-            })
-        } else {
-            Self::from_fields(fields)
-        })
+        Some(within_limit(text).and_then(|()| Self::from_fields(fields)))
     }
 
     /// The value from the four raw fields [`split_fields`] found.
@@ -179,6 +167,17 @@ impl EncryptedValue {
     pub(crate) fn to_text(&self) -> String {
         enc_text(&self.data, &self.iv, &self.tag, self.value_type)
     }
+}
+
+/// Refuses an `ENC[…]` text longer than [`MAX_ENCRYPTED_VALUE_BYTES`].
+fn within_limit(text: &[u8]) -> Result<(), ParseEncryptedValueError> {
+    if text.len() > MAX_ENCRYPTED_VALUE_BYTES {
+        return Err(ParseEncryptedValueError::TooLong {
+            len: text.len(),
+            limit: MAX_ENCRYPTED_VALUE_BYTES,
+        });
+    }
+    Ok(())
 }
 
 /// sops' text of an encrypted value from its parts, built in one allocation of the right size.
