@@ -14,10 +14,10 @@
 //!   layout and comment placement).
 //!
 //! The generators ([`documents`]) render nested maps and lists, unicode, empty strings, nulls,
-//! integers near ±2^63, tiny/huge/negative-zero floats, multi-line strings (also mixing `\n`
-//! with NEL, LS and PS, which go-yaml writes as literal blocks), strings that look
-//! like other types (quoted and plain), awkward keys and comments, within what each store can
-//! hold. Under `AESEC_REQUIRE_PEERS=1` a missing sops fails the tests (see the harness).
+//! integers near ±2^63, tiny/huge/negative-zero floats, floats midway between two shortest
+//! decimals, multi-line strings (also mixing `\n` with NEL, LS and PS, which go-yaml writes as
+//! literal blocks), strings that look like other types (quoted and plain), awkward keys and
+//! comments, within what each store can hold. Under `AESEC_REQUIRE_PEERS=1` a missing sops fails the tests (see the harness).
 
 use std::fmt;
 use std::path::Path;
@@ -753,6 +753,11 @@ fn float(flavor: Flavor) -> BoxedStrategy<String> {
         1 => any::<f64>()
             .prop_filter("finite", |value| value.is_finite())
             .prop_map(|value| format!("{value:?}")),
+        // Halfway cases: from 2^50 to 2^51 doubles lie a quarter apart, so `n + 0.25` is exactly
+        // midway between the 17-digit decimals `n.2` and `n.3`; Go takes the even one, Rust's
+        // shortest formatting the upper one (written here as Rust prints it).
+        1 => (1_u64 << 50..1_u64 << 51, select(&[0.25, 0.75][..]))
+            .prop_map(|(whole, fraction)| format!("{:?}", whole as f64 + fraction)),
     ];
     match flavor {
         Flavor::Json => finite.boxed(),
