@@ -40,7 +40,7 @@ pub struct ConfigLookup {
 pub fn find_config(start_dir: &Path) -> ConfigLookup {
     let mut dir = start_dir.to_path_buf();
     let mut ignored = None;
-    for _ in 0..MAX_LOOKUP_DEPTH {
+    for _ in 0..directories_up_to_root(start_dir) {
         let candidate = dir.join(CONFIG_FILE_NAME);
         if std::fs::metadata(&candidate).is_ok() {
             return ConfigLookup {
@@ -60,4 +60,15 @@ pub fn find_config(start_dir: &Path) -> ConfigLookup {
         path: None,
         ignored,
     }
+}
+
+/// How many directories the walk from `start_dir` can reach: the directory itself and each
+/// parent up to the root, at most [`MAX_LOOKUP_DEPTH`]. Past the root `..` is the root again,
+/// so sops' remaining steps would only look at the same two files once more (about 200 `stat`
+/// calls saved per command from a shallow directory). [`MAX_LOOKUP_DEPTH`] when `start_dir`
+/// cannot be resolved, so the walk is then sops' own.
+pub(super) fn directories_up_to_root(start_dir: &Path) -> usize {
+    std::fs::canonicalize(start_dir).map_or(MAX_LOOKUP_DEPTH, |resolved| {
+        resolved.components().count().min(MAX_LOOKUP_DEPTH)
+    })
 }

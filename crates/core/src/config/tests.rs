@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::lookup::IGNORED_CONFIG_FILE_NAME;
+use super::lookup::{IGNORED_CONFIG_FILE_NAME, directories_up_to_root};
 use super::*;
 use crate::test_support::TempDir;
 
@@ -234,6 +234,11 @@ fn find_config_walks_up_and_reports_sops_yml() {
         lookup.ignored,
         Some(deep.join("..").join(IGNORED_CONFIG_FILE_NAME))
     );
+
+    // The walk ends at the root: the directory, its parents, and `/`.
+    let resolved = std::fs::canonicalize(&deep).unwrap();
+    assert_eq!(directories_up_to_root(&deep), resolved.ancestors().count());
+    assert_eq!(directories_up_to_root(Path::new("/")), 1);
 
     // The start directory itself is searched first.
     let lookup = find_config(&dir.0.join("a"));
