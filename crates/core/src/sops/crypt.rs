@@ -22,6 +22,8 @@
 
 use std::ops::Range;
 
+use chacha20::ChaCha20;
+use chacha20::cipher::{KeyIvInit, StreamCipher};
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
@@ -306,9 +308,16 @@ fn encrypt_leaf(
     Ok(())
 }
 
-/// Random IVs for the leaves of a part, drawn from the OS up to [`MIN_LEAVES_PER_TASK`] at a
-/// time (never more than the leaves left could use).
+/// Random IVs for the leaves of a part, made up to [`MIN_LEAVES_PER_TASK`] at a time (never more
+/// than the leaves left could use).
+///
+/// They are the ChaCha20 keystream under a key drawn from the operating system for this part
+/// alone: the construction of the kernel's own generator (and of `arc4random`), computed here
+/// with the CPU's vector instructions instead of one `getrandom` call per batch, whose generic
+/// ChaCha was 5% of encrypting a 20,000-value file. The key and the stream state are wiped when
+/// the part is done; nothing outlives it, so no state is shared across threads or a `fork`.
 struct RandomIvs {
+    stream: Option<ChaCha20>,
     drawn: Zeroizing<Vec<u8>>,
     used: usize,
     /// Leaves that may still need one.
@@ -318,6 +327,7 @@ struct RandomIvs {
 impl RandomIvs {
     fn for_leaves(leaves: usize) -> Self {
         Self {
+            stream: None,
             drawn: Zeroizing::new(Vec::new()),
             used: 0,
             left: leaves,
@@ -326,9 +336,21 @@ impl RandomIvs {
 
     fn next(&mut self) -> Result<[u8; IV_BYTES], RandomError> {
         if self.used == self.drawn.len() {
+            let stream = match &mut self.stream {
+                Some(stream) => stream,
+                None => {
+                    let mut key = Zeroizing::new([0_u8; 32]);
+                    fill_random(key.as_mut_slice())?;
+                    self.stream
+                        .insert(ChaCha20::new(&(*key).into(), &[0_u8; 12].into()))
+                }
+            };
             let count = self.left.clamp(1, MIN_LEAVES_PER_TASK);
+            self.drawn.clear();
             self.drawn.resize(count * IV_BYTES, 0);
-            fill_random(&mut self.drawn)?;
+            stream
+                .try_apply_keystream(&mut self.drawn)
+                .expect("a part's IVs are far below ChaCha20's 256 GiB keystream");
             self.used = 0;
         }
         self.left = self.left.saturating_sub(1);

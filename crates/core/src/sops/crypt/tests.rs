@@ -1105,3 +1105,19 @@ fn the_mac_gathered_in_parts_is_the_mac_of_the_plaintext() {
         assert!(tree == plain);
     }
 }
+
+/// Every IV a part makes is new, across its batches and across parts (each part's stream has
+/// its own key), and a part makes as many as it has leaves.
+#[test]
+fn random_ivs_never_repeat_within_or_across_parts() {
+    let leaves = 3 * MIN_LEAVES_PER_TASK + 5;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..2 {
+        let mut ivs = RandomIvs::for_leaves(leaves);
+        for _ in 0..leaves {
+            assert!(seen.insert(ivs.next().unwrap()), "an IV came twice");
+        }
+        assert_eq!(ivs.left, 0);
+    }
+    assert_eq!(seen.len(), 2 * leaves);
+}
