@@ -196,6 +196,18 @@ const CASES: &[Case] = &[
     },
     Case {
         before: &[],
+        name: "set numbers with more digits than a double holds",
+        words: &[
+            "set",
+            "f.yaml",
+            "[\"db\"]",
+            "{\"x\": 7.26735524029091085600010e4, \"y\": 2.312032187027559502e19, \"z\": 1.88726666916620308e-82}",
+        ],
+        stdin: None,
+        compare: Compare::FileDecrypted("f.yaml"),
+    },
+    Case {
+        before: &[],
         name: "set --value-stdin FILE INDEX",
         words: &["set", "--value-stdin", "f.yaml", "[\"db\"][\"password\"]"],
         stdin: Some("{\"from\": \"stdin\"}"),

@@ -468,3 +468,40 @@ fn json_value(value: serde_json::Value) -> Value {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// sops reads a `set` value with Go's exact float parsing. These inputs hold more digits than
+    /// a double; serde_json's default (fast, inexact) parsing put each one a unit off. The
+    /// expected values are what sops 3.11 stored for them.
+    #[test]
+    fn set_values_parse_floats_exactly() {
+        let parsed = value_from_json(
+            br#"{"x": 7.26735524029091085600010e4, "y": 2.312032187027559502e19, "z": 1.88726666916620308e-82}"#,
+        )
+        .unwrap();
+        let Value::Map(entries) = parsed else {
+            panic!("a map")
+        };
+        let floats: Vec<f64> = entries
+            .iter()
+            .filter_map(|item| match item {
+                Item::Entry {
+                    value: Value::Float(f),
+                    ..
+                } => Some(*f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            floats,
+            [
+                72673.5524029091,
+                2.3120321870275596e19,
+                1.887266669166203e-82
+            ]
+        );
+    }
+}
