@@ -4,8 +4,8 @@
 //! `strconv.FormatFloat(f, 'f', -1, 64)` for the bytes that are encrypted and hashed,
 //! `FormatFloat(f, 'g', -1, 64)` in YAML output, and `encoding/json`'s rule in JSON output.
 //! All three use the shortest digits that round-trip, nearest the exact value, ties to even;
-//! Rust's formatter gives the same digits except on such a tie, which `shortest_digits` settles
-//! as Go does. Only the layout differs between the three.
+//! Rust's formatter gives the same digits except on such a tie, which `Shortest::of` settles as
+//! Go does. Only the layout differs between the three.
 //!
 //! Compatibility code written here on purpose: no crate reproduces Go's three layouts byte for
 //! byte, and sops' output (and its MAC, which hashes these bytes) depends on them.
@@ -32,22 +32,24 @@ pub(crate) fn format_g(f: f64) -> String {
 }
 
 /// `encoding/json`'s float64 text: `'e'` layout below 1e-6 or from 1e21 on, with a one-digit
-/// negative exponent cleaned up (`1e-07` → `1e-7`); `'f'` layout otherwise. The caller refuses
-/// infinities and NaN, which JSON cannot hold.
+/// negative exponent cleaned up (`1e-07` → `1e-7`); `'f'` layout otherwise. JSON cannot hold
+/// infinities and NaN: the caller refuses them (given one, this prints Go's `'f'` text).
 pub(crate) fn format_json(f: f64) -> String {
-    let abs = f.abs();
-    let shortest = Shortest::of(f);
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let mut text = shortest.e_layout();
-        let bytes = text.as_bytes();
-        let n = bytes.len();
-        if n >= 4 && bytes[n - 4] == b'e' && bytes[n - 3] == b'-' && bytes[n - 2] == b'0' {
-            text.remove(n - 2);
+    special(f).unwrap_or_else(|| {
+        let abs = f.abs();
+        let shortest = Shortest::of(f);
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            let mut text = shortest.e_layout();
+            let bytes = text.as_bytes();
+            let n = bytes.len();
+            if n >= 4 && bytes[n - 4] == b'e' && bytes[n - 3] == b'-' && bytes[n - 2] == b'0' {
+                text.remove(n - 2);
+            }
+            text
+        } else {
+            shortest.f_layout()
         }
-        text
-    } else {
-        shortest.f_layout()
-    }
+    })
 }
 
 /// Go's text for infinities and NaN, `None` for a finite `f`.
@@ -217,5 +219,7 @@ mod tests {
         assert_eq!(format_json(0.000001), "0.000001");
         assert_eq!(format_json(1.5e-10), "1.5e-10");
         assert_eq!(format_json(12345678901234567890.0), "12345678901234567000");
+        assert_eq!(format_json(f64::INFINITY), "+Inf");
+        assert_eq!(format_json(f64::NAN), "NaN");
     }
 }
