@@ -200,7 +200,7 @@ pub(super) fn enc_text(data: &[u8], iv: &[u8], tag: &[u8], value_type: ValueType
             .expect("the slice is sized for the padded encoding");
         out.truncate(start + written);
     };
-    out.extend_from_slice(b"ENC[AES256_GCM,data:");
+    out.extend_from_slice(ENC_PREFIX);
     base64(&mut out, data);
     out.extend_from_slice(b",iv:");
     base64(&mut out, iv);
