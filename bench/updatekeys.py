@@ -25,7 +25,8 @@ The disk floor is the atomic replacement alone, as `aesec::fs` documents it, tim
 files with nothing else in the process's way: each file's bytes written to a new temporary
 file beside it and flushed (32 threads at once, as aesec writes), then the renames one at a
 time, then one flush of the directory. No tool can replace the files crash-safely for less on
-this disk; the crypto floor on all cores plus the disk floor is what any safe run must cost.
+this disk; the crypto floor on all cores plus the disk floor is what a safe run costs when the
+two do not overlap (the disk floor alone when they overlap completely).
 The report goes between `<!-- updatekeys:begin -->` and `<!-- updatekeys:end -->`;
 bench/compare.py owns another section of the same file.
 """
