@@ -14,6 +14,9 @@ bash scripts/setup-peers.sh
 . .peers/env
 # A missing peer is a failure here, never a skip.
 export AESEC_REQUIRE_PEERS=1
+# Each stage builds once: incremental caches gain a run like this nothing and took 6.5 GB of
+# its disk (set CARGO_INCREMENTAL=1 to keep them).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # The fuzz workspace (fuzz/, outside the main one) and the benches are stages of their own; a
 # tree without them is broken, not "not there yet".
