@@ -16,10 +16,12 @@
 //! recovered, every value decrypted, MAC checked) before anything is written, and stop with
 //! every failing file listed if one does not open; **compute** every new content in memory
 //! and check it decrypts with the data key held (and, where the caller's identities are still
-//! recipients, that the wrapped entries give that key back); only then **write** each file
-//! atomically, keeping its mode: every temporary file written and flushed, then the renames,
-//! then one flush per directory ([`crate::fs`] gives the order). A killed run leaves each file
-//! old or new, both decryptable.
+//! recipients, that the wrapped entries give that key back), writing each checked content to a
+//! temporary file beside its file and flushing it, which replaces nothing (the flushes overlap
+//! the other files' computing); only when every file got that far, **replace** them: the
+//! renames, then one flush per directory ([`crate::fs`] gives the order), keeping each file's
+//! mode. A failure before the renames leaves every file as it was; a killed run leaves each
+//! file old or new, both decryptable.
 //!
 //! Unlike sops' `updatekeys`, a plan that removes a recipient (or raises the number of key
 //! groups needed) gives the file a fresh data key and re-encrypts every value

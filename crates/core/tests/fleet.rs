@@ -584,6 +584,69 @@ fn one_corrupt_file_means_nothing_is_written() {
     assert_eq!(repo.snapshot(), before, "nothing may be written");
 }
 
+/// Every file found under `dir`, with its bytes.
+fn tree_snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.insert(path, bytes);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn one_file_failing_to_seal_means_nothing_is_replaced_and_nothing_is_left() {
+    // The `other/` files need a transit key wrapped for and no backend is given: they fail
+    // while the other fifteen files are sealed and staged beside their originals.
+    let repo = Repo::new("seal-failure");
+    let keys = repo.all_keys();
+    let decryptor = AgeDecryptor::new(&keys);
+    let uri = "http://127.0.0.1:9/v1/transit/keys/gone";
+    let rules = RULES_AFTER.replace(
+        "  - path_regex: ^other/\n    age: [A]\n",
+        &format!("  - path_regex: ^other/\n    age: [A]\n    hc_vault_transit_uri: {uri}\n"),
+    );
+    assert_ne!(rules, RULES_AFTER);
+    let config = repo.config(&rules);
+    let before = tree_snapshot(&repo.dir.0);
+
+    let plan = fleet::plan(&config, &repo.files, &repo.dir.0, &PlanOptions::default()).unwrap();
+    assert_eq!(plan.changed().count(), repo.files.len());
+    let error = fleet::update_keys(&plan, &[&decryptor], &ApplyOptions::default(), &NoProgress)
+        .unwrap_err();
+    let FleetError::Seal { failures } = &error else {
+        panic!("expected a seal failure, got {error}");
+    };
+    let failed: Vec<&PathBuf> = failures.iter().map(|failure| &failure.path).collect();
+    let expected: Vec<&PathBuf> = repo.files.iter().filter(|p| under(p, "other")).collect();
+    assert_eq!(failed, expected);
+    for failure in failures {
+        assert!(
+            failure.error.to_string().contains(uri),
+            "{}: {}",
+            failure.path.display(),
+            failure.error
+        );
+    }
+    // No temporary file left behind, no file replaced.
+    let after = tree_snapshot(&repo.dir.0);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &before {
+        assert!(after[path] == *bytes, "{} was replaced", path.display());
+    }
+}
+
 #[test]
 fn check_finds_extra_recipients_and_plaintext() {
     let repo = Repo::new("check");

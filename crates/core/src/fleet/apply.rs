@@ -1,6 +1,6 @@
 //! The apply engine: opens, re-encrypts, verifies and writes a list of jobs with the
-//! three-phase discipline of the [fleet module](super) (open all, seal all in memory, then
-//! write each atomically), and the [`Report`] of what it did.
+//! three-phase discipline of the [fleet module](super) (open all; seal and stage all; only then
+//! replace any), and the [`Report`] of what it did.
 
 use std::collections::BTreeMap;
 #[cfg(debug_assertions)]
@@ -108,9 +108,10 @@ pub struct FileOutcome {
 pub struct Durations {
     /// Reading, decrypting and checking every file.
     pub open_ms: u64,
-    /// Computing and verifying the new contents.
+    /// Computing and verifying the new contents, and writing and flushing each to a temporary
+    /// file beside its file (the two overlap).
     pub seal_ms: u64,
-    /// Writing.
+    /// Replacing the files: the renames and the directory flushes.
     pub write_ms: u64,
     /// The whole run.
     pub total_ms: u64,
@@ -179,24 +180,46 @@ fn run_phases(
     }
     let open_done = Instant::now();
 
-    // Phase 2: every new content, verified, in memory.
-    let sealed: Vec<Result<Vec<u8>, FleetFileError>> = jobs
-        .par_iter()
-        .zip(opened.into_par_iter())
-        .map(|(job, (encrypted, mut document))| {
-            let content = seal_job(job, encrypted, &mut document, decryptors, &options.emit)?;
-            observer.advance(1);
-            Ok(content)
-        })
-        .collect();
-    let (contents, failures) = partition(&jobs, sealed);
-    if !failures.is_empty() {
-        return Err(FleetError::Seal { failures });
+    // Phase 2: every new content computed and verified in memory, then staged beside its file
+    // (a temporary file written and flushed, which replaces nothing). The flushes wait on the
+    // disk, so staging each file as soon as it is sealed overlaps them with the sealing of the
+    // others. A file failing either step stops the run before any rename.
+    let results = in_write_pool(jobs.len(), || {
+        jobs.par_iter()
+            .zip(opened.into_par_iter())
+            .map(|(job, (encrypted, mut document))| {
+                let content = seal_job(job, encrypted, &mut document, decryptors, &options.emit)
+                    .map_err(Step::Seal)?;
+                observer.advance(1);
+                stage(job, &content).map_err(Step::Stage)
+            })
+            .collect::<Vec<_>>()
+    });
+    // Dropping the staged files (on any failure) removes their temporary files.
+    let mut staged = Vec::with_capacity(jobs.len());
+    let (mut seal_failures, mut stage_failures) = (Vec::new(), Vec::new());
+    for (job, result) in jobs.iter().zip(results) {
+        match result {
+            Ok(file) => staged.push(file),
+            Err(Step::Seal(error)) => seal_failures.push(job.failed(error)),
+            Err(Step::Stage(error)) => stage_failures.push(job.failed(error)),
+        }
+    }
+    if !seal_failures.is_empty() {
+        return Err(FleetError::Seal {
+            failures: seal_failures,
+        });
+    }
+    if !stage_failures.is_empty() {
+        return Err(FleetError::Write {
+            written: Vec::new(),
+            failures: stage_failures,
+        });
     }
     let seal_done = Instant::now();
 
-    // Phase 3: atomic writes, keeping each file's mode (the order of `crate::fs`).
-    let (written, failures) = write_all(&jobs, &contents, options, observer);
+    // Phase 3: the renames and the directory flushes (the order of `crate::fs`).
+    let (written, failures) = replace_all(&jobs, staged, options, observer);
     if !failures.is_empty() {
         return Err(FleetError::Write { written, failures });
     }
@@ -242,13 +265,50 @@ impl Report {
     }
 }
 
-/// Writes every job's new content: each temporary file written and flushed (in parallel),
-/// then, once all are, the renames one at a time, then one flush per directory. A file that
-/// cannot be staged stops the run before any rename. Returns the files written and the
-/// failures.
-fn write_all(
+/// How a job failed after it was opened.
+enum Step {
+    /// Computing or verifying its new content.
+    Seal(FleetFileError),
+    /// Writing and flushing its temporary file.
+    Stage(FleetFileError),
+}
+
+impl Job {
+    /// A failure of this job's file.
+    fn failed(&self, error: FleetFileError) -> FailedFile {
+        FailedFile {
+            path: self.path.clone(),
+            error,
+        }
+    }
+}
+
+/// Runs `work` on a pool of [`WRITE_THREADS`] threads (at most one per job): each stage waits
+/// for its fsync, and with more threads than cores the file system commits many of them in
+/// one journal transaction. Without a pool, the global one does.
+fn in_write_pool<T: Send>(jobs: usize, work: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(WRITE_THREADS.min(jobs).max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
+/// A job's new content in a temporary file beside its file, flushed, keeping the file's mode.
+fn stage(job: &Job, content: &[u8]) -> Result<crate::fs::Staged, FleetFileError> {
+    let options = WriteOptions::keep_mode_or(0o600);
+    Ok(crate::fs::stage(&job.path, options, |file| {
+        file.write_all(content)
+    })?)
+}
+
+/// Replaces every job's file by its staged content: the renames one at a time, then one flush
+/// per directory. Returns the files written and the failures.
+fn replace_all(
     jobs: &[Job],
-    contents: &[Vec<u8>],
+    staged: Vec<crate::fs::Staged>,
     #[cfg_attr(
         not(debug_assertions),
         expect(unused_variables, reason = "only the debug-build test hook reads them")
@@ -256,31 +316,6 @@ fn write_all(
     options: &ApplyOptions,
     observer: &dyn Observer,
 ) -> (Vec<PathBuf>, Vec<FailedFile>) {
-    let stage_all = || -> Vec<Result<crate::fs::Staged, FleetFileError>> {
-        jobs.par_iter()
-            .zip(contents.par_iter())
-            .map(|(job, content)| {
-                let options = WriteOptions::keep_mode_or(0o600);
-                Ok(crate::fs::stage(&job.path, options, |file| {
-                    file.write_all(content)
-                })?)
-            })
-            .collect()
-    };
-    // Each stage waits for its fsync: with more threads than cores the file system commits
-    // many of them in one journal transaction. Without a pool, the global one does.
-    let staged = match rayon::ThreadPoolBuilder::new()
-        .num_threads(WRITE_THREADS.min(jobs.len()).max(1))
-        .build()
-    {
-        Ok(pool) => pool.install(stage_all),
-        Err(_) => stage_all(),
-    };
-    // Dropping the staged files removes their temporary files.
-    let (staged, failures) = partition(jobs, staged);
-    if !failures.is_empty() {
-        return (Vec::new(), failures);
-    }
     // One rename at a time: parallel renames into one directory only spin on its lock (18% of
     // the samples of a 500-file run).
     let mut failures = Vec::new();
@@ -292,10 +327,7 @@ fn write_all(
         }
         match staged.rename() {
             Ok(dir) => directories.entry(dir).or_default().push(job.path.clone()),
-            Err(error) => failures.push(FailedFile {
-                path: job.path.clone(),
-                error: error.into(),
-            }),
+            Err(error) => failures.push(job.failed(error.into())),
         }
         observer.advance(1);
     }
@@ -324,10 +356,7 @@ fn partition<T>(
     for (job, result) in jobs.iter().zip(results) {
         match result {
             Ok(value) => ok.push(value),
-            Err(error) => failures.push(FailedFile {
-                path: job.path.clone(),
-                error,
-            }),
+            Err(error) => failures.push(job.failed(error)),
         }
     }
     (ok, failures)
