@@ -585,15 +585,15 @@ raising the number of key groups needed) gives the file a new data key and re-en
 value, so that the removed member cannot read later versions with a copy of the old key;
 --no-rotate keeps sops' behaviour (re-wrap only) and says loudly that revocation was skipped.
 
-Every file to change is decrypted and its MAC checked before anything is written; new
-contents are verified in memory; each file is then replaced atomically, so an interrupted run
-leaves every file either as it was or fully updated. Needs an identity that can decrypt every
+Every file to change is decrypted and its MAC checked, and its new content verified, before
+any file is replaced; each file is then replaced atomically, so an interrupted run leaves
+every file either as it was or fully updated. Needs an identity that can decrypt every
 file that changes (see `aesec decrypt --help` for where identities are looked for).
 
 Exit codes: 0 done, nothing to do, a dry run, or the answer was n; 1 no confirmation, or a
 file cannot be planned (not encrypted, no creation rule); 128 a file to change cannot be
 opened with the identities found; 51 a MAC mismatch; 3 some writes failed; 61 no .sops.yaml.
-In the first failing cases nothing is written.";
+In the first failing cases no file is changed.";
 
 /// `aesec updatekeys`.
 #[derive(Debug, Args)]

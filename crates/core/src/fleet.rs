@@ -12,16 +12,16 @@
 //! [`config::read_members`](crate::config::read_members) and
 //! [`config::is_admin_name`](crate::config::is_admin_name).
 //!
-//! Every write follows one discipline (DESIGN §8): **open** every file to change (data key
-//! recovered, every value decrypted, MAC checked) before anything is written, and stop with
-//! every failing file listed if one does not open; **compute** every new content in memory
-//! and check it decrypts with the data key held (and, where the caller's identities are still
-//! recipients, that the wrapped entries give that key back), writing each checked content to a
-//! temporary file beside its file and flushing it, which replaces nothing (the flushes overlap
-//! the other files' computing); only when every file got that far, **replace** them: the
-//! renames, then one flush per directory ([`crate::fs`] gives the order), keeping each file's
-//! mode. A failure before the renames leaves every file as it was; a killed run leaves each
-//! file old or new, both decryptable.
+//! Every write follows one discipline (DESIGN §8): each file to change is **opened** (data key
+//! recovered, every value decrypted, MAC checked), its new content **computed** in memory and
+//! checked to decrypt with the data key held (and, where the caller's identities are still
+//! recipients, that the wrapped entries give that key back), then **staged**: written to a
+//! temporary file beside it and flushed, which replaces nothing. Files take these steps on
+//! their own, so one file's flush overlaps the others' work. Only when every file is staged
+//! are they **replaced**: the renames, then one flush per directory ([`crate::fs`] gives the
+//! order), keeping each file's mode. If any file fails a step, every failing file is listed,
+//! the temporary files are removed and no file is replaced; a killed run leaves each file old
+//! or new, both decryptable.
 //!
 //! Unlike sops' `updatekeys`, a plan that removes a recipient (or raises the number of key
 //! groups needed) gives the file a fresh data key and re-encrypts every value

@@ -549,7 +549,7 @@ fn no_rotate_rewraps_and_flags_the_skipped_revocation() {
 }
 
 #[test]
-fn one_corrupt_file_means_nothing_is_written() {
+fn one_corrupt_file_means_nothing_is_replaced_and_nothing_is_left() {
     let repo = Repo::new("corrupt");
     let keys = repo.all_keys();
     let decryptor = AgeDecryptor::new(&keys);
@@ -563,9 +563,8 @@ fn one_corrupt_file_means_nothing_is_written() {
     let mut text = std::fs::read_to_string(&victim).unwrap();
     text = text.replacen("db:\n", "added_unencrypted: x\ndb:\n", 1);
     std::fs::write(&victim, &text).unwrap();
-    let before = repo.snapshot();
-
     let config = repo.config(RULES_AFTER);
+    let before = tree_snapshot(&repo.dir.0);
     let plan = fleet::plan(&config, &repo.files, &repo.dir.0, &PlanOptions::default()).unwrap();
     let error = fleet::update_keys(&plan, &[&decryptor], &ApplyOptions::default(), &NoProgress)
         .unwrap_err();
@@ -581,7 +580,7 @@ fn one_corrupt_file_means_nothing_is_written() {
         other => panic!("expected an open failure, got {other}"),
     }
     assert!(error.to_string().contains(&victim.display().to_string()));
-    assert_eq!(repo.snapshot(), before, "nothing may be written");
+    assert_unchanged(&repo.dir.0, &before);
 }
 
 /// Every file found under `dir`, with its bytes.
@@ -636,13 +635,17 @@ fn one_file_failing_to_seal_means_nothing_is_replaced_and_nothing_is_left() {
             failure.error
         );
     }
-    // No temporary file left behind, no file replaced.
-    let after = tree_snapshot(&repo.dir.0);
+    assert_unchanged(&repo.dir.0, &before);
+}
+
+/// No temporary file left under `dir` and no file replaced since `before`.
+fn assert_unchanged(dir: &Path, before: &BTreeMap<PathBuf, Vec<u8>>) {
+    let after = tree_snapshot(dir);
     assert_eq!(
         after.keys().collect::<Vec<_>>(),
         before.keys().collect::<Vec<_>>()
     );
-    for (path, bytes) in &before {
+    for (path, bytes) in before {
         assert!(after[path] == *bytes, "{} was replaced", path.display());
     }
 }

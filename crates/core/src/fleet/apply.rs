@@ -1,6 +1,6 @@
 //! The apply engine: opens, re-encrypts, verifies and writes a list of jobs with the
-//! three-phase discipline of the [fleet module](super) (open all; seal and stage all; only then
-//! replace any), and the [`Report`] of what it did.
+//! discipline of the [fleet module](super) (every file opened, sealed and staged before any is
+//! replaced), and the [`Report`] of what it did.
 
 use std::collections::BTreeMap;
 #[cfg(debug_assertions)]
@@ -106,13 +106,12 @@ pub struct FileOutcome {
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 #[non_exhaustive]
 pub struct Durations {
-    /// Reading, decrypting and checking every file.
-    pub open_ms: u64,
-    /// Computing and verifying the new contents, and writing and flushing each to a temporary
-    /// file beside its file (the two overlap).
-    pub seal_ms: u64,
+    /// Opening every file (reading, decrypting, checking), computing and verifying its new
+    /// content, and writing and flushing that to a temporary file beside it: each file takes
+    /// the steps on its own, so they overlap.
+    pub prepare_ms: u64,
     /// Replacing the files: the renames and the directory flushes.
-    pub write_ms: u64,
+    pub replace_ms: u64,
     /// The whole run.
     pub total_ms: u64,
 }
@@ -137,7 +136,7 @@ pub(crate) struct Job {
     pub(crate) last_modified: Option<String>,
 }
 
-/// Opens, re-encrypts, verifies and writes every job's file with the three-phase discipline.
+/// Opens, re-encrypts, verifies and writes every job's file with the [fleet module](super)'s discipline.
 pub(crate) fn apply(
     jobs: Vec<Job>,
     decryptors: &[&dyn KeyDecryptor],
@@ -160,34 +159,15 @@ fn run_phases(
     observer: &dyn Observer,
     started: Instant,
 ) -> Result<Report, FleetError> {
-    // Phase 1: open every file before anything is written, keeping the encrypted tree (a
-    // re-wrap writes its values back as they are, without parsing the file again).
-    let opened: Vec<Result<(Tree, Document), FleetFileError>> = jobs
-        .par_iter()
-        .map(|job| {
-            let bytes = crate::fs::read(&job.path)?;
-            let split = envelope::parse_encrypted(job.format, &bytes)?;
-            let encrypted = split.tree.clone();
-            let options = OpenOptions::default();
-            let document = Document::open_split(split, job.format, decryptors, &options)?;
-            observer.advance(1);
-            Ok((encrypted, document))
-        })
-        .collect();
-    let (opened, failures) = partition(&jobs, opened);
-    if !failures.is_empty() {
-        return Err(FleetError::Open { failures });
-    }
-    let open_done = Instant::now();
-
-    // Phase 2: every new content computed and verified in memory, then staged beside its file
-    // (a temporary file written and flushed, which replaces nothing). The flushes wait on the
-    // disk, so staging each file as soon as it is sealed overlaps them with the sealing of the
-    // others. A file failing either step stops the run before any rename.
+    // Every file opened, its new content computed and verified in memory, then staged beside
+    // it (a temporary file written and flushed, which replaces nothing). Each file goes through
+    // the three steps on its own: the flushes wait on the disk, so they overlap the other
+    // files' opening and sealing. Any failure stops the run before the first rename.
     let results = in_write_pool(jobs.len(), || {
         jobs.par_iter()
-            .zip(opened.into_par_iter())
-            .map(|(job, (encrypted, mut document))| {
+            .map(|job| {
+                let (encrypted, mut document) = open_job(job, decryptors).map_err(Step::Open)?;
+                observer.advance(1);
                 let content = seal_job(job, encrypted, &mut document, decryptors, &options.emit)
                     .map_err(Step::Seal)?;
                 observer.advance(1);
@@ -197,13 +177,21 @@ fn run_phases(
     });
     // Dropping the staged files (on any failure) removes their temporary files.
     let mut staged = Vec::with_capacity(jobs.len());
-    let (mut seal_failures, mut stage_failures) = (Vec::new(), Vec::new());
+    let mut failed: [Vec<FailedFile>; 3] = Default::default();
     for (job, result) in jobs.iter().zip(results) {
         match result {
             Ok(file) => staged.push(file),
-            Err(Step::Seal(error)) => seal_failures.push(job.failed(error)),
-            Err(Step::Stage(error)) => stage_failures.push(job.failed(error)),
+            Err(Step::Open(error)) => failed[0].push(job.failed(error)),
+            Err(Step::Seal(error)) => failed[1].push(job.failed(error)),
+            Err(Step::Stage(error)) => failed[2].push(job.failed(error)),
         }
+    }
+    // The earliest step that failed names the error, as if the steps ran one after another.
+    let [open_failures, seal_failures, stage_failures] = failed;
+    if !open_failures.is_empty() {
+        return Err(FleetError::Open {
+            failures: open_failures,
+        });
     }
     if !seal_failures.is_empty() {
         return Err(FleetError::Seal {
@@ -216,9 +204,9 @@ fn run_phases(
             failures: stage_failures,
         });
     }
-    let seal_done = Instant::now();
+    let staged_at = Instant::now();
 
-    // Phase 3: the renames and the directory flushes (the order of `crate::fs`).
+    // Then the renames and the directory flushes (the order of `crate::fs`).
     let (written, failures) = replace_all(&jobs, staged, options, observer);
     if !failures.is_empty() {
         return Err(FleetError::Write { written, failures });
@@ -226,9 +214,8 @@ fn run_phases(
     let finished = Instant::now();
     let mut report = Report {
         durations: Durations {
-            open_ms: millis(open_done - started),
-            seal_ms: millis(seal_done - open_done),
-            write_ms: millis(finished - seal_done),
+            prepare_ms: millis(staged_at - started),
+            replace_ms: millis(finished - staged_at),
             total_ms: millis(finished - started),
         },
         ..Report::default()
@@ -265,8 +252,10 @@ impl Report {
     }
 }
 
-/// How a job failed after it was opened.
+/// The step at which a job failed.
 enum Step {
+    /// Reading, decrypting and checking its file.
+    Open(FleetFileError),
     /// Computing or verifying its new content.
     Seal(FleetFileError),
     /// Writing and flushing its temporary file.
@@ -346,20 +335,18 @@ fn replace_all(
     (written, failures)
 }
 
-/// Splits per-job results into the successes and the failures (named by path).
-fn partition<T>(
-    jobs: &[Job],
-    results: Vec<Result<T, FleetFileError>>,
-) -> (Vec<T>, Vec<FailedFile>) {
-    let mut ok = Vec::new();
-    let mut failures = Vec::new();
-    for (job, result) in jobs.iter().zip(results) {
-        match result {
-            Ok(value) => ok.push(value),
-            Err(error) => failures.push(job.failed(error)),
-        }
-    }
-    (ok, failures)
+/// Opens one job's file: every value decrypted and the MAC checked. Returns the still encrypted
+/// tree beside the document (a re-wrap writes its values back as they are, without parsing
+/// the file again).
+fn open_job(
+    job: &Job,
+    decryptors: &[&dyn KeyDecryptor],
+) -> Result<(Tree, Document), FleetFileError> {
+    let bytes = crate::fs::read(&job.path)?;
+    let split = envelope::parse_encrypted(job.format, &bytes)?;
+    let encrypted = split.tree.clone();
+    let document = Document::open_split(split, job.format, decryptors, &OpenOptions::default())?;
+    Ok((encrypted, document))
 }
 
 /// Makes and verifies one file's new content.

@@ -99,7 +99,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, ParseDurationError> {
 /// rotated to the rule's, and `observer` is warned with both lists (drift, or tampering).
 ///
 /// `now` is a parameter so that callers (and tests) decide the clock. Every file to rotate is
-/// opened first; nothing is written unless all open and re-encrypt. Temporary files a killed
+/// opened first; no file is replaced unless all open and re-encrypt. Temporary files a killed
 /// earlier run left beside the files to rotate are removed first.
 ///
 /// # Errors

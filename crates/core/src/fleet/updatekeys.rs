@@ -11,8 +11,8 @@ use crate::sops::KeyDecryptor;
 /// rule's groups (values, MAC and `lastmodified` byte-identical, as sops' `updatekeys`);
 /// files marked [`Action::Rotate`] get a new data key and every value re-encrypted.
 ///
-/// Every changing file is opened with `decryptors` (MAC checked) before anything is written,
-/// every new content is made and verified in memory, then each file is replaced atomically.
+/// Every changing file is opened with `decryptors` (MAC checked) and its new content made,
+/// verified and staged beside it before any file is replaced; then each is replaced atomically.
 /// `observer` sees three units per changing file (opened, re-encrypted, written). Temporary
 /// files that a killed earlier run left beside the plan's files are removed first
 /// ([`Report::stale_temps_removed`]).
@@ -57,7 +57,7 @@ use crate::sops::KeyDecryptor;
 /// # Errors
 ///
 /// [`FleetError::Unsupported`] when a changing file names a key type aesec cannot wrap,
-/// [`FleetError::Open`] / [`FleetError::Seal`] listing every failing file (nothing is written
+/// [`FleetError::Open`] / [`FleetError::Seal`] listing every failing file (no file is replaced
 /// then), [`FleetError::Write`] when some writes failed.
 pub fn update_keys(
     plan: &Plan,
