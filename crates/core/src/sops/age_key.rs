@@ -7,8 +7,10 @@
 //! and sops ignore. Decryption strips leading white space (Go's armor reader skips it, the age
 //! crate's does not), accepts CRLF, and tries every identity.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{Read, Write};
+use std::sync::Mutex;
 
 use base64::Engine;
 use zeroize::Zeroizing;
@@ -155,15 +157,42 @@ pub(crate) fn decrypt_age_entry(
     Ok(plaintext)
 }
 
+/// The most unwrapped entries an [`AgeDecryptor`] remembers (about 30 MiB of entry text).
+const MAX_REMEMBERED: usize = 65_536;
+
 /// Decrypts `age` entries with a set of identities.
+///
+/// It remembers what it unwrapped, by the entry's exact text: for one set of identities an
+/// entry always gives the same bytes, so the same entry asked again (a fleet run verifies each
+/// re-wrapped file with the entry it opened the file with) is answered without its
+/// Diffie-Hellman. The remembered keys are wiped when the decryptor is dropped.
 pub struct AgeDecryptor<'a> {
     identities: &'a Identities,
+    unwrapped: Mutex<HashMap<Box<str>, Zeroizing<Vec<u8>>>>,
 }
 
 impl<'a> AgeDecryptor<'a> {
     /// A decryptor trying every identity of `identities`.
     pub fn new(identities: &'a Identities) -> Self {
-        Self { identities }
+        Self {
+            identities,
+            unwrapped: Mutex::default(),
+        }
+    }
+
+    /// What `enc` gave before, if this decryptor unwrapped it.
+    fn remembered(&self, enc: &str) -> Option<Zeroizing<Vec<u8>>> {
+        self.unwrapped.lock().ok()?.get(enc).cloned()
+    }
+
+    /// Remembers what `enc` gave (up to [`MAX_REMEMBERED`] entries; a poisoned lock only
+    /// means nothing more is remembered).
+    fn remember(&self, enc: &str, bytes: &Zeroizing<Vec<u8>>) {
+        if let Ok(mut unwrapped) = self.unwrapped.lock()
+            && unwrapped.len() < MAX_REMEMBERED
+        {
+            unwrapped.insert(enc.into(), bytes.clone());
+        }
     }
 }
 
@@ -178,9 +207,12 @@ impl fmt::Debug for AgeDecryptor<'_> {
 impl KeyDecryptor for AgeDecryptor<'_> {
     fn decrypt(&self, entry: &KeyEntry) -> Option<Result<Zeroizing<Vec<u8>>, MasterKeyError>> {
         match entry {
-            KeyEntry::Age { recipient, enc } => {
-                Some(decrypt_age_entry(recipient, enc, self.identities))
-            }
+            KeyEntry::Age { recipient, enc } => Some(match self.remembered(enc) {
+                Some(bytes) => Ok(bytes),
+                None => decrypt_age_entry(recipient, enc, self.identities).inspect(|bytes| {
+                    self.remember(enc, bytes);
+                }),
+            }),
             _ => None,
         }
     }
@@ -243,5 +275,54 @@ mod tests {
         }
         let shown = format!("{key:?} {:?}", AgeDecryptor::new(&identities));
         assert!(!shown.contains("AGE-SECRET-KEY"));
+    }
+
+    #[test]
+    fn a_decryptor_remembers_what_it_unwrapped_by_the_entry_text() {
+        let ours = crate::keys::age::GeneratedIdentity::generate();
+        let mut identities = Identities::new();
+        identities
+            .add_identity_file_text(
+                age::secrecy::ExposeSecret::expose_secret(&ours.to_identity_file("now")),
+                "test",
+            )
+            .unwrap();
+        let decryptor = AgeDecryptor::new(&identities);
+        let entry = AgeMasterKey::new(ours.recipient())
+            .encrypt(&[7u8; 32])
+            .unwrap();
+        let KeyEntry::Age { enc, .. } = &entry else {
+            panic!("age key made a non-age entry");
+        };
+        assert!(decryptor.remembered(enc).is_none());
+        let first = decryptor.decrypt(&entry).unwrap().unwrap();
+        assert_eq!(first.as_slice(), &[7u8; 32]);
+        assert_eq!(decryptor.remembered(enc), Some(first.clone()));
+        assert_eq!(decryptor.decrypt(&entry).unwrap().unwrap(), first);
+
+        // Another wrap of the same key is other text: unwrapped on its own, not looked up.
+        let again = AgeMasterKey::new(ours.recipient())
+            .encrypt(&[7u8; 32])
+            .unwrap();
+        let KeyEntry::Age { enc: other, .. } = &again else {
+            panic!("age key made a non-age entry");
+        };
+        assert!(decryptor.remembered(other).is_none());
+        // An entry for someone else fails, and failures are not remembered.
+        let theirs = crate::keys::age::GeneratedIdentity::generate();
+        let foreign = AgeMasterKey::new(theirs.recipient())
+            .encrypt(&[7u8; 32])
+            .unwrap();
+        let KeyEntry::Age {
+            enc: foreign_enc, ..
+        } = &foreign
+        else {
+            panic!("age key made a non-age entry");
+        };
+        assert!(decryptor.decrypt(&foreign).unwrap().is_err());
+        assert!(decryptor.remembered(foreign_enc).is_none());
+        // A decryptor of other identities shares nothing.
+        let empty = Identities::new();
+        assert!(AgeDecryptor::new(&empty).decrypt(&entry).unwrap().is_err());
     }
 }
