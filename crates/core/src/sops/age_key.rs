@@ -249,9 +249,8 @@ mod tests {
         assert!(armored.ends_with("\n-----END AGE ENCRYPTED FILE-----\n"));
     }
 
-    #[test]
-    fn round_trip_with_crlf_and_leading_space() {
-        let identity = crate::keys::age::GeneratedIdentity::generate();
+    /// The identities of one generated identity.
+    fn identities_of(identity: &crate::keys::age::GeneratedIdentity) -> Identities {
         let mut identities = Identities::new();
         identities
             .add_identity_file_text(
@@ -259,13 +258,27 @@ mod tests {
                 "test",
             )
             .unwrap();
-        let key = AgeMasterKey::new(identity.recipient());
-        let KeyEntry::Age { recipient, enc } = key.encrypt(&[7u8; 32]).unwrap() else {
+        identities
+    }
+
+    /// The `enc` text of an age entry.
+    fn enc_of(entry: &KeyEntry) -> &str {
+        let KeyEntry::Age { enc, .. } = entry else {
             panic!("age key made a non-age entry");
         };
+        enc
+    }
+
+    #[test]
+    fn round_trip_with_crlf_and_leading_space() {
+        let identity = crate::keys::age::GeneratedIdentity::generate();
+        let identities = identities_of(&identity);
+        let key = AgeMasterKey::new(identity.recipient());
+        let entry = key.encrypt(&[7u8; 32]).unwrap();
+        let (recipient, enc) = (entry.identifier(), enc_of(&entry));
         assert_eq!(recipient, key.identifier());
         for variant in [
-            enc.clone(),
+            enc.to_owned(),
             format!("\n  {enc}"),
             enc.replace('\n', "\r\n"),
             enc.trim_end().to_owned(),
@@ -280,47 +293,26 @@ mod tests {
     #[test]
     fn a_decryptor_remembers_what_it_unwrapped_by_the_entry_text() {
         let ours = crate::keys::age::GeneratedIdentity::generate();
-        let mut identities = Identities::new();
-        identities
-            .add_identity_file_text(
-                age::secrecy::ExposeSecret::expose_secret(&ours.to_identity_file("now")),
-                "test",
-            )
-            .unwrap();
+        let identities = identities_of(&ours);
         let decryptor = AgeDecryptor::new(&identities);
-        let entry = AgeMasterKey::new(ours.recipient())
-            .encrypt(&[7u8; 32])
-            .unwrap();
-        let KeyEntry::Age { enc, .. } = &entry else {
-            panic!("age key made a non-age entry");
-        };
-        assert!(decryptor.remembered(enc).is_none());
+        let wrap = |recipient| AgeMasterKey::new(recipient).encrypt(&[7u8; 32]).unwrap();
+        let entry = wrap(ours.recipient());
+        assert!(decryptor.remembered(enc_of(&entry)).is_none());
         let first = decryptor.decrypt(&entry).unwrap().unwrap();
         assert_eq!(first.as_slice(), &[7u8; 32]);
-        assert_eq!(decryptor.remembered(enc), Some(first.clone()));
+        assert_eq!(decryptor.remembered(enc_of(&entry)), Some(first.clone()));
         assert_eq!(decryptor.decrypt(&entry).unwrap().unwrap(), first);
 
         // Another wrap of the same key is other text: unwrapped on its own, not looked up.
-        let again = AgeMasterKey::new(ours.recipient())
-            .encrypt(&[7u8; 32])
-            .unwrap();
-        let KeyEntry::Age { enc: other, .. } = &again else {
-            panic!("age key made a non-age entry");
-        };
-        assert!(decryptor.remembered(other).is_none());
+        assert!(
+            decryptor
+                .remembered(enc_of(&wrap(ours.recipient())))
+                .is_none()
+        );
         // An entry for someone else fails, and failures are not remembered.
-        let theirs = crate::keys::age::GeneratedIdentity::generate();
-        let foreign = AgeMasterKey::new(theirs.recipient())
-            .encrypt(&[7u8; 32])
-            .unwrap();
-        let KeyEntry::Age {
-            enc: foreign_enc, ..
-        } = &foreign
-        else {
-            panic!("age key made a non-age entry");
-        };
+        let foreign = wrap(crate::keys::age::GeneratedIdentity::generate().recipient());
         assert!(decryptor.decrypt(&foreign).unwrap().is_err());
-        assert!(decryptor.remembered(foreign_enc).is_none());
+        assert!(decryptor.remembered(enc_of(&foreign)).is_none());
         // A decryptor of other identities shares nothing.
         let empty = Identities::new();
         assert!(AgeDecryptor::new(&empty).decrypt(&entry).unwrap().is_err());
