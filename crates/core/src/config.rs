@@ -48,6 +48,11 @@ use crate::tree::{Item, Value};
 use fields::{Context, get, list_values};
 use stores::parse_stores;
 
+/// The entries of a tree's first document (none for an empty file).
+fn first_document(tree: &crate::Tree) -> &[Item] {
+    tree.branches.first().map_or(&[], Vec::as_slice)
+}
+
 /// The file name sops looks for.
 pub const CONFIG_FILE_NAME: &str = ".sops.yaml";
 
@@ -107,27 +112,36 @@ impl Config {
             rule: None,
         };
         // go-yaml's `Unmarshal` reads the first document; an empty file is an empty config.
-        let tree = match crate::store::yaml::parse(bytes) {
-            Ok(tree) => tree,
-            Err(StoreError::Empty { .. }) => crate::Tree::default(),
+        let read = |parse: fn(&[u8]) -> Result<crate::Tree, StoreError>| match parse(bytes) {
+            Ok(tree) => Ok(tree),
+            Err(StoreError::Empty { .. }) => Ok(crate::Tree::default()),
             Err(StoreError::TopLevelNotMap { .. }) => {
-                return Err(context.field_type("the top level", "a map"));
+                Err(context.field_type("the top level", "a map"))
             }
-            Err(source) => {
-                return Err(ConfigError::Yaml {
-                    config: path.clone(),
-                    source,
-                });
-            }
+            Err(source) => Err(ConfigError::Yaml {
+                config: path.clone(),
+                source,
+            }),
         };
-        let items: &[Item] = tree.branches.first().map_or(&[], Vec::as_slice);
+        // Read twice, as go-yaml decodes a scalar into the few integer and boolean fields
+        // (typed) and into the string fields (its own text: `path_regex: 1.10` is the regex
+        // `1.10`, not the float 1.1). The two trees differ only in their scalars.
+        let tree = read(crate::store::yaml::parse)?;
+        let text_tree = read(crate::store::yaml::parse_as_text)?;
+        let (items, text_items) = (first_document(&tree), first_document(&text_tree));
 
         let (creation_rules, has_creation_rules) = match get(items, "creation_rules") {
             None | Some(Value::Null) => (Vec::new(), false),
             Some(Value::List(values)) => {
+                let texts = match get(text_items, "creation_rules") {
+                    Some(Value::List(texts)) => texts.as_slice(),
+                    _ => &[],
+                };
                 let mut rules = Vec::new();
-                for (index, value) in list_values(values).enumerate() {
-                    rules.push(creation_rule::parse_rule(&path, index, value)?);
+                for (index, (typed, text)) in
+                    list_values(values).zip(list_values(texts)).enumerate()
+                {
+                    rules.push(creation_rule::parse_rule(&path, index, typed, text)?);
                 }
                 (rules, true)
             }

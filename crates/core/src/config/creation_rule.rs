@@ -124,20 +124,24 @@ const CRYPT_RULE_FIELDS: [(&str, MakeCryptRule); 6] = [
     ),
 ];
 
-/// Reads entry `index` of `creation_rules`.
+/// Reads entry `index` of `creation_rules`, given as read typed and as text (see
+/// [`Config::from_yaml`](super::Config::from_yaml)): the integer and boolean fields come from
+/// `typed`, everything else from `text`.
 pub(super) fn parse_rule(
     config: &Path,
     index: usize,
-    value: &Value,
+    typed: &Value,
+    text: &Value,
 ) -> Result<CreationRule, ConfigError> {
     let context = Context {
         config,
         rule: Some(index),
     };
     let field = |name: &str| format!("creation_rules[{index}].{name}");
-    let Value::Map(items) = value else {
+    let (Value::Map(typed), Value::Map(items)) = (typed, text) else {
         return Err(context.field_type(format!("creation_rules[{index}]"), "a map"));
     };
+    let typed_get = |name: &str| get(typed, name);
     let get = |name: &str| get(items, name);
 
     let path_regex = match get("path_regex") {
@@ -175,7 +179,7 @@ pub(super) fn parse_rule(
     }
     let crypt_rule = crypt_rules.pop().map(|(_, rule)| rule);
 
-    let shamir_threshold = match get("shamir_threshold") {
+    let shamir_threshold = match typed_get("shamir_threshold") {
         None | Some(Value::Null) => None,
         Some(Value::Int(threshold)) => match usize::try_from(*threshold) {
             Ok(0) => None,
@@ -191,7 +195,7 @@ pub(super) fn parse_rule(
         Some(_) => return Err(context.field_type(field("shamir_threshold"), "an integer")),
     };
 
-    let mac_only_encrypted = match get("mac_only_encrypted") {
+    let mac_only_encrypted = match typed_get("mac_only_encrypted") {
         None | Some(Value::Null) => false,
         Some(value) => bool_value(value)
             .ok_or_else(|| context.field_type(field("mac_only_encrypted"), "a boolean"))?,

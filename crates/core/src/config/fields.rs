@@ -42,23 +42,18 @@ pub(super) fn list_values(values: &[Value]) -> impl Iterator<Item = &Value> {
         .filter(|value| !matches!(value, Value::Comment(_)))
 }
 
-/// A scalar as the string go-yaml would decode into a string field; `None` for null.
+/// A scalar of the config read as text (`store::yaml::parse_as_text`): the string go-yaml
+/// decodes into a string field; `None` for null.
 pub(super) fn scalar_text(
     value: &Value,
     context: &Context<'_>,
     field: &str,
 ) -> Result<Option<String>, ConfigError> {
-    Ok(Some(match value {
-        Value::Null => return Ok(None),
-        Value::Str(text) => text.to_string_lossy().into_owned(),
-        Value::Bool(value) => value.to_string(),
-        Value::Int(value) => value.to_string(),
-        Value::Float(value) => value.to_string(),
-        Value::Time(text) => text.clone(),
-        Value::Bytes(_) | Value::Map(_) | Value::List(_) | Value::Comment(_) => {
-            return Err(context.field_type(field, "a string"));
-        }
-    }))
+    match value {
+        Value::Null => Ok(None),
+        Value::Str(text) => Ok(Some(text.to_string_lossy().into_owned())),
+        _ => Err(context.field_type(field, "a string")),
+    }
 }
 
 /// A string field of a map entry; empty when absent.
@@ -76,16 +71,15 @@ pub(super) fn map_text(
     }
 }
 
-/// A boolean as go-yaml v3 decodes into a `bool` field (YAML 1.1 words included).
+/// A boolean as go-yaml v3 decodes into a `bool` field: a YAML boolean, or a string that is
+/// one of YAML 1.1's words for one (quoted or not). A quoted `'true'` is a string that is not
+/// such a word, and sops 3.11 refuses it ("cannot unmarshal !!str `true` into bool").
 pub(super) fn bool_value(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(value) => Some(*value),
         Value::Str(text) => match text.as_str()? {
-            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
-                Some(true)
-            }
-            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
-            | "FALSE" => Some(false),
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
             _ => None,
         },
         _ => None,

@@ -4,7 +4,9 @@ use std::process::Command;
 
 use super::lookup::{IGNORED_CONFIG_FILE_NAME, directories_up_to_root};
 use super::*;
+use crate::CryptRule;
 use crate::test_support::TempDir;
+use regex::Regex;
 
 fn load(yaml: &str, path: &str) -> Config {
     Config::from_yaml(yaml.as_bytes(), path).unwrap()
@@ -433,6 +435,126 @@ fn key_group_parsing_agrees_with_real_sops() {
         assert_eq!(
             theirs, ours,
             "sops and aesec disagree on the keys of:\n{yaml}"
+        );
+    }
+}
+
+#[test]
+fn string_fields_keep_a_plain_scalar_as_written() {
+    // go-yaml decodes any scalar into a string field as its own text; a document read would
+    // make floats, integers, booleans and timestamps of these.
+    for plain in [
+        "1.10",
+        "0x1F",
+        "1_000",
+        "007",
+        "0o17",
+        ".5",
+        "1e3",
+        "True",
+        "2001-12-14",
+    ] {
+        let config = load(
+            &format!("creation_rules:\n  - path_regex: {plain}\n    encrypted_regex: {plain}\n"),
+            ".sops.yaml",
+        );
+        let rule = &config.creation_rules[0];
+        assert_eq!(rule.path_regex.as_ref().map(Regex::as_str), Some(plain));
+        assert_eq!(
+            rule.crypt_rule,
+            Some(CryptRule::EncryptedRegex(plain.to_owned()))
+        );
+    }
+    // Null is an empty field; `!!binary` is decoded; quotes are the quoted text.
+    let config = load(
+        "creation_rules:\n  - path_regex: ~\n  - path_regex: !!binary MS4xMA==\n  - path_regex: '1.10'\n",
+        ".sops.yaml",
+    );
+    let regexes: Vec<Option<&str>> = config
+        .creation_rules
+        .iter()
+        .map(|rule| rule.path_regex.as_ref().map(Regex::as_str))
+        .collect();
+    assert_eq!(regexes, [None, Some("1.10"), Some("1.10")]);
+}
+
+#[test]
+fn integer_and_boolean_fields_keep_their_types() {
+    let rule = |field: &str| {
+        Config::from_yaml(
+            format!("creation_rules:\n  - age: age1a\n    {field}\n").as_bytes(),
+            ".sops.yaml",
+        )
+        .map(|config| config.creation_rules[0].clone())
+    };
+    assert_eq!(
+        rule("shamir_threshold: 0x2").unwrap().shamir_threshold,
+        Some(2)
+    );
+    assert!(rule("shamir_threshold: '2'").is_err());
+    for (field, expected) in [
+        ("mac_only_encrypted: true", true),
+        ("mac_only_encrypted: yes", true),
+        ("mac_only_encrypted: 'on'", true),
+        ("mac_only_encrypted: False", false),
+        ("mac_only_encrypted: 'n'", false),
+    ] {
+        assert_eq!(rule(field).unwrap().mac_only_encrypted, expected, "{field}");
+    }
+    let error = rule("mac_only_encrypted: 'true'").unwrap_err();
+    assert!(
+        matches!(&error, ConfigError::FieldType { field, .. } if field.ends_with("mac_only_encrypted")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn plain_scalar_rules_and_quoted_booleans_agree_with_real_sops() {
+    let sops = sops_binary();
+    let root = TempDir::new("config-sops-scalars");
+    let [ours, fallback]: [String; 2] =
+        std::array::from_fn(|_| age::x25519::Identity::generate().to_public().to_string());
+    // A `path_regex` that a typed read would turn into another text, and files that tell the
+    // two readings apart.
+    let cases: [(&str, &[&str]); 6] = [
+        ("1.10", &["1.10.yaml", "1.1x.yaml"]),
+        ("0x1F", &["0x1F.yaml", "31.yaml"]),
+        ("1_000", &["1_000.yaml", "1000.yaml"]),
+        ("007", &["007.yaml", "7.yaml"]),
+        ("True", &["True.yaml", "true.yaml"]),
+        (
+            "2001-12-14",
+            &["2001-12-14.yaml", "x2001-12-14T00:00:00Z.yaml"],
+        ),
+    ];
+    for (plain, files) in cases {
+        let yaml = format!(
+            "creation_rules:\n  - path_regex: {plain}\n    age: {ours}\n  - age: {fallback}\n"
+        );
+        std::fs::write(root.0.join(CONFIG_FILE_NAME), &yaml).unwrap();
+        let config = Config::load(root.0.join(CONFIG_FILE_NAME)).unwrap();
+        for file in files {
+            std::fs::write(root.0.join(file), "a: b\n").unwrap();
+            let chosen = sops_recipients(&sops, &root.0, file, &root.0)
+                .unwrap_or_else(|stderr| panic!("sops failed for {file} under {plain}: {stderr}"));
+            let rule = config.rule_for(Path::new(file), &root.0).unwrap();
+            assert_eq!(
+                chosen, rule.key_groups[0].age,
+                "sops and aesec choose different rules for {file} under path_regex: {plain}"
+            );
+        }
+    }
+    // Boolean words: sops refuses a quoted 'true' and takes a quoted 'yes'; so does aesec.
+    std::fs::write(root.0.join("a.yaml"), "a: b\n").unwrap();
+    for value in ["'true'", "'yes'", "yes", "True", "'off'"] {
+        let yaml = format!("creation_rules:\n  - age: {ours}\n    mac_only_encrypted: {value}\n");
+        std::fs::write(root.0.join(CONFIG_FILE_NAME), &yaml).unwrap();
+        let theirs = sops_recipients(&sops, &root.0, "a.yaml", &root.0);
+        let mine = Config::load(root.0.join(CONFIG_FILE_NAME));
+        assert_eq!(
+            theirs.is_ok(),
+            mine.is_ok(),
+            "mac_only_encrypted: {value}: sops {theirs:?}, aesec {mine:?}"
         );
     }
 }

@@ -36,6 +36,13 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     parse::parse(input)
 }
 
+/// Parses YAML as go-yaml v3 decodes it into string fields: every scalar but a null is a
+/// [`Value::Str`] of its own text (`1.10` stays `1.10`, where [`parse()`]
+/// gives the float 1.1). The structure is [`parse()`]'s; `.sops.yaml` is read both ways.
+pub(crate) fn parse_as_text(input: &[u8]) -> Result<Tree, StoreError> {
+    parse::parse_as_text(input)
+}
+
 /// `input` read in pieces of at least `piece_bytes` (`None` where [`parse()`] reads it whole)
 /// and read whole, for the fuzz target and tests that check the two agree.
 #[cfg(any(test, feature = "fuzzing"))]

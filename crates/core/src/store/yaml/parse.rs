@@ -28,19 +28,37 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use self::aliases::{Anchored, Size};
 use self::chars::{CharText, quoted_end};
 use self::line_breaks::{go_yaml_lines, is_unicode_break};
-use super::resolve::{CoreKind, Resolved, ScalarTag, resolve_scalar};
+use super::resolve::{CoreKind, Resolved, ScalarTag, resolve_as_text, resolve_scalar};
 use crate::store::{MAX_DEPTH, StoreError};
 use crate::tree::{Branch, Item, Text, Tree, Value};
 
 const FORMAT: &str = "yaml";
 
+/// How the builder turns a scalar into a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scalars {
+    /// Typed as sops reads a document ([`resolve_scalar`]).
+    Typed,
+    /// As go-yaml decodes it into a Go string ([`resolve_as_text`]).
+    AsText,
+}
+
 /// Parses YAML into a tree, one branch per document: in pieces when [`chunks`] can, else whole.
 pub(super) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
-    let text = std::str::from_utf8(input).map_err(|_| StoreError::NotUtf8 { format: FORMAT })?;
+    let text = utf8(input)?;
     if let Some(tree) = chunks::parse(text, chunks::PIECE_BYTES) {
         return Ok(tree);
     }
-    parse_whole(text)
+    parse_whole(text, Scalars::Typed)
+}
+
+/// Parses YAML into a tree whose scalars are their own text ([`resolve_as_text`]), read whole.
+pub(super) fn parse_as_text(input: &[u8]) -> Result<Tree, StoreError> {
+    parse_whole(utf8(input)?, Scalars::AsText)
+}
+
+fn utf8(input: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(input).map_err(|_| StoreError::NotUtf8 { format: FORMAT })
 }
 
 /// The input read in pieces of at least `piece_bytes` (`None` where [`parse`] reads it whole)
@@ -51,24 +69,27 @@ pub(super) fn both_ways(
     piece_bytes: usize,
 ) -> (Option<Tree>, Result<Tree, StoreError>) {
     match std::str::from_utf8(input) {
-        Ok(text) => (chunks::parse(text, piece_bytes), parse_whole(text)),
+        Ok(text) => (
+            chunks::parse(text, piece_bytes),
+            parse_whole(text, Scalars::Typed),
+        ),
         Err(_) => (None, parse(input)),
     }
 }
 
 /// Parses the whole text with saphyr, rewriting comment-only flow maps the scanner refuses.
-fn parse_whole(text: &str) -> Result<Tree, StoreError> {
+fn parse_whole(text: &str, scalars: Scalars) -> Result<Tree, StoreError> {
     let mut rewritten: Option<String> = None;
     for _ in 0..flow_close::MAX_REWRITES {
         let current = rewritten.as_deref().unwrap_or(text);
-        match parse_text(current) {
+        match parse_text(current, scalars) {
             Err(Failure::Scan { at, error }) => {
                 rewritten = Some(flow_close::close_comment_only_flow(current, at).ok_or(error)?);
             }
             other => return other.map_err(Failure::into_error),
         }
     }
-    parse_text(rewritten.as_deref().unwrap_or(text)).map_err(Failure::into_error)
+    parse_text(rewritten.as_deref().unwrap_or(text), scalars).map_err(Failure::into_error)
 }
 
 /// Why [`parse_text`] failed: the scanner refused the character at `at`, or anything else.
@@ -92,7 +113,7 @@ impl From<StoreError> for Failure {
 }
 
 /// [`parse`] of the text as it stands.
-fn parse_text(text: &str) -> Result<Tree, Failure> {
+fn parse_text(text: &str, scalars: Scalars) -> Result<Tree, Failure> {
     // go-yaml breaks lines at NEL, LS and PS too; saphyr reads them as `\n` (or as a blank
     // inside a quoted scalar, read again later) so that the character count, and so every
     // span, stays the same.
@@ -134,6 +155,7 @@ fn parse_text(text: &str) -> Result<Tree, Failure> {
         pre_doc: Vec::new(),
         last: None,
         expanded: Size::default(),
+        scalars,
     };
     builder.run()?;
     if builder.branches.is_empty() {
@@ -225,6 +247,7 @@ struct Builder<'a, 'input> {
     last: Option<Last>,
     /// What alias expansion has added so far.
     expanded: Size,
+    scalars: Scalars,
 }
 
 impl Builder<'_, '_> {
@@ -312,7 +335,11 @@ impl Builder<'_, '_> {
                     }
                     _ => text,
                 };
-                let resolved = resolve_scalar(text, quoted, scalar_tag(tag.as_deref()));
+                let tag = scalar_tag(tag.as_deref());
+                let resolved = match self.scalars {
+                    Scalars::Typed => resolve_scalar(text, quoted, tag),
+                    Scalars::AsText => resolve_as_text(text, quoted, tag),
+                };
                 let value = match resolved {
                     Resolved::Value(value) => value,
                     Resolved::Uint64 => {

@@ -80,6 +80,18 @@ pub(super) fn resolve_scalar(text: &str, quoted: bool, tag: ScalarTag) -> Resolv
     }
 }
 
+/// Types a scalar as go-yaml v3 decodes it into a Go `string` (the string fields of
+/// `.sops.yaml`): its own text whatever a document read would make of it (`1.10`, `0x1F`,
+/// `True` and `2001-12-14` stay as written), `!!binary` decoded, and a null (`~`, `null`,
+/// nothing) as null, which such a field reads as empty.
+pub(super) fn resolve_as_text(text: &str, quoted: bool, tag: ScalarTag) -> Resolved {
+    match resolve_scalar(text, quoted, tag) {
+        null @ Resolved::Value(Value::Null) => null,
+        decoded if tag == ScalarTag::Binary => decoded,
+        _ => Resolved::Value(Value::Str(text.into())),
+    }
+}
+
 /// `resolve("", s)` for a plain scalar. `timestamps` is false only for explicit non-timestamp
 /// tags, where go-yaml skips the timestamp attempt.
 pub(super) fn resolve_plain(s: &str, timestamps: bool) -> Resolved {

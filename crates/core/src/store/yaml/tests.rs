@@ -807,3 +807,59 @@ fn strip_leading_value_comments(items: Vec<Value>) -> Vec<Value> {
     let first = items.iter().position(|v| !matches!(v, Value::Comment(_)));
     items.into_iter().skip(first.unwrap_or(0)).collect()
 }
+
+/// The tree with every scalar but null replaced by its text: what [`parse_as_text`] must give
+/// for a document whose scalars are written plainly (no quotes, escapes or folding).
+fn scalars_as_written(value: &Value, text: &mut impl Iterator<Item = &'static str>) -> Value {
+    match value {
+        Value::Null => Value::Null,
+        Value::Map(items) => Value::Map(
+            items
+                .iter()
+                .map(|item| match item {
+                    Item::Entry { key, value } => Item::Entry {
+                        key: key.clone(),
+                        value: scalars_as_written(value, text),
+                    },
+                    comment => comment.clone(),
+                })
+                .collect(),
+        ),
+        Value::List(values) => {
+            Value::List(values.iter().map(|v| scalars_as_written(v, text)).collect())
+        }
+        Value::Comment(comment) => Value::Comment(comment.clone()),
+        _ => Value::Str(text.next().expect("one text per scalar").into()),
+    }
+}
+
+#[test]
+fn parse_as_text_keeps_each_scalar_as_written_and_the_structure() {
+    let input = b"# c\na: 1.10\nb: [0x1F, True, ~, 2001-12-14, plain]\nc: &x 1_000\nd: *x\ne: !!binary aGk=\nf: '007'\n";
+    let typed = parse(input).unwrap();
+    let text = parse_as_text(input).unwrap();
+    // The scalars in document order, aliases expanded, `!!binary` decoded, quotes removed.
+    let written = [
+        "1.10",
+        "0x1F",
+        "True",
+        "2001-12-14",
+        "plain",
+        "1_000",
+        "1_000",
+        "hi",
+        "007",
+    ];
+    let mut texts = written.into_iter();
+    let expected = Value::Map(typed.branches[0].clone());
+    assert_eq!(
+        Value::Map(text.branches[0].clone()),
+        scalars_as_written(&expected, &mut texts)
+    );
+    assert!(texts.next().is_none());
+    // What a document read makes of the same scalars.
+    assert!(matches!(
+        crate::tree::get(&typed.branches[0], "a"),
+        Some(Value::Float(_))
+    ));
+}

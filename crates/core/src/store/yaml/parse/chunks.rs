@@ -28,7 +28,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use rayon::prelude::*;
 
 use super::line_breaks::is_unicode_break;
-use super::{parse_text, simple};
+use super::{Scalars, parse_text, simple};
 use crate::tree::{Branch, Item, Tree};
 
 /// The size a piece grows to before the next cut: small enough to spread a large file over
@@ -111,7 +111,7 @@ fn parse_piece(piece: &str) -> Option<Branch> {
     if let Some(branch) = simple::parse(piece) {
         return Some(branch);
     }
-    let mut tree = parse_text(piece).ok()?;
+    let mut tree = parse_text(piece, Scalars::Typed).ok()?;
     if tree.branches.len() != 1 {
         return None;
     }
