@@ -763,3 +763,50 @@ fn creation_rules_without_keys_fail_with_sops_message() {
         );
     }
 }
+
+/// Key lists in `.sops.yaml` that sops 3.11 refuses (a null or empty entry of a flat list, an
+/// empty piece after a comma) are refused by aesec too, and the ones it takes are taken.
+#[test]
+fn key_lists_are_refused_or_taken_as_sops_does() {
+    let Some(fixture) = SopsFixture::new() else {
+        return;
+    };
+    let (r, r2) = (&fixture.key.recipient, SECOND_RECIPIENT);
+    let rules = [
+        format!("age: [~, {r}]"),
+        format!("age: [{r}, '']"),
+        format!("age: ['{r},', {r2}]"),
+        format!("age: '{r},,{r2},'"),
+        format!("age: [' {r}', '{r2} ']"),
+        format!("key_groups:\n      - age: [~, {r}]"),
+        format!("key_groups:\n      - age: ['{r},']"),
+        format!("key_groups:\n      - age: ['{r}, {r2}']"),
+    ];
+    let mut failures = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let dir = fixture.home.join(format!("keylists{index}"));
+        std::fs::create_dir_all(&dir).expect("rule dir");
+        let config = format!("creation_rules:\n  - path_regex: .*\n    {rule}\n");
+        std::fs::write(dir.join(".sops.yaml"), config).expect("config");
+        std::fs::write(dir.join("p.yaml"), PLAIN_YAML).expect("plain");
+        let [sops, aesec] = [&fixture.sops, &aesec_tests::aesec_bin()].map(|program| {
+            fixture
+                .home
+                .cmd(program)
+                .env("SOPS_AGE_KEY_FILE", &fixture.key.identity_file)
+                .current_dir(&dir)
+                .args(["encrypt", "p.yaml"])
+                .output()
+        });
+        if sops.status.success() != aesec.status.success() {
+            failures.push(format!(
+                "{rule}: sops {} ({}), aesec {} ({})",
+                sops.status,
+                String::from_utf8_lossy(&sops.stderr).trim(),
+                aesec.status,
+                String::from_utf8_lossy(&aesec.stderr).trim()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

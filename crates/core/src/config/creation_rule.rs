@@ -17,7 +17,7 @@ use regex::Regex;
 use super::ConfigError;
 use super::fields::{
     Context, bool_value, comma_list, dedup_by_key, get, list_values, map_text, scalar_text,
-    split_commas,
+    split_keys,
 };
 use crate::CryptRule;
 use crate::tree::{Item, Value};
@@ -281,14 +281,21 @@ fn parse_group(
             Some(_) => Err(context.field_type(format!("{field}.{name}"), "a list")),
         }
     };
-    let strings = |name: &str| -> Result<Vec<String>, ConfigError> {
+    // A null entry is an empty string to go-yaml.
+    let texts = |name: &str| -> Result<Vec<String>, ConfigError> {
         let mut out = Vec::new();
         for (i, value) in list(name)?.into_iter().enumerate() {
-            if let Some(text) = scalar_text(value, context, &format!("{field}.{name}[{i}]"))? {
-                out.push(text.trim().to_owned());
-            }
+            let name = format!("{field}.{name}[{i}]");
+            out.push(scalar_text(value, context, &name)?.unwrap_or_default());
         }
         Ok(out)
+    };
+    let strings = |name: &str| -> Result<Vec<String>, ConfigError> {
+        Ok(texts(name)?
+            .into_iter()
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty())
+            .collect())
     };
 
     let mut group = KeyGroupSpec::default();
@@ -301,9 +308,9 @@ fn parse_group(
     }
     // sops splits each age entry of a group on commas (`age.MasterKeysFromRecipients`), but
     // takes PGP fingerprints and vault URIs one per entry.
-    let age = strings("age")?
+    let age = texts("age")?
         .iter()
-        .flat_map(|entry| split_commas(entry))
+        .flat_map(|entry| split_keys(entry))
         .collect();
     let mut own = KeyGroupSpec {
         age,

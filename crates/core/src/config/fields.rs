@@ -86,7 +86,10 @@ pub(super) fn bool_value(value: &Value) -> Option<bool> {
     }
 }
 
-/// A flat key field: a comma-separated string or a list of them; entries trimmed, empty dropped.
+/// A flat key field as sops 3.11 reads it: a string is split at commas, its pieces trimmed and
+/// the empty ones dropped; a list's entries must be strings, and are joined with commas and
+/// split again ([`split_keys`]), so an empty entry or piece (`[a, '']`, `['a,', b]`) stays a
+/// key of its own, which no key type accepts (sops: "unknown recipient type").
 pub(super) fn comma_list(
     value: &Value,
     context: &Context<'_>,
@@ -94,13 +97,14 @@ pub(super) fn comma_list(
 ) -> Result<Vec<String>, ConfigError> {
     match value {
         Value::List(values) => {
-            let mut out = Vec::new();
+            let mut entries = Vec::new();
             for (i, value) in list_values(values).enumerate() {
-                if let Some(text) = scalar_text(value, context, &format!("{field}[{i}]"))? {
-                    out.extend(split_commas(&text));
-                }
+                let Value::Str(text) = value else {
+                    return Err(context.field_type(format!("{field}[{i}]"), "a string"));
+                };
+                entries.push(text.to_string_lossy().into_owned());
             }
-            Ok(out)
+            Ok(split_keys(&entries.join(",")))
         }
         value => Ok(scalar_text(value, context, field)?
             .map(|text| split_commas(&text))
@@ -108,12 +112,23 @@ pub(super) fn comma_list(
     }
 }
 
+/// Splits a comma string as sops splits a flat key field's string: pieces trimmed, empty ones
+/// dropped.
 pub(super) fn split_commas(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|key| !key.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// Comma-separated keys as sops splits them into master keys (`age.MasterKeysFromRecipients`):
+/// none for an empty text, else every piece trimmed, the empty ones kept.
+pub(super) fn split_keys(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    text.split(',').map(|key| key.trim().to_owned()).collect()
 }
 
 pub(super) fn dedup_by_key<T, K: Ord>(values: &mut Vec<T>, key: impl Fn(&T) -> K) {

@@ -276,9 +276,14 @@ creation_rules:
 }
 
 #[test]
-fn comma_splitting_drops_blank_entries() {
+fn comma_splitting_as_sops_does() {
+    // A flat field's string: blank pieces dropped.
     assert_eq!(split_commas(" a ,, b ,"), ["a", "b"]);
     assert!(split_commas("").is_empty());
+    // A joined list or a group's entry made into master keys: blank pieces kept (and refused
+    // as recipients later), nothing from an empty text.
+    assert_eq!(split_keys(" a ,, b ,"), ["a", "", "b", ""]);
+    assert!(split_keys("").is_empty());
 }
 
 #[test]

@@ -330,11 +330,4 @@ pub(super) fn entries(value: &Node) -> Option<Vec<(Entry, &Node)>> {
     }
 }
 
-/// Splits a comma string as sops does (trimmed, empty entries dropped).
-pub(super) fn split_commas(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
+pub(super) use crate::config::fields::split_commas;
