@@ -281,12 +281,13 @@ fn parse_group(
             Some(_) => Err(context.field_type(format!("{field}.{name}"), "a list")),
         }
     };
-    // A null entry is an empty string to go-yaml.
+    // The entries as written, null ones left out.
     let texts = |name: &str| -> Result<Vec<String>, ConfigError> {
         let mut out = Vec::new();
         for (i, value) in list(name)?.into_iter().enumerate() {
-            let name = format!("{field}.{name}[{i}]");
-            out.push(scalar_text(value, context, &name)?.unwrap_or_default());
+            if let Some(text) = scalar_text(value, context, &format!("{field}.{name}[{i}]"))? {
+                out.push(text);
+            }
         }
         Ok(out)
     };
@@ -294,7 +295,6 @@ fn parse_group(
         Ok(texts(name)?
             .into_iter()
             .map(|text| text.trim().to_owned())
-            .filter(|text| !text.is_empty())
             .collect())
     };
 

@@ -177,17 +177,17 @@ fn run_phases(
     });
     // Dropping the staged files (on any failure) removes their temporary files.
     let mut staged = Vec::with_capacity(jobs.len());
-    let mut failed: [Vec<FailedFile>; 3] = Default::default();
+    let (mut open_failures, mut seal_failures, mut stage_failures) =
+        (Vec::new(), Vec::new(), Vec::new());
     for (job, result) in jobs.iter().zip(results) {
         match result {
             Ok(file) => staged.push(file),
-            Err(Step::Open(error)) => failed[0].push(job.failed(error)),
-            Err(Step::Seal(error)) => failed[1].push(job.failed(error)),
-            Err(Step::Stage(error)) => failed[2].push(job.failed(error)),
+            Err(Step::Open(error)) => open_failures.push(job.failed(error)),
+            Err(Step::Seal(error)) => seal_failures.push(job.failed(error)),
+            Err(Step::Stage(error)) => stage_failures.push(job.failed(error)),
         }
     }
     // The earliest step that failed names the error, as if the steps ran one after another.
-    let [open_failures, seal_failures, stage_failures] = failed;
     if !open_failures.is_empty() {
         return Err(FleetError::Open {
             failures: open_failures,
