@@ -364,6 +364,27 @@ fn sops_and_aesec_exit_alike_on_bad_inputs() {
             cases.push(case);
         }
     }
+    // X25519 recipients of low order (u = 0 and u = 1, canonical Bech32 under `age`): every
+    // shared secret is zero. Go refuses the point; the age crate panics on it.
+    for (order, recipient) in [
+        (
+            2,
+            "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z",
+        ),
+        (
+            4,
+            "age1qyqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqj7vrya",
+        ),
+    ] {
+        cases.push(
+            Case::new(
+                format!("encrypt to a recipient of order {order}"),
+                &key.identity_file,
+                &["encrypt", "--age", recipient, "s.yaml"],
+            )
+            .file("s.yaml", "a: b\n"),
+        );
+    }
     cases.push(
         Case::new(
             "decrypt with an unknown flag",

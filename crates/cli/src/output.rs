@@ -128,11 +128,12 @@ pub(crate) fn report_error(error: &anyhow::Error, json: bool) -> ExitCode {
             }
             _ => None,
         });
+    let message = joined(error.chain().map(|cause| cause as &dyn std::error::Error));
     let mut stderr = std::io::stderr().lock();
     // Nothing sensible can be done if stderr itself is gone.
     if json {
         let report = serde_json::json!({
-            "error": format!("{error:#}"),
+            "error": message,
             "exit_code": diagnosis.code,
             "hint": diagnosis.hint,
             "identity_sources": search.map(|s| &s.looked),
@@ -141,7 +142,7 @@ pub(crate) fn report_error(error: &anyhow::Error, json: bool) -> ExitCode {
         let _ = writeln!(stderr, "{report}");
         return ExitCode::from(diagnosis.code);
     }
-    let _ = writeln!(stderr, "error: {error:#}");
+    let _ = writeln!(stderr, "error: {message}");
     if let Some(search) = search {
         let _ = writeln!(stderr, "\naesec looked for identities in:");
         for place in &search.looked {
@@ -358,6 +359,8 @@ fn seal_diagnosis(error: &SealError) -> Diagnosis {
             Some("use `aesec edit` or `aesec set` to change an encrypted file"),
         ),
         SealError::Store(store) => store_diagnosis(store, exit::COULD_NOT_READ_INPUT_FILE),
+        // sops' "Could not generate data key" is a plain error.
+        SealError::MasterKey(_) => Diagnosis::new(exit::GENERIC, None),
         _ => Diagnosis::new(exit::ERROR_ENCRYPTING_TREE, None),
     }
 }
@@ -464,12 +467,24 @@ fn fleet_diagnosis(error: &FleetError) -> Diagnosis {
 
 /// An error and its causes as one line, `a: b: c`, as `main` prints it.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    joined(std::iter::successors(Some(error), |cause| cause.source()))
+}
+
+/// Messages joined with `: `, each left out when the one before already ends with it: some
+/// errors print their cause's words and also return it as their source (age's
+/// `EncryptError::Io`), which would say the same thing twice.
+fn joined<'a>(causes: impl Iterator<Item = &'a dyn std::error::Error>) -> String {
+    let mut text = String::new();
+    let mut last = String::new();
+    for cause in causes {
+        let message = cause.to_string();
+        if last.is_empty() || !last.ends_with(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+        last = message;
     }
     text
 }
@@ -577,6 +592,21 @@ impl PassphrasePrompt for TerminalPrompt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_already_in_its_wrappers_words_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidInput, "low-order point");
+        let error = anyhow::Error::new(aesec::age::EncryptError::Io(io))
+            .context("cannot encrypt to age recipient 'age1…'")
+            .context("cannot encrypt 'a.yaml'");
+        let message = joined(error.chain().map(|cause| cause as &dyn std::error::Error));
+        assert_eq!(
+            message,
+            "cannot encrypt 'a.yaml': cannot encrypt to age recipient 'age1…': low-order point"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(chain(plain.as_ref()), "outer: inner");
+    }
 
     #[test]
     fn file_error_inner_variant_picks_the_code() {

@@ -391,7 +391,7 @@ pub fn add_ssh_identity(
     let converted = if key_type == ED25519 {
         let (secret, _) = convert_private(&key)?;
         Some(
-            age::x25519::Identity::from_str(secret.expose_secret())
+            crate::keys::age::x25519::Identity::from_str(secret.expose_secret())
                 .expect("a converted key is a valid age identity"),
         )
     } else {

@@ -5,7 +5,7 @@
 //! (RFC 9180) base mode with the KEM MLKEM768-X25519 (X-Wing, `0x647a`), HKDF-SHA256 and
 //! ChaCha20Poly1305. The submodules compose it from RustCrypto crates (`ml-kem`, `sha3`,
 //! `hkdf`, `chacha20poly1305`) and `curve25519-dalek`: the KEM, the key schedule, the stanza and
-//! the long Bech32 encoding. sops 3.12+ (built with Go age 1.3+) reads and writes these keys;
+//! the long Bech32 encoding (shared with the classic keys, `super::bech32`). sops 3.12+ (built with Go age 1.3+) reads and writes these keys;
 //! rage's `age` crate 0.12 has no such recipient, so these types plug into its
 //! [`age::Recipient`] and [`age::Identity`] traits.
 //!
@@ -14,7 +14,6 @@
 //! upper-case Bech32 under `AGE-SECRET-KEY-PQ-` (77 characters), expanded with SHAKE256 into
 //! both private keys.
 
-mod bech32;
 mod hpke;
 mod kem;
 mod stanza;
@@ -28,6 +27,7 @@ use age_core::format::{FileKey, Stanza};
 use zeroize::Zeroizing;
 
 use self::kem::{PrivateKey, PublicKey, SEED_BYTES};
+use super::bech32;
 
 /// How a post-quantum recipient starts (checked before the generic plugin form `age1…1…`).
 pub(crate) const RECIPIENT_PREFIX: &str = "age1pq1";

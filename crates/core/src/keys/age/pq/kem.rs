@@ -13,13 +13,13 @@
 //! Why not the `x-wing` crate: its 0.1 releases need `kem` 0.3.0, and the `ml-kem` 0.2 that the
 //! `age` crate depends on pins `kem` 0.3.0-pre.0; Cargo allows one of the two in a build.
 
-use curve25519_dalek::montgomery::MontgomeryPoint;
 use ml_kem::kem::Decapsulate;
 use ml_kem::{B32, EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem768};
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 use sha3::{Digest, Sha3_256, Shake256};
-use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
+
+use crate::keys::age::dh::{self, NonContributory, Point};
 
 /// A private key: the seed everything else expands from.
 pub(super) const SEED_BYTES: usize = 32;
@@ -44,10 +44,6 @@ type MlKemDecapsulationKey = <MlKem768 as KemCore>::DecapsulationKey;
 
 /// An encapsulation's result: the ciphertext and the shared secret.
 pub(super) type Encapsulated = (Box<[u8; CIPHERTEXT_BYTES]>, Zeroizing<[u8; 32]>);
-
-/// The X25519 shared secret was all zero: a low-order point on one side.
-#[derive(Debug)]
-pub(super) struct NonContributory;
 
 /// A public (encapsulation) key.
 #[derive(Clone)]
@@ -100,8 +96,8 @@ impl PublicKey {
         scalar.copy_from_slice(ephemeral);
 
         let pk_x = self.x25519();
-        let ss_x = x25519(*scalar, pk_x)?;
-        let ct_x = MontgomeryPoint::mul_base_clamped(*scalar).to_bytes();
+        let ss_x = dh::shared_secret(&scalar, &Point::new(pk_x))?;
+        let ct_x = dh::public_key(&scalar);
         let (ct_m, ss_m) = self
             .mlkem
             .encapsulate_deterministic(message)
@@ -138,8 +134,7 @@ impl PrivateKey {
         let (mlkem, mlkem_public) = MlKem768::generate_deterministic(d, z);
         let mut bytes = Box::new([0u8; PUBLIC_KEY_BYTES]);
         bytes[..MLKEM_PUBLIC_KEY_BYTES].copy_from_slice(&mlkem_public.as_bytes());
-        bytes[MLKEM_PUBLIC_KEY_BYTES..]
-            .copy_from_slice(&MontgomeryPoint::mul_base_clamped(*x25519).to_bytes());
+        bytes[MLKEM_PUBLIC_KEY_BYTES..].copy_from_slice(&dh::public_key(&x25519));
         Self {
             seed: Zeroizing::new(*seed),
             mlkem,
@@ -170,7 +165,7 @@ impl PrivateKey {
         let (ct_m, ct_x) = ciphertext.split_at(MLKEM_CIPHERTEXT_BYTES);
         let mut point = [0u8; X25519_BYTES];
         point.copy_from_slice(ct_x);
-        let ss_x = x25519(*self.x25519, point)?;
+        let ss_x = dh::shared_secret(&self.x25519, &Point::new(point))?;
         let ct_m = ct_m.try_into().expect("1088 bytes");
         let ss_m = wiped(
             self.mlkem
@@ -179,15 +174,6 @@ impl PrivateKey {
         );
         Ok(combine(&ss_m, &ss_x, &point, &self.public.x25519()))
     }
-}
-
-/// X25519 (scalar clamped as RFC 7748 says), refusing the all-zero result.
-fn x25519(scalar: [u8; 32], point: [u8; 32]) -> Result<Zeroizing<[u8; 32]>, NonContributory> {
-    let shared = Zeroizing::new(MontgomeryPoint(point).mul_clamped(scalar).to_bytes());
-    if bool::from(shared.ct_eq(&[0u8; 32])) {
-        return Err(NonContributory);
-    }
-    Ok(shared)
 }
 
 /// The X-Wing combiner.

@@ -1,4 +1,5 @@
-//! Bech32 without a length limit, as Go age's `internal/bech32` reads and writes it.
+//! Bech32 without a length limit, as Go age's `internal/bech32` reads and writes it: the
+//! encoding of every age key.
 //!
 //! The post-quantum recipient is 1959 characters long, past BIP 173's 1023-character limit that
 //! the `bech32` crate's stock checksum enforces, so this module defines the same BCH code with
@@ -27,7 +28,7 @@ impl Checksum for Bech32Long {
 /// Returns `None` for anything Go age's decoder refuses: a bad checksum, mixed case, another
 /// human-readable part, or non-canonical padding. The bytes are wiped on drop, since identities
 /// go through here too.
-pub(super) fn decode(text: &str, hrp: &str) -> Option<Zeroizing<Vec<u8>>> {
+pub(crate) fn decode(text: &str, hrp: &str) -> Option<Zeroizing<Vec<u8>>> {
     // The data characters never include '1', so the separator is the one right after `hrp`;
     // the crate enforces a single case and checks the checksum over the lowercased part.
     let rest = text.strip_prefix(hrp)?;
@@ -44,7 +45,7 @@ pub(super) fn decode(text: &str, hrp: &str) -> Option<Zeroizing<Vec<u8>>> {
 
 /// Encodes `data` under `hrp`, in upper case when `hrp` is upper case (identities) and in
 /// lower case otherwise (recipients).
-pub(super) fn encode(hrp: &str, data: &[u8]) -> String {
+pub(crate) fn encode(hrp: &str, data: &[u8]) -> String {
     let parsed = Hrp::parse(hrp).expect("the human-readable parts are valid constants");
     let encoded = if hrp.bytes().any(|b| b.is_ascii_uppercase()) {
         bech32::encode_upper::<Bech32Long>(parsed, data)
