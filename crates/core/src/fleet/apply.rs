@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use subtle::ConstantTimeEq;
 
 use super::error::{FailedFile, FleetError, FleetFileError};
-use super::key_groups::{DesiredGroups, master_key, same_groups};
+use super::key_groups::{DesiredGroups, MasterKeys, same_groups};
 use super::keyless::metadata_groups;
 use super::plan::Action;
 use crate::fs::{FsError, WriteOptions};
@@ -163,13 +163,22 @@ fn run_phases(
     // it (a temporary file written and flushed, which replaces nothing). Each file goes through
     // the three steps on its own: the flushes wait on the disk, so they overlap the other
     // files' opening and sealing. Any failure stops the run before the first rename.
+    // Each recipient's master key is made once for the whole run.
+    let keys = MasterKeys::new(decryptors);
     let results = in_write_pool(jobs.len(), || {
         jobs.par_iter()
             .map(|job| {
                 let (encrypted, mut document) = open_job(job, decryptors).map_err(Step::Open)?;
                 observer.advance(1);
-                let content = seal_job(job, encrypted, &mut document, decryptors, &options.emit)
-                    .map_err(Step::Seal)?;
+                let content = seal_job(
+                    job,
+                    encrypted,
+                    &mut document,
+                    decryptors,
+                    &keys,
+                    &options.emit,
+                )
+                .map_err(Step::Seal)?;
                 observer.advance(1);
                 stage(job, &content).map_err(Step::Stage)
             })
@@ -355,18 +364,19 @@ fn seal_job(
     encrypted: Tree,
     document: &mut Document,
     decryptors: &[&dyn KeyDecryptor],
+    keys: &MasterKeys<'_>,
     emit: &EmitOptions,
 ) -> Result<Vec<u8>, FleetFileError> {
     let (content, expected) = match &job.change {
         Change::Rewrap(target) => {
-            let metadata = match reused_group(document, target, decryptors)? {
+            let metadata = match reused_group(document, target, keys)? {
                 Some(group) => {
                     let mut metadata = document.metadata().clone();
                     metadata.key_groups = vec![group];
                     metadata
                 }
                 None => {
-                    document.rewrap(&target.recipients(decryptors)?)?;
+                    document.rewrap(&keys.recipients(target)?)?;
                     document.metadata().clone()
                 }
             };
@@ -375,7 +385,7 @@ fn seal_job(
             (content, target.groups.clone())
         }
         Change::Rotate(target) => {
-            document.rotate(&target.recipients(decryptors)?)?;
+            document.rotate(&keys.recipients(target)?)?;
             (document.seal(emit)?, target.groups.clone())
         }
     };
@@ -410,7 +420,7 @@ fn seal_job(
 fn reused_group(
     document: &Document,
     target: &DesiredGroups,
-    backends: &[&dyn KeyDecryptor],
+    keys: &MasterKeys<'_>,
 ) -> Result<Option<crate::sops::KeyGroup>, FleetFileError> {
     let metadata = document.metadata();
     let ([current], [wanted]) = (metadata.key_groups.as_slice(), target.groups.as_slice()) else {
@@ -424,7 +434,8 @@ fn reused_group(
         match current.iter().find(|entry| &entry.identifier() == text) {
             Some(entry) => group.push(entry.clone()),
             None => {
-                let entry = master_key(text, backends)?
+                let entry = keys
+                    .get(text)?
                     .encrypt(document.data_key().expose_secret())
                     .map_err(SealError::from)?;
                 group.push(entry);
