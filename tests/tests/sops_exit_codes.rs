@@ -364,21 +364,26 @@ fn sops_and_aesec_exit_alike_on_bad_inputs() {
             cases.push(case);
         }
     }
-    // X25519 recipients of low order (u = 0 and u = 1, canonical Bech32 under `age`): every
-    // shared secret is zero. Go refuses the point; the age crate panics on it.
-    for (order, recipient) in [
+    // Recipients of low order, whose every shared secret is zero: X25519 points u = 0 and u = 1
+    // (canonical Bech32 under `age`), and the Ed25519 identity point as an SSH key. Go refuses
+    // them; the age crate panics on the first two and silently wraps to the third.
+    for (what, recipient) in [
         (
-            2,
+            "an X25519 recipient of order 2",
             "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z",
         ),
         (
-            4,
+            "an X25519 recipient of order 4",
             "age1qyqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqj7vrya",
+        ),
+        (
+            "an ssh-ed25519 recipient of order 1",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         ),
     ] {
         cases.push(
             Case::new(
-                format!("encrypt to a recipient of order {order}"),
+                format!("encrypt to {what}"),
                 &key.identity_file,
                 &["encrypt", "--age", recipient, "s.yaml"],
             )

@@ -32,6 +32,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 mod bech32;
 mod dh;
 mod pq;
+mod ssh;
 pub(crate) mod x25519;
 
 /// A recipient a sops data key can be encrypted to.
@@ -46,7 +47,7 @@ enum RecipientKind {
     X25519(x25519::Recipient),
     // Boxed: an ML-KEM-768 key is over 1.5 KB.
     PostQuantum(Box<pq::Recipient>),
-    Ssh(age::ssh::Recipient),
+    Ssh(ssh::SshRecipient),
 }
 
 /// Why a recipient string was refused.
@@ -148,8 +149,8 @@ impl FromStr for Recipient {
         } else if text.starts_with("ssh-") {
             match age::ssh::Recipient::from_str(&text) {
                 Ok(r) => Ok(Self {
+                    kind: RecipientKind::Ssh(ssh::SshRecipient::new(r, &text)),
                     text,
-                    kind: RecipientKind::Ssh(r),
                 }),
                 Err(e) => {
                     let reason = match e {

@@ -189,6 +189,14 @@ fn ed25519_blob_key(blob: &[u8]) -> Result<[u8; 32], SshToAgeError> {
     key.try_into().map_err(|_| malformed)
 }
 
+/// The Ed25519 point of an `ssh-ed25519` public key line (`None` for other lines).
+pub(crate) fn ed25519_public_key(line: &str) -> Option<[u8; 32]> {
+    let parsed = line::parse(line).ok()?;
+    (parsed.key_type == ED25519)
+        .then(|| ed25519_blob_key(&parsed.blob).ok())
+        .flatten()
+}
+
 /// Converts one public key line to an age recipient, as `ssh-to-age` does.
 ///
 /// Accepts `.pub` and `authorized_keys` lines (options prefixes included), `known_hosts` and
