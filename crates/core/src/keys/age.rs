@@ -31,6 +31,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 
 mod bech32;
 mod dh;
+mod file_key;
 mod pq;
 mod ssh;
 pub(crate) mod x25519;

@@ -32,6 +32,7 @@ use zeroize::Zeroizing;
 
 use super::bech32;
 use super::dh::{self, KEY_BYTES, Point};
+use super::file_key::{self, BODY_BYTES, FILE_KEY_BYTES};
 
 /// The stanza type.
 const TAG: &str = "X25519";
@@ -39,10 +40,6 @@ const TAG: &str = "X25519";
 const LABEL: &[u8] = b"age-encryption.org/v1/X25519";
 const RECIPIENT_HRP: &str = "age";
 const IDENTITY_HRP: &str = "AGE-SECRET-KEY-";
-/// An age file key.
-const FILE_KEY_BYTES: usize = 16;
-/// The sealed file key: key and Poly1305 tag.
-const BODY_BYTES: usize = FILE_KEY_BYTES + 16;
 
 /// An X25519 recipient: its point, with the Edwards form ready.
 #[derive(Clone)]
@@ -210,13 +207,7 @@ impl age::Identity for Identity {
         };
         let key = wrapping_key(&point, &self.public, &shared);
         let file_key = Zeroizing::new(aead_decrypt(&key, FILE_KEY_BYTES, &stanza.body).ok()?);
-        Some(FileKey::try_init_with_mut(|out| {
-            if file_key.len() != FILE_KEY_BYTES {
-                return Err(DecryptError::InvalidHeader);
-            }
-            out.copy_from_slice(&file_key);
-            Ok(())
-        }))
+        Some(file_key::from_opened(&file_key))
     }
 }
 

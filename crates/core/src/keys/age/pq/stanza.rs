@@ -23,15 +23,12 @@ use zeroize::Zeroizing;
 
 use super::hpke;
 use super::kem::{CIPHERTEXT_BYTES, PrivateKey, PublicKey, RANDOMNESS_BYTES};
+use crate::keys::age::file_key::{self, BODY_BYTES};
 
 /// The stanza type.
 pub(super) const TAG: &str = "mlkem768x25519";
 /// The HPKE `info` that binds the key schedule to age.
 const INFO: &[u8] = b"age-encryption.org/mlkem768x25519";
-/// An age file key.
-const FILE_KEY_BYTES: usize = 16;
-/// The sealed file key: key and Poly1305 tag.
-const BODY_BYTES: usize = FILE_KEY_BYTES + 16;
 
 /// Wraps `file_key` to `recipient` in a fresh stanza.
 ///
@@ -87,11 +84,5 @@ pub(super) fn unwrap(
     };
     let context = hpke::Context::new(&shared, INFO);
     let file_key = context.open(b"", &stanza.body)?;
-    Some(FileKey::try_init_with_mut(|key| {
-        if file_key.len() != FILE_KEY_BYTES {
-            return Err(DecryptError::InvalidHeader);
-        }
-        key.copy_from_slice(&file_key);
-        Ok(())
-    }))
+    Some(file_key::from_opened(&file_key))
 }
