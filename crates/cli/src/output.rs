@@ -16,7 +16,7 @@ use aesec::fleet::{FleetError, FleetFileError, Plan, Report};
 use aesec::fs::{FsError, Operation};
 use aesec::keys::ssh::{PassphrasePrompt, SshToAgeError};
 use aesec::secrecy::SecretString;
-use aesec::sops::{DecryptError, OpenError, PathError, SealError};
+use aesec::sops::{DecryptError, MasterKeyError, OpenError, PathError, SealError};
 use aesec::store::StoreError;
 use aesec_bao_bridge::Error as BaoError;
 
@@ -359,8 +359,13 @@ fn seal_diagnosis(error: &SealError) -> Diagnosis {
             Some("use `aesec edit` or `aesec set` to change an encrypted file"),
         ),
         SealError::Store(store) => store_diagnosis(store, exit::COULD_NOT_READ_INPUT_FILE),
-        // sops' "Could not generate data key" is a plain error.
-        SealError::MasterKey(_) => Diagnosis::new(exit::GENERIC, None),
+        // A master key that fails to wrap the data key: sops' "Could not generate data key",
+        // a plain error. (No key group at all stays aesec's own refusal, 23.)
+        SealError::MasterKey(
+            MasterKeyError::AgeEncrypt { .. }
+            | MasterKeyError::AgeWrite { .. }
+            | MasterKeyError::Backend { .. },
+        ) => Diagnosis::new(exit::GENERIC, None),
         _ => Diagnosis::new(exit::ERROR_ENCRYPTING_TREE, None),
     }
 }
