@@ -16,7 +16,7 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 use crate::keys::age::{Identities, Recipient};
-use crate::sops::master_key::{KeyDecryptor, MasterKey, MasterKeyError};
+use crate::sops::master_key::{KeyDecryptor, MAX_AGE_ENTRY_BYTES, MasterKey, MasterKeyError};
 use crate::sops::metadata::KeyEntry;
 
 const ARMOR_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----\n";
@@ -119,7 +119,8 @@ pub(crate) fn armor(binary: &[u8]) -> String {
 /// # Errors
 ///
 /// [`MasterKeyError::NoMatchingIdentity`] when no identity fits, [`MasterKeyError::AgeDecrypt`]
-/// for a malformed file, [`MasterKeyError::AgeRead`] for a tampered or oversized payload.
+/// for a malformed file, [`MasterKeyError::AgeRead`] for a tampered or oversized payload,
+/// [`MasterKeyError::AgeEntryTooLong`] for an entry longer than [`MAX_AGE_ENTRY_BYTES`].
 pub(crate) fn decrypt_age_entry(
     recipient: &str,
     enc: &str,
@@ -138,6 +139,12 @@ pub(crate) fn decrypt_age_entry(
         recipient: recipient.to_owned(),
         source,
     };
+    if enc.len() > MAX_AGE_ENTRY_BYTES {
+        return Err(MasterKeyError::AgeEntryTooLong {
+            recipient: recipient.to_owned(),
+            length: enc.len(),
+        });
+    }
     let reader = age::armor::ArmoredReader::new(enc.trim_start().as_bytes());
     // The buffered constructor reads the header a line at a time; the plain one parses it
     // again after every few bytes it reads (a third of an unwrap's time).
@@ -290,6 +297,31 @@ mod tests {
         }
         let shown = format!("{key:?} {:?}", AgeDecryptor::new(&identities));
         assert!(!shown.contains("AGE-SECRET-KEY"));
+    }
+
+    #[test]
+    fn an_entry_longer_than_any_sops_writes_is_refused_unread() {
+        let identity = crate::keys::age::GeneratedIdentity::generate();
+        let identities = identities_of(&identity);
+        let entry = AgeMasterKey::new(identity.recipient())
+            .encrypt(&[7u8; 32])
+            .unwrap();
+        let enc = enc_of(&entry);
+        // The same entry padded with white space to one byte past the limit: refused before
+        // it is read; at the limit it still opens.
+        for (length, refused) in [
+            (MAX_AGE_ENTRY_BYTES, false),
+            (MAX_AGE_ENTRY_BYTES + 1, true),
+        ] {
+            let padded = format!("{}{enc}", " ".repeat(length - enc.len()));
+            let result = decrypt_age_entry("r", &padded, &identities);
+            assert_eq!(
+                matches!(result, Err(MasterKeyError::AgeEntryTooLong { length: l, .. }) if l == length),
+                refused,
+                "{length}"
+            );
+            assert_eq!(result.is_ok(), !refused);
+        }
     }
 
     #[test]

@@ -20,6 +20,12 @@ use crate::sops::value::{DATA_KEY_BYTES, DataKey};
 /// The length of one Shamir share of the data key: 32 y bytes and the x byte.
 pub(crate) const SHARE_BYTES: usize = DATA_KEY_BYTES + shamir::SHARE_OVERHEAD_BYTES;
 
+/// The longest `enc` text of an age entry that is read. sops wraps one data key for one
+/// recipient per entry: about 400 bytes for X25519, 1,100 for a 4096-bit SSH RSA key, 2,300
+/// for a post-quantum key. 64 KiB leaves room for an age file made for dozens of recipients,
+/// and bounds the stanzas (one Diffie-Hellman each, per identity) a hostile entry can ask for.
+pub const MAX_AGE_ENTRY_BYTES: usize = 64 << 10;
+
 /// A key the data key can be encrypted to (an age recipient, a vault transit key, …).
 pub trait MasterKey: Send + Sync {
     /// Encrypts `data` (the 32-byte data key or a 33-byte share) into a metadata entry.
@@ -87,6 +93,17 @@ pub enum MasterKeyError {
         /// age's error.
         #[source]
         source: Box<age::DecryptError>,
+    },
+    /// The entry's age file is longer than any sops writes ([`MAX_AGE_ENTRY_BYTES`]): refused
+    /// before its header is read, since every stanza in it would cost a Diffie-Hellman.
+    #[error(
+        "the age entry for recipient '{recipient}' is {length} bytes, more than the {MAX_AGE_ENTRY_BYTES} a data key's entry can need"
+    )]
+    AgeEntryTooLong {
+        /// The recipient of the entry.
+        recipient: String,
+        /// The entry's length in bytes.
+        length: usize,
     },
     /// The age file's payload could not be read (truncated or tampered).
     #[error("cannot read the age payload for recipient '{recipient}'")]
