@@ -23,8 +23,8 @@ pub use document::{Document, EncryptionRules, OpenError, OpenOptions, Recipients
 pub use key_spec::{KeySpec, resolve_master_key};
 pub use mac::{MacError, now_lastmodified};
 pub use master_key::{
-    DataKeyError, EntryFailure, GroupOutcome, KeyDecryptor, MasterKey, MasterKeyError,
-    decrypt_data_key, encrypt_data_key,
+    DataKeyError, EntryFailure, GroupOutcome, KeyDecryptor, MAX_AGE_ENTRY_BYTES, MasterKey,
+    MasterKeyError, decrypt_data_key, encrypt_data_key,
 };
 pub use metadata::{KeyEntry, KeyGroup, Metadata, MetadataError, NullStyle, SOPS_VERSION};
 pub use path::{PathError, PathStep, TreePath};
