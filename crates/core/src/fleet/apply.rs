@@ -136,7 +136,8 @@ pub(crate) struct Job {
     pub(crate) last_modified: Option<String>,
 }
 
-/// Opens, re-encrypts, verifies and writes every job's file with the [fleet module](super)'s discipline.
+/// Opens, re-encrypts, verifies and writes every job's file with the [fleet module](super)'s
+/// discipline.
 pub(crate) fn apply(
     jobs: Vec<Job>,
     decryptors: &[&dyn KeyDecryptor],

@@ -7,7 +7,7 @@
 //! `age1pq1…` recipients and `AGE-SECRET-KEY-PQ-1…` identities are age's hybrid ML-KEM-768 +
 //! X25519 keys (stanza `mlkem768x25519`), byte-compatible with Go age 1.3+ and therefore with
 //! sops 3.12+. rage's `age` crate does not have them yet; aesec implements them on RustCrypto's
-//! `x-wing` crate (see the `pq` submodule), and as far as we found no other Rust tool reads or
+//! `ml-kem` and `curve25519-dalek` (see the `pq` submodule), and as far as we found no other Rust tool reads or
 //! writes them. Generate one with [`GeneratedIdentity::generate_pq`]. sops encrypts the data key
 //! once per recipient, so a file can list post-quantum and X25519 recipients side by side (and
 //! is then only as strong as its classic entries); inside one age entry they never mix.

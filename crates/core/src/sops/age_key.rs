@@ -16,12 +16,18 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 use crate::keys::age::{Identities, Recipient};
-use crate::sops::master_key::{KeyDecryptor, MAX_AGE_ENTRY_BYTES, MasterKey, MasterKeyError};
+use crate::sops::master_key::{KeyDecryptor, MasterKey, MasterKeyError};
 use crate::sops::metadata::KeyEntry;
 
 const ARMOR_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----\n";
 const ARMOR_END: &str = "-----END AGE ENCRYPTED FILE-----\n";
 const ARMOR_COLUMNS: usize = 64;
+
+/// The longest `enc` text of an age entry that is read. sops wraps one data key for one
+/// recipient per entry: about 400 bytes for X25519, 1,100 for a 4096-bit SSH RSA key, 2,300
+/// for a post-quantum key. 64 KiB leaves room for an age file made for dozens of recipients,
+/// and bounds the stanzas (one Diffie-Hellman each, per identity) a hostile entry can ask for.
+pub const MAX_AGE_ENTRY_BYTES: usize = 64 << 10;
 
 /// The most plaintext read from an entry: a data key or share is 32 or 33 bytes, so anything
 /// much longer is refused without reading it all.

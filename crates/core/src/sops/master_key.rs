@@ -12,6 +12,7 @@ use std::fmt;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
+use crate::sops::age_key::MAX_AGE_ENTRY_BYTES;
 use crate::sops::key_spec::KeySpec;
 use crate::sops::metadata::{KeyEntry, KeyGroup, Metadata, sort_group};
 use crate::sops::shamir::{self, ShamirError};
@@ -19,12 +20,6 @@ use crate::sops::value::{DATA_KEY_BYTES, DataKey};
 
 /// The length of one Shamir share of the data key: 32 y bytes and the x byte.
 pub(crate) const SHARE_BYTES: usize = DATA_KEY_BYTES + shamir::SHARE_OVERHEAD_BYTES;
-
-/// The longest `enc` text of an age entry that is read. sops wraps one data key for one
-/// recipient per entry: about 400 bytes for X25519, 1,100 for a 4096-bit SSH RSA key, 2,300
-/// for a post-quantum key. 64 KiB leaves room for an age file made for dozens of recipients,
-/// and bounds the stanzas (one Diffie-Hellman each, per identity) a hostile entry can ask for.
-pub const MAX_AGE_ENTRY_BYTES: usize = 64 << 10;
 
 /// A key the data key can be encrypted to (an age recipient, a vault transit key, …).
 pub trait MasterKey: Send + Sync {

@@ -4,10 +4,10 @@
 //! The construction is the one C2SP age specifies and Go age 1.3 (`pq.go`) implements: HPKE
 //! (RFC 9180) base mode with the KEM MLKEM768-X25519 (X-Wing, `0x647a`), HKDF-SHA256 and
 //! ChaCha20Poly1305. The submodules compose it from RustCrypto crates (`ml-kem`, `sha3`,
-//! `hkdf`, `chacha20poly1305`) and `curve25519-dalek`: the KEM, the key schedule, the stanza and
-//! the long Bech32 encoding (shared with the classic keys, `super::bech32`). sops 3.12+ (built with Go age 1.3+) reads and writes these keys;
-//! rage's `age` crate 0.12 has no such recipient, so these types plug into its
-//! [`age::Recipient`] and [`age::Identity`] traits.
+//! `hkdf`, `chacha20poly1305`) and `curve25519-dalek`: the KEM, the key schedule and the stanza;
+//! the long Bech32 encoding is `super::bech32`, shared with the classic keys. sops 3.12+ (built
+//! with Go age 1.3+) reads and writes these keys; rage's `age` crate 0.12 has no such recipient,
+//! so these types plug into its [`age::Recipient`] and [`age::Identity`] traits.
 //!
 //! Keys: a recipient is the 1216-byte public key (ML-KEM-768 encapsulation key ‖ X25519 point)
 //! in lower-case Bech32 under `age1pq` (1959 characters); an identity is a 32-byte seed in
