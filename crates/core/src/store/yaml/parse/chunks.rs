@@ -16,7 +16,9 @@
 //! - a cut only before a line that starts with a letter, digit or `_` (a key) and follows a
 //!   line with no `#` that is not blank: comments are placed by what precedes and follows them,
 //!   so none sits next to a cut;
-//! - a key found in two pieces: the document is read whole (it reports the duplicate).
+//! - a key found in two pieces: the document is read whole (it reports the duplicate);
+//! - every piece reads as root entries, at least one: a piece is never its own scalar document
+//!   (a lone `null` line reads as one alone, but is a key without its `:` in the whole text).
 //!
 //! When any piece fails, or the conditions do not hold, [`parse`] gives `None` and the caller
 //! reads the document whole, so every error is the whole reader's. Equality with the whole
@@ -106,16 +108,22 @@ impl Hasher for Seeded {
 }
 
 /// One piece's root entries: the fast reader's, else the full reader's when the piece is one
-/// document holding a map.
+/// document holding a map. Every piece holds a line that starts a key in column 0, so a piece
+/// read without an entry was not a map: a lone `null` line is a document of its own, a null,
+/// but a key without its `:` in the whole text.
 fn parse_piece(piece: &str) -> Option<Branch> {
-    if let Some(branch) = simple::parse(piece) {
-        return Some(branch);
-    }
-    let mut tree = parse_text(piece, Scalars::Typed).ok()?;
-    if tree.branches.len() != 1 {
-        return None;
-    }
-    tree.branches.pop()
+    let branch = match simple::parse(piece) {
+        Some(branch) => branch,
+        None => {
+            let mut tree = parse_text(piece, Scalars::Typed).ok()?;
+            if tree.branches.len() != 1 {
+                return None;
+            }
+            tree.branches.pop()?
+        }
+    };
+    let has_entry = branch.iter().any(|item| matches!(item, Item::Entry { .. }));
+    has_entry.then_some(branch)
 }
 
 /// The text cut into pieces of at least `piece_bytes` at allowed cuts (the first allowed one

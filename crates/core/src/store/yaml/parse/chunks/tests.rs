@@ -108,6 +108,8 @@ const FRAGMENTS: &[&str] = &[
     "1: numeric key",
     "null: key",
     "continued",
+    "Null",
+    "null",
     " odd: indent",
     "aa: -x",
     "bb: x:",
@@ -437,5 +439,24 @@ fn the_line_reader_refuses_what_it_does_not_read() {
         let branch = simple::parse(text).unwrap();
         let expected = parse_yaml(text.as_bytes()).unwrap();
         assert!(expected.branches == vec![branch], "{text:?}");
+    }
+}
+
+/// A null on a line of its own in column 0 is a key without its `:` to the whole reader, but
+/// cut off alone it is a document of its own, a null: a piece must read as root entries. Found
+/// by the yaml fuzz target.
+#[test]
+fn a_piece_that_is_a_lone_null_is_not_an_empty_map() {
+    let documents = ["a: ~\nNULL\ne: 1\n", "Null\na: 1\n", "# c\nnull\na: 1\n"];
+    for text in documents
+        .map(String::from)
+        .into_iter()
+        .chain(["Null", "null", "NULL"].map(|null| format!("a: ~\n{null}\ne: NULL\nf: \"null\"\n")))
+    {
+        assert!(parse_yaml(text.as_bytes()).is_err(), "{text:?}");
+        for piece_bytes in [1, 64, usize::MAX] {
+            assert_eq!(parse(&text, piece_bytes), None, "{text:?} in {piece_bytes}");
+        }
+        yaml_pieces_agree(text.as_bytes());
     }
 }
