@@ -145,6 +145,8 @@ impl<'t> Reader<'t> {
         if item.starts_with(' ') {
             return None;
         }
+        // Blanks after the item are not part of it, as after a map value.
+        let item = item.trim_end_matches(' ');
         if split_entry(item).is_none() {
             items.push(scalar(item)?);
             return Some(());

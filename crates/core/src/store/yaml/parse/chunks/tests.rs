@@ -9,6 +9,7 @@ use super::{cut, parse};
 use crate::fuzzing::yaml_pieces_agree;
 use crate::store::StoreError;
 use crate::store::yaml::parse::{parse as parse_yaml, simple};
+use crate::tree::{Item, Text, Value};
 
 /// Every `.yaml`/`.yml` file under `dir`, recursively.
 fn yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
@@ -96,6 +97,9 @@ const FRAGMENTS: &[&str] = &[
     "v: w # line comment",
     "- item",
     "  - nested item",
+    "- item ",
+    "  - 036  ",
+    "- 'q' ",
     "x: &anchor 1",
     "y: *anchor",
     "---",
@@ -459,4 +463,26 @@ fn a_piece_that_is_a_lone_null_is_not_an_empty_map() {
         }
         yaml_pieces_agree(text.as_bytes());
     }
+}
+
+/// Blanks after a list item are not part of it: sops 3.11 reads `- x ` as `x` and `- 036 ` as
+/// the integer 30 (tried), and so must the line reader, which kept the blanks (a string `x `,
+/// a string `036 `). Found by the yaml fuzz target.
+#[test]
+fn blanks_after_a_list_item_are_not_part_of_it() {
+    let text = "a:\n  - x \n  - 036  \n  - 'q' \n";
+    let expected = vec![
+        Value::Str(Text::from("x")),
+        Value::Int(30),
+        Value::Str(Text::from("q")),
+    ];
+    let branch = simple::parse(text).unwrap();
+    assert!(
+        branch
+            == vec![Item::Entry {
+                key: "a".into(),
+                value: Value::List(expected)
+            }]
+    );
+    yaml_pieces_agree(text.as_bytes());
 }
