@@ -3,7 +3,8 @@
 # real sops (crates/core/tests/vectors/**): each store target gets the files of its format, and
 # `open` gets every encrypted vector (all formats, including the binary envelope). `tamper` gets
 # one input per file it edits (the first byte picks the golden vector or a file of
-# vectors/tamper/, see fuzz_targets/tamper.rs) with no edit, and one with a few edits.
+# vectors/tamper/, see fuzz_targets/tamper.rs) with no edit, and one with a few edits. `config`
+# gets the `.sops.yaml` editor's vectors and every `.sops.yaml` of the repository.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,6 +41,16 @@ for choice in 0 1 2; do
     printf "\\x0$choice$edits" >"$corpus/tamper/seed-$choice-edits"
 done
 
-for target in yaml json dotenv ini open tamper; do
+# config: the editor's vectors and every .sops.yaml of the repository (the example fleet's and
+# the corpus projects').
+seed config -path '*/sops-config/*.yaml'
+find "$here/.." \( -path "$here/corpus" -o -name target -o -name .git \) -prune -o \
+    -type f -name .sops.yaml -print0 |
+    while IFS= read -r -d '' file; do
+        name="${file#"$here/../"}"
+        cp "$file" "$corpus/config/${name//\//_}"
+    done
+
+for target in yaml json dotenv ini open tamper config; do
     echo "seeded $target: $(find "$corpus/$target" -type f | wc -l) files"
 done

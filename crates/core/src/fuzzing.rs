@@ -13,6 +13,8 @@
 //!   again and reopens to the same tree.
 //! - [`open_tampered`]: a file that an attacker without the key edited opens only with values
 //!   the encryptor made (the edits and the oracle are described in `fuzzing/tamper.rs`).
+//! - [`config_edits`]: a `.sops.yaml` reads, chooses rules and takes every membership edit
+//!   without a panic, and an edit that succeeds leaves a text that reads again.
 //!
 //! The targets live in their own workspace under `fuzz/` and are run by `fuzz/smoke.sh`. The
 //! module is compiled only with the `fuzzing` feature (which the fuzz crate enables) and in unit
@@ -24,8 +26,10 @@ use crate::store::{EmitOptions, Format, StoreError, dotenv, ini, json, yaml};
 use crate::{Item, Tree, Value};
 
 pub mod bench;
+mod config;
 mod tamper;
 
+pub use config::config_edits;
 pub use tamper::open_tampered;
 
 /// The identity of the golden vectors (`tests/vectors/sops/vec.key`), public key

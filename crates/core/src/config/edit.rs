@@ -214,8 +214,22 @@ impl ConfigEditor {
                 };
                 match items.last() {
                     Some(last) => {
-                        let prefix = self.text.get(layout.lines.start_of(last.start)..last.start);
-                        let prefix = prefix.unwrap_or("  - ");
+                        let prefix = self
+                            .text
+                            .get(layout.lines.start_of(last.start)..last.start)
+                            .unwrap_or_default();
+                        // The last item's `- ` and blanks; an empty item (`-`, `- # c`) gives
+                        // its indentation only.
+                        let prefix = match prefix.find('-') {
+                            Some(dash)
+                                if prefix.len() > dash + 1
+                                    && prefix[dash + 1..].trim().is_empty() =>
+                            {
+                                prefix.to_owned()
+                            }
+                            Some(dash) => format!("{}- ", &prefix[..dash]),
+                            None => "  - ".to_owned(),
+                        };
                         let mut line = format!("{prefix}&{name} {}", render(recipient, style));
                         if let Some(comment) = comment {
                             let column = self.comment_column(last);
@@ -240,24 +254,27 @@ impl ConfigEditor {
                 }
             }
             None => {
-                let indent = " ".repeat(self.default_indent());
-                let line = member_line(&indent, name, recipient, comment);
-                let block = format!("keys:{eol}{line}{eol}");
+                let block = |column: usize| {
+                    let indent = " ".repeat(column + self.default_indent());
+                    let line = member_line(&indent, name, recipient, comment);
+                    format!("{}keys:{eol}{line}{eol}", " ".repeat(column))
+                };
                 match &layout.root {
                     Some(Node {
                         kind: Kind::Map { entries, .. },
                         ..
                     }) if !entries.is_empty() => {
-                        let at = entries
-                            .first()
-                            .map_or(0, |(key, _)| layout.lines.start_of(key.start));
+                        // Before the first key, in its column (a root map may be indented).
+                        let first = entries.first().map_or(0, |(key, _)| key.start);
+                        let at = layout.lines.start_of(first);
                         splices.push(Splice {
                             start: at,
                             end: at,
-                            text: block,
+                            text: block(self.root_column()),
                         });
                     }
                     _ => {
+                        let block = block(self.root_column());
                         let at = self.text.len();
                         let text = if self.text.is_empty() || self.text.ends_with('\n') {
                             block
@@ -281,6 +298,8 @@ impl ConfigEditor {
 
     /// Gives member `name` a new recipient and comment (`None` drops the old comment, which
     /// described the old key). Literal copies of the old recipient in rules are replaced too.
+    /// Refused with [`EditError::AliasOutsideRules`] when the member is named outside the
+    /// rules' `age:` fields (a `pgp:` list), which would take the new value unseen.
     ///
     /// ```
     /// let mut editor = aesec::config::edit::ConfigEditor::parse(
@@ -301,6 +320,8 @@ impl ConfigEditor {
     ) -> Result<(), EditError> {
         check_member_text(name, recipient, comment)?;
         let site = self.member(name)?.clone();
+        // An alias elsewhere (a `pgp:` list) would take the new value unseen.
+        self.check_aliases_in_rules(name)?;
         let old = site.recipient.clone();
         let mut value = format!("&{name} {}", render(recipient, site.style));
         if let Some(comment) = comment {
@@ -499,14 +520,23 @@ impl ConfigEditor {
 
     // ---- lookups ----
 
+    /// The member `name`, one that holds a single recipient.
     fn member(&self, name: &str) -> Result<&layout::MemberSite, EditError> {
-        self.layout
+        let site = self
+            .layout
             .members
             .iter()
             .find(|site| site.name == name)
             .ok_or_else(|| EditError::NoSuchMember {
                 name: name.to_owned(),
-            })
+            })?;
+        if site.recipient.contains(',') {
+            return Err(EditError::SeveralRecipients {
+                name: name.to_owned(),
+                line: self.layout.lines.line(site.node.start),
+            });
+        }
+        Ok(site)
     }
 
     fn rule(&self, index: usize) -> Result<&layout::RuleSite, EditError> {

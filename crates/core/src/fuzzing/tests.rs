@@ -230,3 +230,27 @@ fn comments_are_listed_and_stripped() {
     assert_eq!(comment_texts(&tree), texts);
     assert!(comment_texts(&without_comments(&tree)).is_empty());
 }
+
+/// Every `.sops.yaml` of the repository (the fuzz target's seeds) and a few made here take
+/// every edit the config target tries.
+#[test]
+fn config_edits_on_the_repository_configs() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    for file in [
+        "secrets/.sops.yaml",
+        "crates/core/tests/corpus/getsops-sops/functional-tests/.sops.yaml",
+        "crates/core/tests/corpus/helm-secrets/tests/assets/values/sops/.sops.yaml",
+        "crates/core/tests/corpus/kustomize-controller/internal/controller/testdata/sops/.sops.yaml",
+    ] {
+        config_edits(&std::fs::read(format!("{root}/{file}")).unwrap());
+    }
+    for text in [
+        "keys:\n  - &admin_a age1a # admin\n  - &b age1b\ncreation_rules:\n  - path_regex: ^x/\n    key_groups:\n      - age:\n          - *admin_a\n          - *b\n  - age: [*admin_a, *b]\n",
+        "keys:\r\n  - &a 'age1a'\r\ncreation_rules:\r\n  - age: \"*a\"\r\n",
+        "creation_rules: []\n",
+        "",
+        "\u{feff}keys:\n- &a age1a\n",
+    ] {
+        config_edits(text.as_bytes());
+    }
+}

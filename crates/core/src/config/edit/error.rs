@@ -84,8 +84,9 @@ pub enum EditError {
         /// The name.
         name: String,
     },
-    /// The recipient is empty or holds a line break or control character.
-    #[error("invalid recipient for member '{name}': empty or with control characters")]
+    /// The recipient is empty, holds a line break or control character, or a comma (which
+    /// sops reads as a separator between keys).
+    #[error("invalid recipient for member '{name}': empty, or with a comma or control characters")]
     InvalidRecipient {
         /// The member name.
         name: String,
@@ -102,6 +103,17 @@ pub enum EditError {
         /// The name.
         name: String,
         /// The line of the existing anchor.
+        line: usize,
+    },
+    /// The member's value is a comma-separated list: the editor changes one recipient per
+    /// member (sops reads such an anchor as several keys wherever it is named).
+    #[error(
+        "member '{name}' at line {line} holds several recipients (a comma-separated list): give each its own anchor"
+    )]
+    SeveralRecipients {
+        /// The name.
+        name: String,
+        /// The member's line.
         line: usize,
     },
     /// No member has that name.

@@ -117,20 +117,37 @@ impl ConfigEditor {
                 (layout.rules.len(), splice)
             }
             (None, None) => {
-                let at = self.text.len();
-                let lead = if self.text.is_empty() || self.text.ends_with('\n') {
-                    ""
-                } else {
-                    eol
+                let block = format!(
+                    "{}creation_rules:{eol}{lines}",
+                    " ".repeat(self.root_column())
+                );
+                let splice = match &layout.root {
+                    // After the root map's last entry: the text may go on past the document
+                    // (`...`), where a key would start another one.
+                    Some(Node {
+                        kind:
+                            Kind::Map {
+                                flow: false,
+                                entries,
+                            },
+                        end,
+                        ..
+                    }) if !entries.is_empty() => self.insert_line_after(*end, &block),
+                    _ => {
+                        let at = self.text.len();
+                        let lead = if self.text.is_empty() || self.text.ends_with('\n') {
+                            ""
+                        } else {
+                            eol
+                        };
+                        Splice {
+                            start: at,
+                            end: at,
+                            text: format!("{lead}{block}{eol}"),
+                        }
+                    }
                 };
-                (
-                    0,
-                    Splice {
-                        start: at,
-                        end: at,
-                        text: format!("{lead}creation_rules:{eol}{lines}{eol}"),
-                    },
-                )
+                (0, splice)
             }
         };
         let mut expected = meaning(&config);
@@ -162,7 +179,7 @@ impl ConfigEditor {
                 .and_then(|prefix| prefix.rfind('-'))
         };
         let mut style = RuleStyle {
-            dash: 2,
+            dash: self.root_column() + 2,
             map: 2,
             group_dash: 2,
             group_map: 2,

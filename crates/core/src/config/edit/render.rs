@@ -30,7 +30,10 @@ pub(super) fn check_member_text(
             name: name.to_owned(),
         });
     }
-    if recipient.trim().is_empty() || recipient.chars().any(char::is_control) {
+    if recipient.trim().is_empty()
+        || recipient.contains(',')
+        || recipient.chars().any(char::is_control)
+    {
         return Err(EditError::InvalidRecipient {
             name: name.to_owned(),
         });

@@ -86,8 +86,22 @@ impl ConfigEditor {
         column + self.default_indent().max(2)
     }
 
-    /// The `-` column of the creation rules, or 2.
+    /// The column of the root map's keys: 0 but in a config whose root map is indented.
+    pub(super) fn root_column(&self) -> usize {
+        match &self.layout.root {
+            Some(Node {
+                kind: Kind::Map { entries, .. },
+                ..
+            }) => entries.first().map_or(0, |(key, _)| {
+                key.start - self.layout.lines.start_of(key.start)
+            }),
+            _ => 0,
+        }
+    }
+
+    /// How far the creation rules' `-` sits right of the root map's keys, or 2.
     pub(super) fn default_indent(&self) -> usize {
+        let root_column = self.root_column();
         self.layout
             .rules
             .first()
@@ -96,7 +110,7 @@ impl ConfigEditor {
                 self.text
                     .get(start..rule.node.start)
                     .and_then(|prefix| prefix.find('-'))
-                    .unwrap_or(2)
+                    .map_or(2, |dash| dash.saturating_sub(root_column))
             })
             .unwrap_or(2)
     }
@@ -139,6 +153,27 @@ impl ConfigEditor {
                 return Err(EditError::SharedAnchor {
                     anchor: alias.clone(),
                     line,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses to change or drop an anchored entry that an alias elsewhere names: the alias
+    /// would change with it, or name nothing.
+    fn check_anchored(&self, current: &[(Entry, &Node)], fates: &[Fate]) -> Result<(), EditError> {
+        for ((_, item), fate) in current.iter().zip(fates) {
+            if let Kind::Scalar {
+                anchor: Some(anchor),
+                ..
+            } = &item.kind
+                && *fate != Fate::Keep
+                && let Some((_, start)) =
+                    self.layout.aliases.iter().find(|(name, _)| name == anchor)
+            {
+                return Err(EditError::SharedAnchor {
+                    anchor: anchor.clone(),
+                    line: self.layout.lines.line(*start),
                 });
             }
         }
@@ -200,6 +235,7 @@ impl ConfigEditor {
         if fates.iter().all(|fate| matches!(fate, Fate::Keep)) {
             return Ok(Vec::new());
         }
+        self.check_anchored(&current, &fates)?;
         let value = &site.value;
         let lines = &self.layout.lines;
         match &value.kind {
@@ -327,6 +363,15 @@ impl ConfigEditor {
             .map(|(entry, item)| match (&value.kind, entry) {
                 (Kind::Seq { flow: true, .. }, _) => self.text_of(item).to_owned(),
                 (_, Entry::Alias(name)) => format!("*{name}"),
+                // An anchored scalar stays one entry under its anchor, so that its aliases in
+                // other rules keep their value.
+                (
+                    Kind::Scalar {
+                        anchor: Some(anchor),
+                        ..
+                    },
+                    Entry::Literal(text),
+                ) => format!("&{anchor} {}", render_flow(text, true)),
                 (_, Entry::Literal(text)) => flow_parts(text, separator),
             })
             .collect();

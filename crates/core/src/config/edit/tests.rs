@@ -726,3 +726,149 @@ fn name(i: usize) -> String {
         format!("host{i}")
     }
 }
+
+/// A rule whose `age:` is an anchored scalar that other rules alias (as in kustomize-controller's
+/// test config): a new alias keeps the anchor on its value, so the other rules keep theirs, and
+/// sops reads every rule as aesec does; a change to the anchored value itself is refused, since
+/// the aliases would change with it. Found by the config fuzz target (the edit was refused as
+/// unverified before).
+#[test]
+fn anchored_age_value_aliased_by_other_rules() {
+    let text = format!(
+        "keys:\n  - &web {NEW_RECIPIENT}\ncreation_rules:\n  - path_regex: ^secrets/x\\.json$\n    age: &fleet age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29, age1m69ryw24zjg9pmxr033synsftwkt4f8nh7xp7cm07at3n3r67yfswcwm58\n  - path_regex: ^secrets/\n    age: *fleet\n"
+    );
+    let mut editor = ConfigEditor::parse(&text).unwrap();
+    editor.add_alias_to_rule(0, 0, "web").unwrap();
+    let edited = editor.to_text();
+    assert!(
+        edited.contains("    age: [&fleet 'age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29, age1m69ryw24zjg9pmxr033synsftwkt4f8nh7xp7cm07at3n3r67yfswcwm58', *web]\n"),
+        "{edited}"
+    );
+    let rules = rules_of(&edited);
+    assert_eq!(rules[0].key_groups[0].age.len(), 3);
+    assert_eq!(
+        rules[1].key_groups[0].age,
+        rules_of(&text)[1].key_groups[0].age
+    );
+    if let Some(sops) = sops() {
+        assert_sops_agrees(&sops, "anchored age value", &edited);
+    }
+
+    // Removing a recipient of the anchored value would remove it from the aliasing rule too.
+    let with_member = text.replace(
+        &format!("&web {NEW_RECIPIENT}"),
+        "&web age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29",
+    );
+    let mut editor = ConfigEditor::parse(&with_member).unwrap();
+    let error = editor.remove_alias_from_rule(0, "web").unwrap_err();
+    assert!(
+        matches!(&error, EditError::SharedAnchor { anchor, line: 7 } if anchor == "fleet"),
+        "{error:?}"
+    );
+    assert_eq!(editor.to_text(), with_member);
+}
+
+/// A member named in a `pgp:` list cannot be given a new value: the PGP key would change with
+/// it. Found by the config fuzz target on the `07-pgp-mixed.yaml` vector.
+#[test]
+fn replace_member_named_outside_age_fields_is_refused() {
+    let text = vector("07-pgp-mixed.yaml");
+    let mut editor = ConfigEditor::parse(&text).unwrap();
+    let error = editor
+        .replace_member("pgp_ops", NEW_RECIPIENT, None)
+        .unwrap_err();
+    assert!(
+        matches!(&error, EditError::AliasOutsideRules { name, .. } if name == "pgp_ops"),
+        "{error:?}"
+    );
+    assert_eq!(editor.to_text(), text);
+}
+
+/// A config whose root map is indented gets its new `keys:` and `creation_rules:` in the
+/// root's column. Found by the config fuzz target (the edits were refused as unverified).
+#[test]
+fn edits_of_an_indented_root_map() {
+    let text = "# fleet\n  creation_rules:\n    - age: age1a\n";
+    let mut editor = ConfigEditor::parse(text).unwrap();
+    editor.add_member("web", NEW_RECIPIENT, None).unwrap();
+    assert_eq!(
+        editor.to_text(),
+        format!(
+            "# fleet\n  keys:\n    - &web {NEW_RECIPIENT}\n  creation_rules:\n    - age: age1a\n"
+        )
+    );
+
+    let mut editor = ConfigEditor::parse("  stores:\n    json:\n").unwrap();
+    editor.add_member("web", NEW_RECIPIENT, None).unwrap();
+    editor.insert_rule("^secrets/web/", &["web"]).unwrap();
+    assert_eq!(
+        editor.to_text(),
+        format!(
+            "  keys:\n    - &web {NEW_RECIPIENT}\n  stores:\n    json:\n  creation_rules:\n    \
+             - path_regex: ^secrets/web/\n      key_groups:\n        - age: [*web]\n"
+        )
+    );
+}
+
+/// A new member after an empty item of `keys:` (`-` or `- # c`) takes that item's indentation
+/// and a `- ` of its own. Found by the config fuzz target (the edit was refused as unverified).
+#[test]
+fn add_member_after_an_empty_keys_item() {
+    for item in ["-", "- # c", "-   # c"] {
+        let text = format!("keys:\n  - &a age1a\n  {item}\ncreation_rules:\n  - age: [*a]\n");
+        let mut editor = ConfigEditor::parse(&text).unwrap();
+        editor.add_member("web", NEW_RECIPIENT, None).unwrap();
+        assert_eq!(
+            editor.to_text(),
+            text.replace(
+                &format!("  {item}\n"),
+                &format!("  {item}\n  - &web {NEW_RECIPIENT}\n")
+            )
+        );
+    }
+}
+
+/// A member whose value is a comma-separated list is several keys to sops: the editor refuses
+/// to change it (it changes one recipient per member) and to write one. Found by the config
+/// fuzz target (removing it was refused as unverified).
+#[test]
+fn a_member_holding_several_recipients_is_not_edited() {
+    let text =
+        "keys:\n  - &team age1a, age1b\n  - &c age1c\ncreation_rules:\n  - age: [*team, *c]\n";
+    let several = |error: EditError| {
+        assert!(
+            matches!(&error, EditError::SeveralRecipients { name, line: 2 } if name == "team"),
+            "{error:?}"
+        );
+    };
+    let mut editor = ConfigEditor::parse(text).unwrap();
+    several(editor.remove_member("team").unwrap_err());
+    several(editor.replace_member("team", "age1d", None).unwrap_err());
+    several(editor.remove_alias_from_rule(0, "team").unwrap_err());
+    several(editor.insert_rule("^x/", &["team"]).unwrap_err());
+    assert!(matches!(
+        editor.add_member("d", "age1d, age1e", None).unwrap_err(),
+        EditError::InvalidRecipient { .. }
+    ));
+    assert_eq!(editor.to_text(), text);
+    // The other member is edited as before.
+    editor.remove_alias_from_rule(0, "c").unwrap();
+    assert!(editor.to_text().ends_with("  - age: [*team]\n"));
+}
+
+/// A config without rules whose document ends with `...` gets its first rule inside the
+/// document, after the root map's last entry. Found by the config fuzz target (the rule went
+/// after the marker, into a second document, and the edit was refused as unverified).
+#[test]
+fn first_rule_of_a_document_ended_by_a_marker() {
+    let text = format!("keys:\n  - &web {NEW_RECIPIENT} # web\n... # end\n");
+    let mut editor = ConfigEditor::parse(&text).unwrap();
+    assert_eq!(editor.insert_rule("^secrets/web/", &["web"]).unwrap(), 0);
+    assert_eq!(
+        editor.to_text(),
+        format!(
+            "keys:\n  - &web {NEW_RECIPIENT} # web\ncreation_rules:\n  - path_regex: ^secrets/web/\n    \
+             key_groups:\n      - age: [*web]\n... # end\n"
+        )
+    );
+}
