@@ -25,9 +25,10 @@
 //! a member is made of, and it decides quoting by itself; splicing keeps each byte under our
 //! control without a second YAML stack.
 //!
-//! **Refused** (by [`ConfigEditor::parse`], with the line): several YAML documents, tags,
-//! anchors on collections, a flow-style `keys: [...]`, flow-style rules or key groups, members
-//! that are not `- &name recipient` on one line, and anchors defined twice.
+//! **Refused** (by [`ConfigEditor::parse`], with the line): tabs in indentation, line breaks
+//! other than `\n` and `\r\n`, explicit keys (`? `), several YAML documents, tags, anchors on
+//! collections, a flow-style `keys: [...]`, flow-style rules or key groups, members that are
+//! not `- &name recipient` on one line, and anchors defined twice.
 //!
 //! **Admins** are the members [`is_admin_name`] says are (anchor names starting
 //! with `admin_`). [`ConfigEditor::remove_member`]
@@ -427,8 +428,8 @@ impl ConfigEditor {
         group_index: usize,
         name: &str,
     ) -> Result<(), EditError> {
-        let recipient = self.member(name)?.recipient.clone();
         let rule = self.rule(rule_index)?.clone();
+        let recipient = self.member_before(name, rule.node.start)?.recipient.clone();
         let (site, mapping, present) = match &rule.groups {
             Some(groups) => {
                 let group = groups.get(group_index).ok_or(EditError::NoSuchGroup {
@@ -519,6 +520,18 @@ impl ConfigEditor {
     }
 
     // ---- lookups ----
+
+    /// The member `name`, when its anchor comes before byte `at`, where an alias of it goes.
+    fn member_before(&self, name: &str, at: usize) -> Result<&layout::MemberSite, EditError> {
+        let site = self.member(name)?;
+        if site.node.start > at {
+            return Err(EditError::AnchorAfterUse {
+                name: name.to_owned(),
+                line: self.layout.lines.line(site.node.start),
+            });
+        }
+        Ok(site)
+    }
 
     /// The member `name`, one that holds a single recipient.
     fn member(&self, name: &str) -> Result<&layout::MemberSite, EditError> {

@@ -23,6 +23,26 @@ pub enum EditError {
         /// Where the second document starts.
         line: usize,
     },
+    /// A line is indented with a tab: YAML indents with spaces (go-yaml refuses a tab at the
+    /// start of a line), and the editor writes new lines in the file's indentation.
+    #[error("tab in the indentation of line {line}: indent with spaces")]
+    TabIndentation {
+        /// The line.
+        line: usize,
+    },
+    /// A line break other than `\n` and `\r\n` (a lone `\r`, NEL, LS or PS, which YAML
+    /// reads as line breaks too).
+    #[error("unusual line break on line {line} (a lone CR, NEL, LS or PS): use LF or CRLF")]
+    LineBreak {
+        /// The line, counted by `\n`.
+        line: usize,
+    },
+    /// An explicit key (`? key`) is in the way.
+    #[error("explicit key ('? ') at line {line} cannot be edited: write 'key: value'")]
+    ExplicitKey {
+        /// Its line.
+        line: usize,
+    },
     /// A YAML tag (`!!str`, `!custom`) is in the way.
     #[error("YAML tag at line {line} cannot be edited safely")]
     Tag {
@@ -111,6 +131,17 @@ pub enum EditError {
         "member '{name}' at line {line} holds several recipients (a comma-separated list): give each its own anchor"
     )]
     SeveralRecipients {
+        /// The name.
+        name: String,
+        /// The member's line.
+        line: usize,
+    },
+    /// The member's anchor comes after the place its alias would go: YAML defines an anchor
+    /// before its aliases.
+    #[error(
+        "member '{name}' is defined at line {line}, after the rule that would name it: move keys: above creation_rules"
+    )]
+    AnchorAfterUse {
         /// The name.
         name: String,
         /// The member's line.

@@ -85,6 +85,30 @@ pub(super) struct Layout {
 impl Layout {
     /// Reads `text`, refusing what cannot be edited safely.
     pub(super) fn new(text: &str) -> Result<Self, EditError> {
+        let tab_indented = |line: &str| {
+            line.bytes()
+                .take_while(|&c| matches!(c, b' ' | b'\t'))
+                .any(|c| c == b'\t')
+        };
+        if let Some(index) = text.split('\n').position(tab_indented) {
+            return Err(EditError::TabIndentation { line: index + 1 });
+        }
+        let explicit_key = |line: &str| {
+            let content = line.trim_start_matches(' ').trim_start_matches("- ");
+            content == "?" || content.starts_with("? ") || content.starts_with("?\r")
+        };
+        if let Some(index) = text.split('\n').position(explicit_key) {
+            return Err(EditError::ExplicitKey { line: index + 1 });
+        }
+        let unusual_break = text.char_indices().find(|&(at, c)| match c {
+            '\r' => !text[at + 1..].starts_with('\n'),
+            '\u{85}' | '\u{2028}' | '\u{2029}' => true,
+            _ => false,
+        });
+        if let Some((at, _)) = unusual_break {
+            let line = text[..at].matches('\n').count() + 1;
+            return Err(EditError::LineBreak { line });
+        }
         let lines = Lines::new(text);
         let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let (root, aliases, anchors) = {

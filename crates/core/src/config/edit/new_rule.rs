@@ -150,6 +150,9 @@ impl ConfigEditor {
                 (0, splice)
             }
         };
+        for alias in age_aliases {
+            self.member_before(alias, splice.start)?;
+        }
         let mut expected = meaning(&config);
         expected.insert(
             index.min(expected.len()),

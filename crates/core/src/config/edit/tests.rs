@@ -872,3 +872,80 @@ fn first_rule_of_a_document_ended_by_a_marker() {
         )
     );
 }
+
+/// A tab in a line's indentation is refused with its line: YAML indents with spaces, go-yaml
+/// refuses a tab at the start of a line, and new lines copy the file's indentation. Found by
+/// the config fuzz target (`\ts:` read, and the edit refused as unverified).
+#[test]
+fn tab_indentation_is_refused() {
+    for (text, line) in [
+        ("\ts:\n", 1),
+        ("keys:\n  - &a age1a\n \t\ncreation_rules: []\n", 3),
+        ("keys:\n\t- &a age1a\n", 2),
+    ] {
+        let error = ConfigEditor::parse(text).unwrap_err();
+        assert!(
+            matches!(error, EditError::TabIndentation { line: l } if l == line),
+            "{text:?}: {error:?}"
+        );
+    }
+    // A tab after the content is no indentation.
+    ConfigEditor::parse("keys:\n  - &a age1a\t# a\n").unwrap();
+}
+
+/// Members defined after the rules cannot be named by them (YAML defines an anchor before its
+/// aliases): adding an alias or a rule says so. Found by the config fuzz target (the edits were
+/// refused as unverified).
+#[test]
+fn members_defined_after_the_rules() {
+    let text = format!(
+        "creation_rules:\n  - path_regex: ^a/\n    age: age1a\nkeys:\n  - &web {NEW_RECIPIENT}\n"
+    );
+    let after = |error: EditError| {
+        assert!(
+            matches!(&error, EditError::AnchorAfterUse { name, line: 5 } if name == "web"),
+            "{error:?}"
+        );
+    };
+    let mut editor = ConfigEditor::parse(&text).unwrap();
+    after(editor.add_alias_to_rule(0, 0, "web").unwrap_err());
+    after(editor.insert_rule("^secrets/web/", &["web"]).unwrap_err());
+    assert_eq!(editor.to_text(), text);
+}
+
+/// Line breaks other than `\n` and `\r\n` are refused with their line: YAML reads a lone `\r`,
+/// NEL, LS and PS as line breaks, which the editor's line arithmetic does not. Found by the
+/// config fuzz target (`\rencrypted s:`).
+#[test]
+fn unusual_line_breaks_are_refused() {
+    for (text, line) in [
+        ("\rkeys:\n", 1),
+        ("keys:\n  - &a age1a\r  - &b age1b\n", 2),
+        ("keys: []\ncreation_rules:\u{2028}  - age: x\n", 2),
+        ("keys: []\n# \u{85}\n", 2),
+        ("keys: []\r\n# c\r", 2),
+    ] {
+        let error = ConfigEditor::parse(text).unwrap_err();
+        assert!(
+            matches!(error, EditError::LineBreak { line: l } if l == line),
+            "{text:?}: {error:?}"
+        );
+    }
+    ConfigEditor::parse("keys:\r\n  - &a age1a\r\n").unwrap();
+}
+
+/// Explicit keys (`? key`) are refused with their line: the editor places new lines by the
+/// column of keys written `key: value`. Found by the config fuzz target (`? a`).
+#[test]
+fn explicit_keys_are_refused() {
+    for (text, line) in [
+        ("? a", 1),
+        ("keys: []\ncreation_rules:\n  - ? age\n    : x\n", 3),
+    ] {
+        let error = ConfigEditor::parse(text).unwrap_err();
+        assert!(
+            matches!(error, EditError::ExplicitKey { line: l } if l == line),
+            "{text:?}: {error:?}"
+        );
+    }
+}
