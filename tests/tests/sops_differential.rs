@@ -453,6 +453,62 @@ fn yaml_block_scalar_endings() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// YAML blanks: tabs after a key's `:`, blanks after a list item
+// ---------------------------------------------------------------------------------------------
+
+/// Documents that go-yaml reads with tabs and blanks where aesec's readers once differed:
+/// `key:\tvalue` (saphyr refuses a tab before a value starting with a letter, digit or `-`; aesec
+/// rewrites it, also inside lists and flow collections, never inside a scalar or a comment), and
+/// blanks after a list item (the line reader kept them: `- x ` was `"x "`, `- 036 ` a string).
+const YAML_BLANKS: [&str; 16] = [
+    "a:\tb\n",
+    "a:\t\tb\n",
+    "a: \tb\n",
+    "a:\t-1\n",
+    "a:\t\"q\"\n",
+    "l:\n  - k:\tv\n  - m:\t2\n",
+    "a: |\n  x:\ty\nb:\tc\n",
+    "a: 'x:\ty'\nb:\tc\n",
+    "# c:\tx\na:\tb\n",
+    "a:\tb # c:\td\n",
+    "{a:\tb}\n",
+    "a: [b:\tc]\n",
+    "a: b\t\n",
+    "a:\n  - x \n  - 036  \n  - 'q' \n  - k: v \n",
+    "l:\n- x \n- 1.5 \n",
+    "m:\n  a:\t1\n  b:\ttrue\n  c:\tx y\n",
+];
+
+/// Every document of [`YAML_BLANKS`], and one aligned with tabs on 300 lines, both directions.
+#[test]
+fn yaml_tabs_and_blanks() {
+    let fixture = require_peer!(Fixture::new());
+    let checks: [(&str, Check); 2] = [
+        ("aesec->sops", check_aesec_to_sops),
+        ("sops->aesec", check_sops_to_aesec),
+    ];
+    let aligned: String = (0..300).map(|i| format!("key_{i}:\tvalue {i}\n")).collect();
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for document in YAML_BLANKS.iter().copied().chain([aligned.as_str()]) {
+        for (direction, check) in checks {
+            match check(&fixture, Store::Yaml, document.as_bytes()) {
+                Ok(()) => compared += 1,
+                Err(TestCaseError::Reject(why) | TestCaseError::Fail(why)) => {
+                    failures.push(format!("{direction} {document:?}: {why}"));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        compared,
+        2 * (YAML_BLANKS.len() + 1),
+        "{}",
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Generators
 // ---------------------------------------------------------------------------------------------
 

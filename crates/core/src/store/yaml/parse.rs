@@ -5,7 +5,8 @@
 //! errors. Its children read what saphyr reads differently from go-yaml or does not report:
 //! [`comments`] (found in the text between events and placed), [`aliases`] (expanded, with
 //! limits), [`line_breaks`] (NEL, LS and PS), [`block_end`] (a block scalar ending the input
-//! unterminated), over the character-indexed text of [`chars`]. Scalars are typed by
+//! unterminated), [`flow_close`] and [`tab_after_colon`] (what saphyr's scanner refuses and
+//! go-yaml reads), over the character-indexed text of [`chars`]. Scalars are typed by
 //! [`super::resolve`]; anchors are dropped.
 //!
 //! A document is first offered to [`chunks`]: cut at top-level keys, its pieces read in
@@ -20,6 +21,7 @@ mod comments;
 mod flow_close;
 mod line_breaks;
 mod simple;
+mod tab_after_colon;
 
 use std::collections::{HashMap, HashSet};
 
@@ -77,19 +79,51 @@ pub(super) fn both_ways(
     }
 }
 
-/// Parses the whole text with saphyr, rewriting comment-only flow maps the scanner refuses.
+/// Parses the whole text with saphyr, rewriting what its scanner refuses and go-yaml reads:
+/// comment-only flow maps ([`flow_close`]) and tabs after a key's `:` ([`tab_after_colon`]),
+/// each kind up to its bound.
 fn parse_whole(text: &str, scalars: Scalars) -> Result<Tree, StoreError> {
     let mut rewritten: Option<String> = None;
-    for _ in 0..flow_close::MAX_REWRITES {
+    let (mut flow_maps, mut tabs) = (0, 0);
+    let max_tabs = tab_after_colon::MAX_REPARSED_BYTES / text.len().max(1);
+    loop {
         let current = rewritten.as_deref().unwrap_or(text);
-        match parse_text(current, scalars) {
-            Err(Failure::Scan { at, error }) => {
-                rewritten = Some(flow_close::close_comment_only_flow(current, at).ok_or(error)?);
-            }
+        let (at, error) = match parse_text(current, scalars) {
+            Err(Failure::Scan { at, error }) => (at, error),
             other => return other.map_err(Failure::into_error),
-        }
+        };
+        let flow_map = (flow_maps < flow_close::MAX_REWRITES)
+            .then(|| flow_close::close_comment_only_flow(current, at))
+            .flatten();
+        rewritten = Some(match flow_map {
+            Some(text) => {
+                flow_maps += 1;
+                text
+            }
+            None => {
+                let spaced = (tabs < max_tabs)
+                    .then(|| tab_after_colon::as_spaces(current, at))
+                    .flatten()
+                    .ok_or(error)?;
+                if tabs == 0
+                    && let Some(tree) = all_tabs_after_colons(current, scalars)
+                {
+                    return Ok(tree);
+                }
+                tabs += 1;
+                spaced
+            }
+        });
     }
-    parse_text(rewritten.as_deref().unwrap_or(text), scalars).map_err(Failure::into_error)
+}
+
+/// The text read with every tab between a `:` and its value as a space, when that reads the
+/// same as with two spaces there: then none of them was inside a scalar or a comment, and the
+/// tree is go-yaml's. `None` sends the caller to the rewrites one by one.
+fn all_tabs_after_colons(text: &str, scalars: Scalars) -> Option<Tree> {
+    let one = parse_text(&tab_after_colon::all_replaced(text, " "), scalars).ok()?;
+    let two = parse_text(&tab_after_colon::all_replaced(text, "  "), scalars).ok()?;
+    (one == two).then_some(one)
 }
 
 /// Why [`parse_text`] failed: the scanner refused the character at `at`, or anything else.
