@@ -265,13 +265,15 @@ impl ConfigEditor {
                         kind: Kind::Map { entries, .. },
                         ..
                     }) if !entries.is_empty() => {
-                        // Before the first key, in its column (a root map may be indented).
+                        // Before the first key, in its column (a root map may be indented),
+                        // after a byte-order mark.
                         let first = entries.first().map_or(0, |(key, _)| key.start);
-                        let at = layout.lines.start_of(first);
+                        let column = self.root_column();
+                        let at = first - column;
                         splices.push(Splice {
                             start: at,
                             end: at,
-                            text: block(self.root_column()),
+                            text: block(column),
                         });
                     }
                     _ => {

@@ -86,14 +86,17 @@ impl ConfigEditor {
         column + self.default_indent().max(2)
     }
 
-    /// The column of the root map's keys: 0 but in a config whose root map is indented.
+    /// The column of the root map's keys: 0 but in a config whose root map is indented (a
+    /// byte-order mark before the first key takes none).
     pub(super) fn root_column(&self) -> usize {
         match &self.layout.root {
             Some(Node {
                 kind: Kind::Map { entries, .. },
                 ..
             }) => entries.first().map_or(0, |(key, _)| {
-                key.start - self.layout.lines.start_of(key.start)
+                let line_start = self.layout.lines.start_of(key.start);
+                let prefix = self.text.get(line_start..key.start).unwrap_or_default();
+                prefix.trim_start_matches('\u{feff}').len()
             }),
             _ => 0,
         }

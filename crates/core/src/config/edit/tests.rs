@@ -949,3 +949,19 @@ fn explicit_keys_are_refused() {
         );
     }
 }
+
+/// A byte-order mark before the first key stays first, and takes no column. Found by the config
+/// target's unit test (the first rule was written three columns in).
+#[test]
+fn edits_after_a_byte_order_mark() {
+    let mut editor = ConfigEditor::parse("\u{feff}stores:\n  yaml:\n    indent: 2\n").unwrap();
+    editor.add_member("web", NEW_RECIPIENT, None).unwrap();
+    editor.insert_rule("^secrets/web/", &["web"]).unwrap();
+    assert_eq!(
+        editor.to_text(),
+        format!(
+            "\u{feff}keys:\n  - &web {NEW_RECIPIENT}\nstores:\n  yaml:\n    indent: 2\ncreation_rules:\n  \
+             - path_regex: ^secrets/web/\n    key_groups:\n      - age: [*web]\n"
+        )
+    );
+}
