@@ -873,22 +873,31 @@ fn first_rule_of_a_document_ended_by_a_marker() {
     );
 }
 
+/// Each text is refused by [`ConfigEditor::parse`] with an error that `line_of` reads a line
+/// from, at that line.
+fn assert_refused_at(cases: &[(&str, usize)], line_of: fn(&EditError) -> Option<usize>) {
+    for &(text, line) in cases {
+        let error = ConfigEditor::parse(text).unwrap_err();
+        assert_eq!(line_of(&error), Some(line), "{text:?}: {error:?}");
+    }
+}
+
 /// A tab in a line's indentation is refused with its line: YAML indents with spaces, go-yaml
 /// refuses a tab at the start of a line, and new lines copy the file's indentation. Found by
 /// the config fuzz target (`\ts:` read, and the edit refused as unverified).
 #[test]
 fn tab_indentation_is_refused() {
-    for (text, line) in [
-        ("\ts:\n", 1),
-        ("keys:\n  - &a age1a\n \t\ncreation_rules: []\n", 3),
-        ("keys:\n\t- &a age1a\n", 2),
-    ] {
-        let error = ConfigEditor::parse(text).unwrap_err();
-        assert!(
-            matches!(error, EditError::TabIndentation { line: l } if l == line),
-            "{text:?}: {error:?}"
-        );
-    }
+    assert_refused_at(
+        &[
+            ("\ts:\n", 1),
+            ("keys:\n  - &a age1a\n \t\ncreation_rules: []\n", 3),
+            ("keys:\n\t- &a age1a\n", 2),
+        ],
+        |error| match error {
+            EditError::TabIndentation { line } => Some(*line),
+            _ => None,
+        },
+    );
     // A tab after the content is no indentation.
     ConfigEditor::parse("keys:\n  - &a age1a\t# a\n").unwrap();
 }
@@ -918,19 +927,19 @@ fn members_defined_after_the_rules() {
 /// config fuzz target (`\rencrypted s:`).
 #[test]
 fn unusual_line_breaks_are_refused() {
-    for (text, line) in [
-        ("\rkeys:\n", 1),
-        ("keys:\n  - &a age1a\r  - &b age1b\n", 2),
-        ("keys: []\ncreation_rules:\u{2028}  - age: x\n", 2),
-        ("keys: []\n# \u{85}\n", 2),
-        ("keys: []\r\n# c\r", 2),
-    ] {
-        let error = ConfigEditor::parse(text).unwrap_err();
-        assert!(
-            matches!(error, EditError::LineBreak { line: l } if l == line),
-            "{text:?}: {error:?}"
-        );
-    }
+    assert_refused_at(
+        &[
+            ("\rkeys:\n", 1),
+            ("keys:\n  - &a age1a\r  - &b age1b\n", 2),
+            ("keys: []\ncreation_rules:\u{2028}  - age: x\n", 2),
+            ("keys: []\n# \u{85}\n", 2),
+            ("keys: []\r\n# c\r", 2),
+        ],
+        |error| match error {
+            EditError::LineBreak { line } => Some(*line),
+            _ => None,
+        },
+    );
     ConfigEditor::parse("keys:\r\n  - &a age1a\r\n").unwrap();
 }
 
@@ -938,16 +947,16 @@ fn unusual_line_breaks_are_refused() {
 /// column of keys written `key: value`. Found by the config fuzz target (`? a`).
 #[test]
 fn explicit_keys_are_refused() {
-    for (text, line) in [
-        ("? a", 1),
-        ("keys: []\ncreation_rules:\n  - ? age\n    : x\n", 3),
-    ] {
-        let error = ConfigEditor::parse(text).unwrap_err();
-        assert!(
-            matches!(error, EditError::ExplicitKey { line: l } if l == line),
-            "{text:?}: {error:?}"
-        );
-    }
+    assert_refused_at(
+        &[
+            ("? a", 1),
+            ("keys: []\ncreation_rules:\n  - ? age\n    : x\n", 3),
+        ],
+        |error| match error {
+            EditError::ExplicitKey { line } => Some(*line),
+            _ => None,
+        },
+    );
 }
 
 /// A byte-order mark before the first key stays first, and takes no column. Found by the config
