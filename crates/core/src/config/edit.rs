@@ -325,6 +325,7 @@ impl ConfigEditor {
         let site = self.member(name)?.clone();
         // An alias elsewhere (a `pgp:` list) would take the new value unseen.
         self.check_aliases_in_rules(name)?;
+        self.check_recipient_unshared(&site)?;
         let old = site.recipient.clone();
         let mut value = format!("&{name} {}", render(recipient, site.style));
         if let Some(comment) = comment {
@@ -394,6 +395,7 @@ impl ConfigEditor {
     pub fn remove_member(&mut self, name: &str) -> Result<(), EditError> {
         let site = self.member(name)?.clone();
         self.check_aliases_in_rules(name)?;
+        self.check_recipient_unshared(&site)?;
         let recipient = site.recipient.clone();
         let mut splices = vec![Splice {
             start: self.layout.lines.start_of(site.node.start),
@@ -533,6 +535,24 @@ impl ConfigEditor {
             });
         }
         Ok(site)
+    }
+
+    /// Refuses to remove or replace a member whose recipient another member holds too: the
+    /// rules naming the other one keep the key, which the edit cannot tell from copies of it.
+    fn check_recipient_unshared(&self, site: &layout::MemberSite) -> Result<(), EditError> {
+        match self
+            .layout
+            .members
+            .iter()
+            .find(|other| other.name != site.name && other.recipient == site.recipient)
+        {
+            Some(other) => Err(EditError::SharedRecipient {
+                name: site.name.clone(),
+                other: other.name.clone(),
+                line: self.layout.lines.line(other.node.start),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The member `name`, one that holds a single recipient.

@@ -147,6 +147,18 @@ pub enum EditError {
         /// The member's line.
         line: usize,
     },
+    /// Another member holds the same recipient.
+    #[error(
+        "member '{name}' holds the same recipient as member '{other}' (line {line}): remove one of them by hand"
+    )]
+    SharedRecipient {
+        /// The member to change.
+        name: String,
+        /// The other member.
+        other: String,
+        /// The other member's line.
+        line: usize,
+    },
     /// No member has that name.
     #[error("no member named '{name}' in keys")]
     NoSuchMember {

@@ -974,3 +974,23 @@ fn edits_after_a_byte_order_mark() {
         )
     );
 }
+
+/// Two members holding one recipient: removing or replacing either is refused (the rules naming
+/// the other keep the key). Found by the config fuzz target (refused as unverified before).
+#[test]
+fn members_sharing_a_recipient() {
+    let text = "keys:\n  - &a age1a\n  - &b age1b\n  - &c age1b\ncreation_rules:\n  - age: [*a, *b]\n  - age: [*a, *c]\n";
+    let shared = |error: EditError| {
+        assert!(
+            matches!(&error, EditError::SharedRecipient { name, other, line: 4 } if name == "b" && other == "c"),
+            "{error:?}"
+        );
+    };
+    let mut editor = ConfigEditor::parse(text).unwrap();
+    shared(editor.remove_member("b").unwrap_err());
+    shared(editor.replace_member("b", "age1d", None).unwrap_err());
+    assert_eq!(editor.to_text(), text);
+    // A member of its own recipient is removed as before.
+    editor.remove_member("a").unwrap();
+    assert!(editor.to_text().ends_with("  - age: [*b]\n  - age: [*c]\n"));
+}
