@@ -64,9 +64,8 @@ pub fn config_edits(data: &[u8]) {
     ) {
         for rule in 0..MAX_EDITED {
             for group in 0..3 {
-                let mut with_alias = added.clone();
                 edited(
-                    &mut with_alias,
+                    &mut added.clone(),
                     |e| e.add_alias_to_rule(rule, group, "fuzz_new"),
                     text,
                 );

@@ -1,7 +1,7 @@
 //! A tab between a `:` and its value: go-yaml reads `key:\tvalue` as `key: value` (a tab after
 //! the `:` of a key is whitespace like a space, `scannerc.go` eats it once the key is found), and
-//! so does sops 3.11; saphyr refuses it when the value starts with a letter, a digit or `-`
-//! ("':' must be followed by a valid YAML whitespace", from a YAML 1.2 test case).
+//! so does sops 3.11; saphyr refuses it when the value starts with an ASCII letter or digit, `_`
+//! or `-` ("':' must be followed by a valid YAML whitespace", from a YAML 1.2 test case).
 //! [`as_spaces`] rewrites the blanks before the character saphyr points at into spaces, which
 //! keeps every character index and line, and changes no value: saphyr raises this error only
 //! for the `:` of a key, never inside a scalar or a comment.
@@ -30,10 +30,11 @@ pub(super) fn as_spaces(text: &str, at: usize) -> Option<String> {
     Some(chars.into_iter().collect())
 }
 
-/// Every tab in the blanks between a `:` and a letter, digit or `-` replaced by `with`: the
-/// places saphyr would refuse one by one, found at once. Some may be inside a scalar or a
-/// comment (where a tab is content): the caller reads the text with two replacements of
-/// different lengths and keeps the result only when both read the same.
+/// Every tab in the blanks between a `:` and what saphyr refuses after one (an ASCII letter or
+/// digit, `_` or `-`) replaced by `with`: the places saphyr would refuse one by one, found at
+/// once. Some may be inside a scalar or a comment (where a tab is content): the caller reads the
+/// text with two replacements of different lengths and keeps the result only when both read the
+/// same.
 pub(super) fn all_replaced(text: &str, with: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut rest = text;
@@ -45,7 +46,7 @@ pub(super) fn all_replaced(text: &str, with: &str) -> String {
         let value_starts = after
             .chars()
             .next()
-            .is_some_and(|c| c.is_alphanumeric() || c == '-');
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
         if run.contains('\t') && value_starts {
             out.push_str(&run.replace('\t', with));
         } else {
