@@ -4,7 +4,8 @@
 //! group and two Shamir groups), a namespace inside the engine path, `rotate` of a transit-keyed
 //! file, `updatekeys` adding an age member to one (with `check` and `status` seeing the drift
 //! first), `enroll --like` in a rule that names a Transit key, and `aesec bao transit rewrap`
-//! after a Transit key rotation.
+//! after a Transit key rotation, and a planted entry naming another server, which gets no
+//! request and no token.
 //!
 //! Every child gets a temporary `HOME` and only the token the test hands it on purpose (the
 //! server runs with `-dev-no-store-token`), so no run can pass through a stray `~/.vault-token`.
@@ -78,8 +79,11 @@ impl Fixture {
         self.home.cmd(&self.sops)
     }
 
+    /// aesec configured for the dev server (`BAO_ADDR`): it sends a token to no other server.
     fn aesec(&self) -> Cmd {
-        self.home.aesec()
+        let mut cmd = self.home.aesec();
+        cmd.env("BAO_ADDR", self.bao.addr());
+        cmd
     }
 }
 
@@ -130,6 +134,52 @@ fn sops_transit_file_decrypts_with_aesec() {
     assert!(
         stderr.contains(&fx.uri()) && stderr.contains("permission denied"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_planted_entry_naming_another_server_gets_no_token() {
+    let fx = require_peer!(Fixture::new());
+    let encrypted = fx.sops_encrypts_with_transit();
+    // Whoever can write to the repository (and holds no key) puts an entry for their own
+    // server before the real one; the metadata is outside the MAC, so the file stays valid.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let planted = format!("http://{}", listener.local_addr().unwrap());
+    let real = format!("- vault_address: {}", fx.bao.addr());
+    let entry_start = encrypted.find(&real).expect("the hc_vault entry");
+    let line_start = encrypted[..entry_start].rfind('\n').unwrap() + 1;
+    let entry_end = encrypted[entry_start..]
+        .find("enc: vault:")
+        .map(|at| entry_start + at)
+        .and_then(|at| encrypted[at..].find('\n').map(|end| at + end + 1))
+        .unwrap();
+    let entry = &encrypted[line_start..entry_end];
+    let planted_entry = entry.replace(&fx.bao.addr(), &planted);
+    let tampered = encrypted.replacen(entry, &format!("{planted_entry}{entry}"), 1);
+    assert_eq!(transit_encs(&tampered).len(), 2, "{tampered}");
+    fx.home.write("secret.enc.yaml", &tampered);
+    let plain = fx
+        .with_token(fx.aesec())
+        .args(["decrypt", "secret.enc.yaml"])
+        .stdout();
+    assert_eq!(plain, PLAINTEXT);
+    // Alone, the planted entry is refused with the reason, still without a request.
+    let alone = encrypted.replacen(entry, &planted_entry, 1);
+    fx.home.write("planted.enc.yaml", &alone);
+    let refused = fx
+        .with_token(fx.aesec())
+        .args(["decrypt", "planted.enc.yaml"])
+        .run_code(128);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&planted) && stderr.contains("set BAO_ADDR="),
+        "{stderr}"
+    );
+    let contacted = listener.accept();
+    assert!(
+        matches!(&contacted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the planted server was contacted: {contacted:?}"
     );
 }
 

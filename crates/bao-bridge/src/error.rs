@@ -218,6 +218,17 @@ pub enum ConfigError {
         /// What form was expected.
         why: &'static str,
     },
+    /// A sops file or `.sops.yaml` names an OpenBao server other than the configured one: the
+    /// token is not sent there.
+    #[error(
+        "the key names the OpenBao server {address:?}, not the configured {configured:?}: the token is sent only to the configured server (set BAO_ADDR={address} if that server is trusted)"
+    )]
+    UntrustedAddress {
+        /// The address the file or rule names.
+        address: String,
+        /// The configured address (`BAO_ADDR`, `VAULT_ADDR` or the default).
+        configured: String,
+    },
     /// The address is not an `http://` or `https://` URL.
     #[error("address {address:?} is not an http(s) URL")]
     InvalidAddress {

@@ -142,12 +142,13 @@ pub struct TransitMasterKey {
 }
 
 impl TransitMasterKey {
-    /// The key at `uri`, reached with `settings` (token, TLS, retries; its address is replaced
-    /// by the URI's).
+    /// The key at `uri`, reached with `settings` (token, TLS, retries), whose address must be
+    /// the URI's server.
     ///
     /// # Errors
     ///
-    /// [`crate::ConfigError`] when the HTTP client cannot be built from `settings`.
+    /// [`crate::ConfigError::UntrustedAddress`] when the URI names another server than
+    /// `settings`; [`crate::ConfigError`] when the HTTP client cannot be built.
     pub fn new(uri: TransitUri, settings: &Config) -> Result<Self, crate::ConfigError> {
         let client = client_for(settings, &uri.address)?;
         Ok(Self { uri, client })
@@ -159,10 +160,32 @@ impl TransitMasterKey {
     }
 }
 
+/// A client for the server at `address` with the credentials of `settings`, which must name
+/// that same server.
+///
+/// The address of an `hc_vault` entry or URI comes from the sops file or `.sops.yaml`, which
+/// whoever can write to the repository controls; sops sends its token wherever they point. The
+/// token (and client certificate) go only to the server the settings name (`BAO_ADDR`,
+/// `VAULT_ADDR`, or the default), so a planted entry cannot collect them.
+///
+/// # Errors
+///
+/// [`crate::ConfigError::UntrustedAddress`] when `address` is another server;
+/// [`crate::ConfigError`] when the HTTP client cannot be built.
 fn client_for(settings: &Config, address: &str) -> Result<Client, crate::ConfigError> {
-    let mut config = settings.clone();
-    address.clone_into(&mut config.address);
-    Client::new(config)
+    if !same_server(address, &settings.address) {
+        return Err(crate::ConfigError::UntrustedAddress {
+            address: address.to_owned(),
+            configured: settings.address.clone(),
+        });
+    }
+    Client::new(settings.clone())
+}
+
+/// Whether two addresses name one server: equal but for letter case and trailing slashes.
+fn same_server(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
 fn backend_error(
@@ -197,8 +220,8 @@ impl MasterKey for TransitMasterKey {
 }
 
 /// The `hc_vault` backend of a decryptor list: decrypts `hc_vault` entries through Transit and
-/// builds [`TransitMasterKey`]s for `hc_vault` specs. The server address comes from each entry
-/// or URI; `settings` give the token, TLS and retries.
+/// builds [`TransitMasterKey`]s for `hc_vault` specs. `settings` give the server, the token,
+/// TLS and retries; entries and URIs naming another server are refused without a request.
 ///
 /// ```no_run
 /// use aesec::sops::KeyDecryptor;
@@ -311,6 +334,80 @@ mod tests {
         let key = TransitMasterKey::new(uri, &settings).unwrap();
         let shown = format!("{:?} {key:?}", TransitBackend::new(settings));
         assert!(!shown.contains("sekrit"), "{shown}");
+    }
+
+    /// The configured server and a listener standing for one that a planted entry names.
+    fn planted_server() -> (TransitBackend, std::net::TcpListener, String) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let planted = format!("http://{}", listener.local_addr().unwrap());
+        let settings = Config::new("http://127.0.0.1:1/").token("s.sekrit-token".to_owned().into());
+        (TransitBackend::new(settings), listener, planted)
+    }
+
+    fn assert_untrusted(error: &MasterKeyError, planted: &str) {
+        let MasterKeyError::Backend { source, .. } = error else {
+            panic!("{error:?}");
+        };
+        match source.downcast_ref::<crate::ConfigError>() {
+            Some(crate::ConfigError::UntrustedAddress {
+                address,
+                configured,
+            }) => {
+                assert_eq!(address, planted);
+                assert_eq!(configured, "http://127.0.0.1:1/");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(source.to_string().contains("set BAO_ADDR="), "{source}");
+    }
+
+    #[test]
+    fn the_token_goes_to_no_server_but_the_configured_one() {
+        let (transit, listener, planted) = planted_server();
+        let entry = KeyEntry::HcVault {
+            vault_address: planted.clone(),
+            engine_path: "transit".into(),
+            key_name: "sops-key".into(),
+            created_at: "2026-12-07T00:00:00Z".into(),
+            enc: "vault:v1:AAAA".into(),
+        };
+        assert_untrusted(&transit.decrypt(&entry).unwrap().unwrap_err(), &planted);
+        let spec = KeySpec::HcVaultTransit(format!("{planted}/v1/transit/keys/sops-key"));
+        let Some(Err(error)) = transit.master_key(&spec) else {
+            panic!("a master key for the planted server");
+        };
+        assert_untrusted(&error, &planted);
+        assert!(matches!(
+            transit.client(&planted),
+            Err(crate::ConfigError::UntrustedAddress { .. })
+        ));
+        let contacted = listener.accept();
+        assert!(
+            matches!(&contacted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "the planted server was contacted: {contacted:?}"
+        );
+    }
+
+    #[test]
+    fn one_server_however_its_address_is_cased_or_ended() {
+        assert!(same_server(
+            "https://Bao.Example:8200/",
+            "https://bao.example:8200"
+        ));
+        assert!(same_server(
+            "http://127.0.0.1:8200",
+            "http://127.0.0.1:8200//"
+        ));
+        assert!(!same_server(
+            "http://127.0.0.1:8200",
+            "http://127.0.0.1:8201"
+        ));
+        assert!(!same_server("https://bao.example", "http://bao.example"));
+        assert!(!same_server(
+            "https://bao.example.evil",
+            "https://bao.example"
+        ));
     }
 
     #[test]
