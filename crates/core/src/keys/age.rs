@@ -201,6 +201,9 @@ impl Eq for Recipient {}
 #[derive(Default)]
 pub struct Identities {
     entries: Vec<(Box<dyn age::Identity + Send + Sync>, String)>,
+    /// The recipients of the identities whose stanzas name no recipient (X25519 and
+    /// post-quantum), as sops writes them in an entry's `recipient`: the entries to try first.
+    recipients: Vec<String>,
 }
 
 /// Why identities could not be read from a source.
@@ -228,9 +231,23 @@ impl Identities {
         self.entries.push((identity, source_name.to_owned()));
     }
 
+    /// Adds one classic age identity from `source_name`, remembering its recipient.
+    pub(crate) fn push_x25519(&mut self, identity: x25519::Identity, source_name: &str) {
+        self.recipients.push(identity.to_public().to_string());
+        self.push(Box::new(identity), source_name);
+    }
+
     /// Moves every identity of `other` into this set.
     pub fn extend(&mut self, other: Self) {
         self.entries.extend(other.entries);
+        self.recipients.extend(other.recipients);
+    }
+
+    /// Whether `recipient` is the recipient of one of the X25519 or post-quantum identities: a
+    /// sops entry labelled with it is the one to try first. The label is the file's word, not
+    /// a proof, so the other entries are still tried after it.
+    pub(crate) fn has_recipient(&self, recipient: &str) -> bool {
+        self.recipients.iter().any(|own| own == recipient)
     }
 
     /// Reads an age identity file's text (`AGE-SECRET-KEY-1…` and `AGE-SECRET-KEY-PQ-1…` lines,
@@ -260,7 +277,7 @@ impl Identities {
         // As the age crate reads an identity file (without plugins): blank lines and `#`
         // comments skipped, every other line an identity, exactly as written (Go does not trim
         // them either); the classic ones become aesec's faster X25519 identities.
-        let mut parsed: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
+        let mut parsed: Vec<(Box<dyn age::Identity + Send + Sync>, String)> = Vec::new();
         for (index, line) in text.lines().enumerate() {
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -272,7 +289,8 @@ impl Identities {
                         index + 1
                     ))
                 })?;
-                parsed.push(Box::new(identity));
+                let recipient = identity.to_public().to_string();
+                parsed.push((Box::new(identity), recipient));
             } else {
                 // The age crate's words, which name the line and not its secret content.
                 let identity = line.parse::<x25519::Identity>().map_err(|_| {
@@ -281,11 +299,13 @@ impl Identities {
                         index + 1
                     ))
                 })?;
-                parsed.push(Box::new(identity));
+                let recipient = identity.to_public().to_string();
+                parsed.push((Box::new(identity), recipient));
             }
         }
         let count = parsed.len();
-        for identity in parsed {
+        for (identity, recipient) in parsed {
+            self.recipients.push(recipient);
             self.push(identity, source_name);
         }
         Ok(count)

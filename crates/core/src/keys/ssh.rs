@@ -407,7 +407,7 @@ pub fn add_ssh_identity(
     };
     identities.push(Box::new(native), source_name);
     if let Some(converted) = converted {
-        identities.push(Box::new(converted), source_name);
+        identities.push_x25519(converted, source_name);
     }
     Ok(())
 }

@@ -29,6 +29,12 @@ const ARMOR_COLUMNS: usize = 64;
 /// and bounds the stanzas (one Diffie-Hellman each, per identity) a hostile entry can ask for.
 pub const MAX_AGE_ENTRY_BYTES: usize = 64 << 10;
 
+/// The most stanzas one entry may hold. sops wraps the data key for one recipient per entry,
+/// and the age crate adds one grease stanza: two at most. An X25519 or post-quantum stanza
+/// names no recipient, so every identity pays a Diffie-Hellman to try it; with this bound and
+/// [`MAX_KEY_ENTRIES`](crate::sops::MAX_KEY_ENTRIES) a hostile file's cost has a ceiling.
+pub const MAX_STANZAS_PER_ENTRY: usize = 16;
+
 /// The most plaintext read from an entry: a data key or share is 32 or 33 bytes, so anything
 /// much longer is refused without reading it all.
 const MAX_PLAINTEXT_BYTES: u64 = 1024;
@@ -151,10 +157,22 @@ pub(crate) fn decrypt_age_entry(
             length: enc.len(),
         });
     }
-    let reader = age::armor::ArmoredReader::new(enc.trim_start().as_bytes());
+    // The armor (or a binary file as it is) decoded once, to count the stanzas before any is
+    // tried; the whole entry is at most MAX_AGE_ENTRY_BYTES.
+    let mut binary = Vec::with_capacity(enc.len());
+    age::armor::ArmoredReader::new(enc.trim_start().as_bytes())
+        .read_to_end(&mut binary)
+        .map_err(|source| decrypt_error(age::DecryptError::Io(source)))?;
+    let stanzas = stanza_count(&binary);
+    if stanzas > MAX_STANZAS_PER_ENTRY {
+        return Err(MasterKeyError::TooManyStanzas {
+            recipient: recipient.to_owned(),
+            stanzas,
+        });
+    }
     // The buffered constructor reads the header a line at a time; the plain one parses it
     // again after every few bytes it reads (a third of an unwrap's time).
-    let decryptor = age::Decryptor::new_buffered(reader).map_err(decrypt_error)?;
+    let decryptor = age::Decryptor::new_buffered(binary.as_slice()).map_err(decrypt_error)?;
     let stream = decryptor
         .decrypt(identities.iter())
         .map_err(decrypt_error)?;
@@ -170,6 +188,19 @@ pub(crate) fn decrypt_age_entry(
         )));
     }
     Ok(plaintext)
+}
+
+/// The stanzas of a binary age file: the lines starting `-> ` before the header's `--- ` MAC
+/// line (a stanza's body lines are base64, so none starts so).
+fn stanza_count(binary: &[u8]) -> usize {
+    let header = binary
+        .windows(5)
+        .position(|window| window == b"\n--- ")
+        .map_or(binary, |end| &binary[..end]);
+    header
+        .windows(4)
+        .filter(|window| *window == b"\n-> ")
+        .count()
 }
 
 /// The most unwrapped entries an [`AgeDecryptor`] remembers (about 30 MiB of entry text).
@@ -230,6 +261,10 @@ impl KeyDecryptor for AgeDecryptor<'_> {
             }),
             _ => None,
         }
+    }
+
+    fn holds_key_for(&self, entry: &KeyEntry) -> bool {
+        matches!(entry, KeyEntry::Age { recipient, .. } if self.identities.has_recipient(recipient))
     }
 }
 

@@ -12,7 +12,7 @@ use std::fmt;
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::sops::age_key::MAX_AGE_ENTRY_BYTES;
+use crate::sops::age_key::{MAX_AGE_ENTRY_BYTES, MAX_STANZAS_PER_ENTRY};
 use crate::sops::key_spec::KeySpec;
 use crate::sops::metadata::{KeyEntry, KeyGroup, Metadata, sort_group};
 use crate::sops::shamir::{self, ShamirError};
@@ -43,6 +43,14 @@ pub trait MasterKey: Send + Sync {
 pub trait KeyDecryptor: Sync {
     /// Decrypts `entry`; `None` when the entry is not of a kind this decryptor handles.
     fn decrypt(&self, entry: &KeyEntry) -> Option<Result<Zeroizing<Vec<u8>>, MasterKeyError>>;
+
+    /// Whether `entry` is labelled as one this decryptor holds the key of (an age entry whose
+    /// `recipient` is one of its identities'): such entries are tried first. The default:
+    /// none is.
+    fn holds_key_for(&self, entry: &KeyEntry) -> bool {
+        let _ = entry;
+        false
+    }
 
     /// The master key `spec` names, when this decryptor's backend handles its kind; `None`
     /// otherwise (the default: age keys need no backend).
@@ -99,6 +107,17 @@ pub enum MasterKeyError {
         recipient: String,
         /// The entry's length in bytes.
         length: usize,
+    },
+    /// The entry's age file has more stanzas than any sops writes ([`MAX_STANZAS_PER_ENTRY`]):
+    /// refused before any is tried, since each would cost every identity a Diffie-Hellman.
+    #[error(
+        "the age entry for recipient '{recipient}' holds {stanzas} recipient stanzas, more than the {MAX_STANZAS_PER_ENTRY} an entry of sops can hold"
+    )]
+    TooManyStanzas {
+        /// The recipient of the entry.
+        recipient: String,
+        /// How many stanzas the entry's header holds.
+        stanzas: usize,
     },
     /// The age file's payload could not be read (truncated or tampered).
     #[error("cannot read the age payload for recipient '{recipient}'")]
@@ -309,16 +328,28 @@ pub fn encrypt_data_key(
     Ok((out, threshold))
 }
 
-/// The order sops tries keys in by default (`--decryption-order age,pgp`): age entries first,
-/// then PGP, then the rest, stable within each kind.
-fn decryption_order(group: &[KeyEntry]) -> Vec<&KeyEntry> {
-    let rank = |entry: &KeyEntry| match entry.kind() {
-        "age" => 0,
-        "pgp" => 1,
-        _ => 2,
+/// The order entries are tried in: first those a decryptor holds the key of by their label
+/// (an X25519 stanza names no recipient, so each entry tried costs a Diffie-Hellman, and a
+/// host's key is often the tenth of its group), then sops' default order
+/// (`--decryption-order age,pgp`): age entries, then PGP, then the rest; stable within each.
+/// Any entry that decrypts gives the group's secret, so the order changes only the cost.
+fn decryption_order<'a>(
+    group: &'a [KeyEntry],
+    decryptors: &[&dyn KeyDecryptor],
+) -> Vec<&'a KeyEntry> {
+    let rank = |entry: &KeyEntry| {
+        let held = decryptors
+            .iter()
+            .any(|decryptor| decryptor.holds_key_for(entry));
+        let kind = match entry.kind() {
+            "age" => 0,
+            "pgp" => 1,
+            _ => 2,
+        };
+        (!held, kind)
     };
     let mut ordered: Vec<&KeyEntry> = group.iter().collect();
-    ordered.sort_by_key(|entry| rank(entry));
+    ordered.sort_by_cached_key(|entry| rank(entry));
     ordered
 }
 
@@ -381,7 +412,7 @@ pub fn decrypt_data_key(
             decrypted: false,
             failures: Vec::new(),
         };
-        for entry in decryption_order(group) {
+        for entry in decryption_order(group, decryptors) {
             match decrypt_entry(entry, decryptors, expected) {
                 Ok(bytes) => {
                     parts.push(bytes);

@@ -28,6 +28,12 @@ pub(crate) const METADATA_KEY: &str = "sops";
 /// The `version` aesec writes: a semver that sops 3.11 accepts (§6.3).
 pub const SOPS_VERSION: &str = "3.11.0";
 
+/// The most key entries (all groups together) one file's metadata may list. A sops file holds
+/// one entry per recipient; a fleet's largest rule names some hundreds. Each entry may cost
+/// every identity a Diffie-Hellman (or a request to OpenBao) when it is tried, so a file
+/// written by someone holding no key cannot make opening it cost more than this many.
+pub const MAX_KEY_ENTRIES: usize = 4096;
+
 /// One key group: master-key entries, any one of which can recover the group's secret (the
 /// data key with one group, a Shamir share with several).
 pub type KeyGroup = Vec<KeyEntry>;
@@ -258,6 +264,14 @@ pub enum MetadataError {
         first: &'static str,
         /// The second rule field found.
         second: &'static str,
+    },
+    /// More key entries than [`MAX_KEY_ENTRIES`]: refused before any is tried.
+    #[error(
+        "sops metadata lists {count} key entries, more than the {MAX_KEY_ENTRIES} aesec reads in one file"
+    )]
+    TooManyKeyEntries {
+        /// How many entries the key groups hold.
+        count: usize,
     },
     /// A flattened (dotenv/INI) key cannot be turned back into a path.
     #[error("flattened sops metadata key '{key}' is malformed")]

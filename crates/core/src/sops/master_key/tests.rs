@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::keys::age::{GeneratedIdentity, Identities, Recipient};
-use crate::sops::age_key::{AgeDecryptor, AgeMasterKey, armor};
+use crate::sops::age_key::{AgeDecryptor, AgeMasterKey, MAX_STANZAS_PER_ENTRY, armor};
 use crate::sops::metadata::{KeyEntry, Metadata};
 use crate::test_support::TempDir;
 use crate::test_support::sops_block;
@@ -368,6 +368,120 @@ fn every_error_variant() {
     assert!(matches!(
         decrypt_data_key(&metadata, &[&same_x]),
         Err(DataKeyError::Combine(_))
+    ));
+}
+
+/// An [`AgeDecryptor`] that counts the entries it is asked to decrypt.
+struct Counting<'a> {
+    inner: AgeDecryptor<'a>,
+    tried: std::sync::atomic::AtomicUsize,
+}
+
+impl KeyDecryptor for Counting<'_> {
+    fn decrypt(&self, entry: &KeyEntry) -> Option<Result<Zeroizing<Vec<u8>>, MasterKeyError>> {
+        self.tried
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.decrypt(entry)
+    }
+
+    fn holds_key_for(&self, entry: &KeyEntry) -> bool {
+        self.inner.holds_key_for(entry)
+    }
+}
+
+#[test]
+fn the_entry_labelled_with_an_own_recipient_is_tried_first() {
+    let owner = Generated::new();
+    let others: Vec<Generated> = (0..4).map(|_| Generated::new()).collect();
+    let ids = Generated::identities(&[&owner]);
+    let key = DataKey::from_bytes(&[3; 32]).unwrap();
+    let wrap = |recipient: Recipient, label: String| {
+        let KeyEntry::Age { enc, .. } = AgeMasterKey::new(recipient)
+            .encrypt(key.expose_secret())
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        KeyEntry::Age {
+            recipient: label,
+            enc,
+        }
+    };
+    let label = |g: &Generated| g.recipient().to_string();
+    // How many entries one decryption tried, and that it found the key.
+    let tries = |group: KeyGroup| {
+        let counting = Counting {
+            inner: AgeDecryptor::new(&ids),
+            tried: Default::default(),
+        };
+        let found = decrypt_data_key(&metadata_for(vec![group], None), &[&counting]).unwrap();
+        assert_eq!(found.expose_secret(), key.expose_secret());
+        counting.tried.into_inner()
+    };
+    let mut group: KeyGroup = others
+        .iter()
+        .map(|g| wrap(g.recipient(), label(g)))
+        .collect();
+    group.push(wrap(owner.recipient(), label(&owner)));
+    assert_eq!(
+        tries(group.clone()),
+        1,
+        "the owner's entry, last of five, first"
+    );
+    // The label is the file's word: a wrong one costs the other entries, never the key.
+    let last = group.len() - 1;
+    group[last] = wrap(owner.recipient(), "age1unlabelled".into());
+    assert_eq!(tries(group.clone()), 5);
+    group[0] = wrap(others[0].recipient(), label(&owner));
+    assert_eq!(
+        tries(group),
+        5,
+        "the lying entry first, then the rest in order"
+    );
+}
+
+#[test]
+fn an_entry_with_more_stanzas_than_sops_writes_is_refused_before_any_is_tried() {
+    let owner = Generated::new();
+    let ids = Generated::identities(&[&owner]);
+    let decryptor = AgeDecryptor::new(&ids);
+    // One age file for many recipients; the age crate adds a grease stanza.
+    let entry_for = |others: usize| {
+        let mut recipients: Vec<Recipient> =
+            (0..others).map(|_| Generated::new().recipient()).collect();
+        recipients.push(owner.recipient());
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(Recipient::as_age)).unwrap();
+        let mut binary = Vec::new();
+        let mut writer = encryptor.wrap_output(&mut binary).unwrap();
+        std::io::Write::write_all(&mut writer, &[7; 32]).unwrap();
+        writer.finish().unwrap();
+        KeyEntry::Age {
+            recipient: owner.recipient().to_string(),
+            enc: armor(&binary),
+        }
+    };
+    let at_limit = entry_for(MAX_STANZAS_PER_ENTRY - 2);
+    let bytes = decryptor.decrypt(&at_limit).unwrap().unwrap();
+    assert_eq!(bytes.as_slice(), &[7; 32]);
+    match decryptor.decrypt(&entry_for(MAX_STANZAS_PER_ENTRY - 1)) {
+        Some(Err(MasterKeyError::TooManyStanzas { stanzas, .. })) => {
+            assert_eq!(stanzas, MAX_STANZAS_PER_ENTRY + 1);
+        }
+        other => panic!("expected TooManyStanzas, got {other:?}"),
+    }
+    // A binary (not armored) entry is counted alike.
+    let KeyEntry::Age { enc, recipient } = entry_for(MAX_STANZAS_PER_ENTRY) else {
+        unreachable!()
+    };
+    let binary = age_binary(&enc);
+    let as_binary = KeyEntry::Age {
+        recipient,
+        enc: String::from_utf8_lossy(&binary).into_owned(),
+    };
+    assert!(matches!(
+        decryptor.decrypt(&as_binary),
+        Some(Err(MasterKeyError::TooManyStanzas { .. }))
     ));
 }
 

@@ -5,7 +5,7 @@
 use crate::sops::rules::CryptRule;
 use crate::tree::{Branch, Item, Value};
 
-use super::{KIND_ORDER, KeyEntry, KeyGroup, Metadata, MetadataError};
+use super::{KIND_ORDER, KeyEntry, KeyGroup, MAX_KEY_ENTRIES, Metadata, MetadataError};
 
 /// Makes a crypt rule from its text.
 type MakeRule = fn(String) -> CryptRule;
@@ -55,6 +55,10 @@ impl Metadata {
         };
         if key_groups.is_empty() {
             return Err(MetadataError::NoKeys);
+        }
+        let count = key_groups.iter().map(Vec::len).sum();
+        if count > MAX_KEY_ENTRIES {
+            return Err(MetadataError::TooManyKeyEntries { count });
         }
         let shamir_threshold = match lookup(branch, "shamir_threshold") {
             None | Some(Value::Null) => None,

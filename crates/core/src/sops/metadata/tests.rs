@@ -265,6 +265,47 @@ fn groups_load_in_sops_order_and_identify_keys() {
 }
 
 #[test]
+fn more_key_entries_than_the_bound_are_refused() {
+    let with_entries = |count: usize| {
+        let mut branch = minimal();
+        branch[0] = entry(
+            "key_groups",
+            Value::List(vec![
+                Value::Map(vec![entry(
+                    "age",
+                    Value::List(
+                        (0..count / 2)
+                            .map(|i| age_entry(&format!("age1{i}")))
+                            .collect(),
+                    ),
+                )]),
+                Value::Map(vec![entry(
+                    "age",
+                    Value::List(
+                        (count / 2..count)
+                            .map(|i| age_entry(&format!("age1{i}")))
+                            .collect(),
+                    ),
+                )]),
+            ]),
+        );
+        Metadata::from_branch(&branch)
+    };
+    let read = with_entries(MAX_KEY_ENTRIES).unwrap();
+    assert_eq!(
+        read.key_groups.iter().map(Vec::len).sum::<usize>(),
+        MAX_KEY_ENTRIES
+    );
+    match with_entries(MAX_KEY_ENTRIES + 1) {
+        Err(error @ MetadataError::TooManyKeyEntries { count }) => {
+            assert_eq!(count, MAX_KEY_ENTRIES + 1);
+            assert!(error.to_string().contains("4097 key entries"), "{error}");
+        }
+        other => panic!("expected TooManyKeyEntries, got {other:?}"),
+    }
+}
+
+#[test]
 fn errors_name_their_cause() {
     let mut branch = minimal();
     branch.pop();
