@@ -41,9 +41,11 @@ mod mount;
 mod template;
 mod units;
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 pub use error::InstallError;
@@ -315,10 +317,14 @@ fn plan<'m>(
 ) -> Result<(Vec<Entry<'m>>, Vec<Request<'m>>), InstallError> {
     let mut entries = Vec::new();
     let mut requests: Vec<Request<'m>> = Vec::new();
+    // The first request of each sops file, by file: a lookup per secret, not a scan.
+    let mut first_of_file: HashMap<&Path, usize> = HashMap::new();
     for secret in &manifest.secrets {
         check_name("secret", &secret.name)?;
         let format = secret.format()?;
-        let same_file = requests.iter().find(|r| r.file == secret.sops_file);
+        let same_file = first_of_file
+            .get(secret.sops_file.as_path())
+            .map(|&index| &requests[index]);
         if let Some(first) = same_file.filter(|first| first.format != format) {
             return Err(InstallError::FormatConflict {
                 secret: secret.name.clone(),
@@ -346,6 +352,9 @@ fn plan<'m>(
             restart_units: &secret.restart_units,
             reload_units: &secret.reload_units,
         });
+        first_of_file
+            .entry(secret.sops_file.as_path())
+            .or_insert(requests.len());
         requests.push(Request::new(
             &secret.name,
             &secret.sops_file,
@@ -365,7 +374,35 @@ fn plan<'m>(
             reload_units: &template.reload_units,
         });
     }
+    check_names_apart(&entries)?;
     Ok((entries, requests))
+}
+
+/// Every entry needs a path of its own: no two with one name, and none inside another's (the
+/// other would have to be a file and a directory). Checked before anything is decrypted or
+/// written, naming the first entry in manifest order that cannot be written.
+fn check_names_apart(entries: &[Entry<'_>]) -> Result<(), InstallError> {
+    let mut names: HashSet<&str> = HashSet::with_capacity(entries.len());
+    let mut repeated = None;
+    for entry in entries {
+        if !names.insert(&entry.relative) && repeated.is_none() {
+            repeated = Some(entry.relative.as_str());
+        }
+    }
+    for entry in entries {
+        let name = entry.relative.as_str();
+        let inside = name
+            .match_indices('/')
+            .map(|(at, _)| &name[..at])
+            .find(|parent| names.contains(parent));
+        if let Some(other) = inside.or(repeated.filter(|repeated| *repeated == name)) {
+            return Err(InstallError::NameConflict {
+                name: name.to_owned(),
+                other: other.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A name must stay inside the generation: relative, no `.` or `..` steps.
@@ -478,18 +515,32 @@ fn identities(manifest: &Manifest, report: &mut Report) -> Result<Identities, In
     Ok(identities)
 }
 
-/// Writes every entry into the new generation directory.
+/// Writes every entry into the new generation directory: the directories first, each once,
+/// then the files on every core (each is new, so none waits on another).
 fn write_generation(
     dir: &Path,
     entries: &[Entry<'_>],
     values: &[Zeroizing<Vec<u8>>],
     dir_owner: Ownership,
 ) -> Result<(), InstallError> {
-    for (entry, value) in entries.iter().zip(values) {
-        let path = dir.join(&entry.relative);
-        generation::make_parents(dir, &path, dir_owner)?;
-        let ownership = entry.ownership.filter(|_| dir_owner.is_some());
-        generation::write_new(&path, value, entry.mode, ownership)?;
-    }
-    Ok(())
+    let paths: Vec<PathBuf> = entries
+        .iter()
+        .map(|entry| dir.join(&entry.relative))
+        .collect();
+    generation::make_dirs(
+        dir,
+        paths.iter().filter_map(|path| path.parent()),
+        dir_owner,
+    )?;
+    let written: Vec<Result<(), InstallError>> = paths
+        .par_iter()
+        .zip(entries)
+        .zip(values)
+        .map(|((path, entry), value)| {
+            let ownership = entry.ownership.filter(|_| dir_owner.is_some());
+            generation::write_new(path, value, entry.mode, ownership)
+        })
+        .collect();
+    // The first failure in manifest order, whichever thread met it first.
+    written.into_iter().collect()
 }

@@ -170,6 +170,11 @@ struct Fleet {
     recipient: aesec::keys::age::Recipient,
 }
 
+/// A secret name whose last step is longer than any file name (255 bytes): writing it fails.
+fn too_long_name() -> String {
+    format!("toolong/{}", "n".repeat(300))
+}
+
 impl Fleet {
     fn new(name: &str) -> Self {
         let root = Root::new(name);
@@ -221,7 +226,8 @@ impl Fleet {
   ],
   "placeholderBySecretName": {{"db/password": "<SOPS:db:PLACEHOLDER>",
                                "api": "<SOPS:api:PLACEHOLDER>", "extra": "<SOPS:x:PLACEHOLDER>",
-                               "api/x": "<SOPS:y:PLACEHOLDER>"}},
+                               "api/x": "<SOPS:y:PLACEHOLDER>",
+                               "{too_long}": "<SOPS:z:PLACEHOLDER>"}},
   "secretsMountPoint": "{mount}",
   "symlinkPath": "{link}",
   "keepGenerations": {keep},
@@ -238,6 +244,7 @@ impl Fleet {
             link = link.display(),
             mount = self.root.mount_point().display(),
             key = self.key_file.display(),
+            too_long = too_long_name(),
         );
         Manifest::from_json(json.as_bytes()).unwrap()
     }
@@ -501,14 +508,29 @@ fn failure_leaves_the_live_generation() {
         "{error}"
     );
 
-    // A failure while writing the generation (`api` is a file, so `api/x` cannot be created).
-    let collide = format!(
-        r#",{{"name": "api/x", "key": "api", "sopsFile": "{}"}}"#,
+    // Two entries that need one path (`api` is a secret, so `api/x` cannot be one), or the
+    // same one: refused before anything is decrypted or written.
+    for extra in ["api/x", "api"] {
+        let collide = format!(
+            r#",{{"name": "{extra}", "key": "api", "sopsFile": "{}"}}"#,
+            good.display()
+        );
+        let error = install(&fleet.manifest(&good, 0, &collide), &root.options()).unwrap_err();
+        assert!(
+            matches!(&error, InstallError::NameConflict { name, other } if name == extra && other == "api"),
+            "{error}"
+        );
+    }
+
+    // A failure while writing the generation (a name longer than a file name can be).
+    let too_long = format!(
+        r#",{{"name": "{}", "key": "api", "sopsFile": "{}"}}"#,
+        too_long_name(),
         good.display()
     );
-    let error = install(&fleet.manifest(&good, 0, &collide), &root.options()).unwrap_err();
+    let error = install(&fleet.manifest(&good, 0, &too_long), &root.options()).unwrap_err();
     assert!(
-        matches!(&error, InstallError::Io { path, .. } if path.ends_with("2/api/x")),
+        matches!(&error, InstallError::Io { path, .. } if path.ends_with(format!("2/{}", too_long_name()))),
         "{error}"
     );
 

@@ -83,6 +83,16 @@ pub enum InstallError {
         /// The template.
         template: String,
     },
+    /// Two entries of the generation need one path, or one needs another's as its directory.
+    #[error(
+        "'{name}' cannot be written: '{other}' is already a secret or template of the generation (each needs a path of its own, not inside another's)"
+    )]
+    NameConflict {
+        /// The entry (secret name, or `rendered/<template>`) that cannot be written.
+        name: String,
+        /// The entry whose path it needs.
+        other: String,
+    },
     /// Two secrets read one sops file in different formats (sops-nix refuses this too).
     #[error("secret '{secret}': '{}' is read as {format:?} here but as {other:?} by secret '{first}'", file.display())]
     FormatConflict {

@@ -4,10 +4,13 @@
 //! A new generation is built beside the live one and becomes live only by one `rename(2)` of a
 //! temporary symlink over `symlinkPath`, so a reader sees the old set or the new set, never a mix.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt, lchown};
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use super::InstallError;
 
@@ -59,26 +62,35 @@ pub(crate) fn make_dir_mode(dir: &Path, ownership: Ownership) -> Result<(), Inst
     set_owner(dir, ownership)
 }
 
-/// Creates the missing directories between `base` and `file`'s parent (0751, `ownership`).
-pub(crate) fn make_parents(
+/// Creates `dirs` (under `base`, a new generation directory) and every directory between
+/// `base` and them, 0751 with `ownership`: shallowest first, each depth on every core.
+pub(crate) fn make_dirs<'a>(
     base: &Path,
-    file: &Path,
+    dirs: impl IntoIterator<Item = &'a Path>,
     ownership: Ownership,
 ) -> Result<(), InstallError> {
-    let Some(parent) = file.parent() else {
-        return Ok(());
-    };
-    let mut missing = Vec::new();
-    let mut current = parent;
-    while current != base && current.starts_with(base) && fs::symlink_metadata(current).is_err() {
-        missing.push(current);
-        match current.parent() {
-            Some(up) => current = up,
-            None => break,
+    let mut missing: BTreeSet<&Path> = BTreeSet::new();
+    for dir in dirs {
+        let mut current = dir;
+        // Up to `base`, or to a directory already listed (its parents are too).
+        while current != base && current.starts_with(base) && missing.insert(current) {
+            match current.parent() {
+                Some(up) => current = up,
+                None => break,
+            }
         }
     }
-    for dir in missing.into_iter().rev() {
-        make_dir(dir, ownership)?;
+    let mut by_depth: BTreeMap<usize, Vec<&Path>> = BTreeMap::new();
+    for dir in missing {
+        by_depth
+            .entry(dir.components().count())
+            .or_default()
+            .push(dir);
+    }
+    for level in by_depth.values() {
+        level
+            .par_iter()
+            .try_for_each(|dir| make_dir(dir, ownership))?;
     }
     Ok(())
 }
@@ -168,6 +180,23 @@ fn temp_dir_in(parent: &Path) -> Result<PathBuf, InstallError> {
     ))
 }
 
+/// Removes the directory `dir` and everything under it, its entries on every core. Symbolic
+/// links are removed, never followed.
+fn remove_tree(dir: &Path) -> Result<(), InstallError> {
+    let entries: Vec<fs::DirEntry> = fs::read_dir(dir)
+        .and_then(Iterator::collect)
+        .map_err(io_error(dir, "list"))?;
+    entries.par_iter().try_for_each(|entry| {
+        let path = entry.path();
+        let removed = match entry.file_type() {
+            Ok(kind) if kind.is_dir() => fs::remove_dir_all(&path),
+            _ => fs::remove_file(&path),
+        };
+        removed.map_err(io_error(&path, "prune generation"))
+    })?;
+    fs::remove_dir(dir).map_err(io_error(dir, "prune generation"))
+}
+
 /// Removes generation directories `g` with `g <= current - keep` (none when `keep <= 0`).
 /// Returns the numbers removed.
 pub(crate) fn prune(mount: &Path, current: u64, keep: i64) -> Result<Vec<u64>, InstallError> {
@@ -189,8 +218,7 @@ pub(crate) fn prune(mount: &Path, current: u64, keep: i64) -> Result<Vec<u64>, I
             continue;
         };
         if number + keep <= current {
-            let path = entry.path();
-            fs::remove_dir_all(&path).map_err(io_error(&path, "prune generation"))?;
+            remove_tree(&entry.path())?;
             removed.push(number);
         }
     }

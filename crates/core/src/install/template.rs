@@ -1,6 +1,8 @@
 //! Templates: the text of each manifest template, with every secret's placeholder replaced by
 //! its decrypted value.
 
+use memchr::memmem;
+use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::error::InstallError;
@@ -45,27 +47,56 @@ pub(super) fn render(
         })
         .collect();
     templates
-        .iter()
+        .par_iter()
         .map(|text| {
             let mut rendered = Zeroizing::new(text.as_bytes().to_vec());
             for (placeholder, value) in &pairs {
-                rendered = replace_all(&rendered, placeholder, value);
+                if let Some(replaced) = replace_all(&rendered, placeholder, value) {
+                    rendered = replaced;
+                }
             }
             rendered
         })
         .collect()
 }
 
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(haystack.len()));
-    let mut rest = haystack;
-    while !needle.is_empty()
-        && let Some(at) = rest.windows(needle.len()).position(|w| w == needle)
-    {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(with);
-        rest = &rest[at + needle.len()..];
+/// `haystack` with every occurrence of `needle` (left to right, not overlapping) replaced by
+/// `with`; `None` when there is none (or `needle` is empty), so nothing is copied.
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    if needle.is_empty() {
+        return None;
     }
-    out.extend_from_slice(rest);
-    out
+    let mut found = memmem::find_iter(haystack, needle).peekable();
+    found.peek()?;
+    let mut out = Zeroizing::new(Vec::with_capacity(haystack.len()));
+    let mut copied = 0;
+    for at in found {
+        out.extend_from_slice(&haystack[copied..at]);
+        out.extend_from_slice(with);
+        copied = at + needle.len();
+    }
+    out.extend_from_slice(&haystack[copied..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replaced(haystack: &str, needle: &str, with: &str) -> Option<String> {
+        replace_all(haystack.as_bytes(), needle.as_bytes(), with.as_bytes())
+            .map(|out| String::from_utf8(out.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn replaces_as_go_replace_all() {
+        assert_eq!(replaced("a<P>b<P>", "<P>", "x").as_deref(), Some("axbx"));
+        assert_eq!(replaced("<P>", "<P>", "").as_deref(), Some(""));
+        // Left to right, never overlapping (strings.ReplaceAll("aaa", "aa", "X") is "Xa").
+        assert_eq!(replaced("aaa", "aa", "X").as_deref(), Some("Xa"));
+        // A replacement is not searched again within the same pass.
+        assert_eq!(replaced("<P>", "<P>", "<P><P>").as_deref(), Some("<P><P>"));
+        assert_eq!(replaced("nothing here", "<P>", "x"), None);
+        assert_eq!(replaced("abc", "", "x"), None);
+    }
 }
