@@ -19,6 +19,9 @@
 //! - **Transit as a sops master key** ([`TransitBackend`], [`TransitMasterKey`]): `hc_vault`
 //!   entries byte-compatible with sops; the backend joins the decryptor list that `aesec`'s
 //!   file operations take, so files keyed to Transit (alone or beside age) open and re-wrap.
+//!   Unlike sops, the token goes only to the configured server: an entry or `.sops.yaml` URI
+//!   naming another one (planted by whoever can write to the repository) is refused before
+//!   any request ([`ConfigError::UntrustedAddress`]).
 //!
 //! # Bootstrapping OpenBao
 //!
