@@ -5,6 +5,7 @@ use std::collections::btree_map::Entry as Slot;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -213,8 +214,8 @@ impl PushReport {
     }
 }
 
-/// Decrypts every mapped file and reads each path's metadata, and returns what a push would
-/// do. Writes nothing. Costs one metadata read per mapped path (plus, with
+/// Decrypts every mapped file and reads each path's metadata (several reads in flight at
+/// once), and returns what a push would do. Writes nothing. Costs one metadata read per mapped path (plus, with
 /// [`PlanOptions::prune`], one list per folder of the mounts and one metadata read per
 /// unmapped path).
 pub fn plan(
@@ -225,17 +226,25 @@ pub fn plan(
 ) -> Result<Plan, PublishError> {
     let mut plan = Plan::default();
     let mut documents = BTreeMap::new();
+    let mut contents = Vec::with_capacity(mapping.publish.len());
     for entry in &mapping.publish {
         // Each file is decrypted once, however many entries it feeds.
         let document = match documents.entry(entry.file.as_path()) {
             Slot::Occupied(slot) => slot.into_mut(),
             Slot::Vacant(slot) => slot.insert(open_file(mapping, &entry.file, decryptors)?),
         };
-        let content = entry_content(mapping, entry, document)?;
+        contents.push(entry_content(mapping, entry, document)?);
+    }
+    let targets: Vec<(&str, &str)> = mapping
+        .publish
+        .iter()
+        .map(|entry| (entry.mount(mapping), entry.path.as_str()))
+        .collect();
+    let metadata = read_all_metadata(client, &targets);
+    for ((entry, content), metadata) in mapping.publish.iter().zip(contents).zip(metadata) {
         let mount = entry.mount(mapping);
-        let metadata = read_metadata(client, mount, &entry.path)?;
         plan.changes
-            .push(change_for(entry, mount, content, metadata, options));
+            .push(change_for(entry, mount, content, metadata?, options));
     }
     if options.prune {
         let mapped: BTreeSet<(&str, &str)> = mapping
@@ -246,27 +255,35 @@ pub fn plan(
         let mounts: BTreeSet<&str> = std::iter::once(mapping.kv_mount.as_str())
             .chain(mapped.iter().map(|(mount, _)| *mount))
             .collect();
+        let mut unmapped = Vec::new();
         for mount in mounts {
             for path in list_recursive(client, mount)? {
-                if mapped.contains(&(mount, path.as_str())) {
-                    continue;
+                if !mapped.contains(&(mount, path.as_str())) {
+                    unmapped.push((mount, path));
                 }
-                let Some(metadata) = read_metadata(client, mount, &path)? else {
-                    continue;
-                };
-                if is_managed(&metadata) && is_live(&metadata) {
-                    plan.changes.push(Change {
-                        action: Action::Prune,
-                        mount: mount.to_owned(),
-                        current_version: metadata.current_version,
-                        source: metadata.custom_metadata.get(SOURCE_KEY).cloned(),
-                        path,
-                        keys: None,
-                        owner: None,
-                        content: None,
-                        stale_encodings: Vec::new(),
-                    });
-                }
+            }
+        }
+        let targets: Vec<(&str, &str)> = unmapped
+            .iter()
+            .map(|(mount, path)| (*mount, path.as_str()))
+            .collect();
+        let metadata = read_all_metadata(client, &targets);
+        for ((mount, path), metadata) in unmapped.into_iter().zip(metadata) {
+            let Some(metadata) = metadata? else {
+                continue;
+            };
+            if is_managed(&metadata) && is_live(&metadata) {
+                plan.changes.push(Change {
+                    action: Action::Prune,
+                    mount: mount.to_owned(),
+                    current_version: metadata.current_version,
+                    source: metadata.custom_metadata.get(SOURCE_KEY).cloned(),
+                    path,
+                    keys: None,
+                    owner: None,
+                    content: None,
+                    stale_encodings: Vec::new(),
+                });
             }
         }
     }
@@ -470,6 +487,45 @@ fn entry_content(
 
 fn source_name(file: &Path, keys: Option<&str>) -> String {
     format!("{}{}", file.display(), keys.unwrap_or(""))
+}
+
+/// How many metadata reads are in flight at once: each waits mostly on the server, so more
+/// than the cores.
+const CONCURRENT_READS: usize = 8;
+
+/// The metadata of every `(mount, path)`, in order, read [`CONCURRENT_READS`] at a time.
+fn read_all_metadata(
+    client: &Client,
+    targets: &[(&str, &str)],
+) -> Vec<Result<Option<Metadata>, PublishError>> {
+    let next = AtomicUsize::new(0);
+    let mut read: Vec<(usize, Result<Option<Metadata>, PublishError>)> =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..CONCURRENT_READS.min(targets.len()))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&(mount, path)) = targets.get(index) else {
+                                return done;
+                            };
+                            done.push((index, read_metadata(client, mount, path)));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| {
+                    worker
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+    read.sort_by_key(|(index, _)| *index);
+    read.into_iter().map(|(_, result)| result).collect()
 }
 
 fn read_metadata(
