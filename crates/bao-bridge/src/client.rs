@@ -161,6 +161,12 @@ impl Client {
         if !(address.starts_with("http://") || address.starts_with("https://")) {
             return Err(ConfigError::InvalidAddress { address });
         }
+        if !config.insecure_http
+            && let Some(authority) = address.strip_prefix("http://")
+            && !is_loopback(authority)
+        {
+            return Err(ConfigError::PlainHttp { address });
+        }
         let http = crate::tls::http_client(&config)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -655,9 +661,61 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
     })
 }
 
+/// Whether the host of `authority` (`host[:port][/…]`, maybe `user@`) is this machine:
+/// `localhost` or a loopback IP address (`127.0.0.0/8`, `[::1]`).
+fn is_loopback(authority: &str) -> bool {
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, rest)| rest);
+    let host = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed
+            .split_once(']')
+            .map_or(bracketed, |(host, _)| host),
+        None => host_port
+            .split_once(':')
+            .map_or(host_port, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_allowed() {
+        for local in [
+            "http://127.0.0.1:8200",
+            "http://127.9.8.7",
+            "http://LOCALHOST:8200/",
+            "http://[::1]:8200",
+            "http://user@localhost:1",
+            "https://bao.example:8200",
+        ] {
+            assert!(Client::new(Config::new(local)).is_ok(), "{local}");
+        }
+        for remote in [
+            "http://bao.example:8200",
+            "http://10.0.0.5:8200",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example:80",
+            "http://[::2]:8200",
+            "http://127.0.0.1@bao.example",
+        ] {
+            match Client::new(Config::new(remote)) {
+                Err(ConfigError::PlainHttp { address }) => assert_eq!(address, remote),
+                other => panic!("{remote}: {:?}", other.map(|_| ())),
+            }
+            assert!(
+                Client::new(Config::new(remote).insecure_http(true)).is_ok(),
+                "{remote}"
+            );
+        }
+    }
 
     fn class(status: u16, body: &str) -> (Error, RetryClass) {
         classify(status, body.as_bytes(), "kv/data/x", "http://a", None)

@@ -66,6 +66,10 @@ pub struct Config {
     pub client_key: Option<PathBuf>,
     /// Accept any server certificate. Dangerous: only for throwaway test servers.
     pub skip_verify: bool,
+    /// Allow plain `http://` to a server that is not on this machine: the token would cross
+    /// the network in clear. Off by default (`http://` to a loopback address is always
+    /// allowed); the CLI's `--insecure-http`.
+    pub insecure_http: bool,
     /// The timeout of one attempt.
     pub timeout: Duration,
     /// How failed attempts are retried.
@@ -86,6 +90,7 @@ impl Config {
             client_cert: None,
             client_key: None,
             skip_verify: false,
+            insecure_http: false,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
             consistency: Consistency::default(),
@@ -107,6 +112,12 @@ impl Config {
     /// Trusts the CA certificates of this PEM file instead of the system roots.
     pub fn ca_cert(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_cert = Some(path.into());
+        self
+    }
+
+    /// Allows (or not) plain `http://` to a server off this machine ([`Config::insecure_http`]).
+    pub fn insecure_http(mut self, allow: bool) -> Self {
+        self.insecure_http = allow;
         self
     }
 
@@ -208,6 +219,7 @@ impl fmt::Debug for Config {
             .field("client_cert", &self.client_cert)
             .field("client_key", &self.client_key)
             .field("skip_verify", &self.skip_verify)
+            .field("insecure_http", &self.insecure_http)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("consistency", &self.consistency)

@@ -229,6 +229,16 @@ pub enum ConfigError {
         /// The configured address (`BAO_ADDR`, `VAULT_ADDR` or the default).
         configured: String,
     },
+    /// A plain `http://` address of a server off this machine, without
+    /// [`Config::insecure_http`](crate::Config::insecure_http): the token would cross the
+    /// network in clear.
+    #[error(
+        "address {address:?} is plain http to another machine: the token would cross the network in clear (use https, or --insecure-http if the network is trusted)"
+    )]
+    PlainHttp {
+        /// The address given.
+        address: String,
+    },
     /// The address is not an `http://` or `https://` URL.
     #[error("address {address:?} is not an http(s) URL")]
     InvalidAddress {

@@ -57,6 +57,11 @@ pub(crate) struct Cli {
     #[arg(long = "identity", global = true, value_name = "FILE")]
     pub(crate) identities: Vec<PathBuf>,
 
+    /// Allow plain http:// to an OpenBao server on another machine (the token crosses the
+    /// network in clear); http:// to this machine (loopback) needs no flag.
+    #[arg(long, global = true)]
+    pub(crate) insecure_http: bool,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -91,6 +91,8 @@ pub(crate) struct Context {
     pub(crate) quiet: bool,
     /// `--json`.
     pub(crate) json: bool,
+    /// `--insecure-http`.
+    pub(crate) insecure_http: bool,
 }
 
 /// The identities of a run and where they were looked for.
@@ -154,9 +156,9 @@ pub(crate) struct KeyBackends {
 
 impl KeyBackends {
     /// The backends of this run's environment.
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(context: &Context) -> Self {
         Self {
-            transit: transit_backend(),
+            transit: transit_backend(context),
         }
     }
 
@@ -169,17 +171,26 @@ impl KeyBackends {
     }
 }
 
-/// The `hc_vault` backend: OpenBao's settings (`BAO_X`, else `VAULT_X`), with sops' token
-/// fallback `~/.vault-token` when neither `BAO_TOKEN` nor `VAULT_TOKEN` is set.
-pub(crate) fn transit_backend() -> Option<TransitBackend> {
-    let mut settings =
-        match aesec_bao_bridge::Config::from_env_with(|name| std::env::var(name).ok()) {
-            Ok(settings) => settings,
-            Err(error) => {
-                tracing::warn!("OpenBao settings ignored, hc_vault keys unavailable: {error}");
-                return None;
-            }
-        };
+/// OpenBao's settings: the environment (`BAO_X`, else `VAULT_X`) and `--insecure-http`.
+pub(crate) fn bao_settings(
+    context: &Context,
+) -> Result<aesec_bao_bridge::Config, aesec_bao_bridge::ConfigError> {
+    Ok(
+        aesec_bao_bridge::Config::from_env_with(|name| std::env::var(name).ok())?
+            .insecure_http(context.insecure_http),
+    )
+}
+
+/// The `hc_vault` backend: [`bao_settings`], with sops' token fallback `~/.vault-token` when
+/// neither `BAO_TOKEN` nor `VAULT_TOKEN` is set.
+pub(crate) fn transit_backend(context: &Context) -> Option<TransitBackend> {
+    let mut settings = match bao_settings(context) {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::warn!("OpenBao settings ignored, hc_vault keys unavailable: {error}");
+            return None;
+        }
+    };
     if settings.token.is_none()
         && let Some(home) = var_os(crate::env::HOME)
     {
@@ -215,6 +226,7 @@ impl Context {
             identity_files: cli.identities.clone(),
             quiet: cli.quiet,
             json: cli.json,
+            insecure_http: cli.insecure_http,
         })
     }
 
@@ -311,7 +323,7 @@ impl Context {
         }
         Keys {
             identities: found.identities,
-            backends: KeyBackends::new(),
+            backends: KeyBackends::new(self),
             search: KeySearch {
                 looked: discovery::describe(&sources),
                 problems,

@@ -1391,3 +1391,16 @@ fn deploy_dry_run_prints_every_command_and_runs_none() {
         .code(8)
         .stderr_has("--target names the address of one host");
 }
+
+#[test]
+fn plain_http_to_another_machine_needs_insecure_http() {
+    // Refused before any request: the token would cross the network in clear.
+    let mut sandbox = Sandbox::new();
+    sandbox.env("BAO_ADDR", "http://bao.example:8200");
+    sandbox.env("BAO_TOKEN", "s.not-sent");
+    sandbox
+        .run(&["bao", "login"])
+        .code(1)
+        .stderr_has("plain http to another machine")
+        .stderr_has("--insecure-http");
+}

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use aesec::fs::WriteOptions;
 use aesec::progress::Observer;
 use aesec::sops::TreePath;
+use aesec_bao_bridge::Client;
 use aesec_bao_bridge::publish::{self, Action, MAPPING_FILE, Mapping, PlanOptions, PullTarget};
-use aesec_bao_bridge::{Client, Config as BaoConfig};
 use anyhow::Context as _;
 
 use crate::cli::{BaoCommand, BaoManifestsArgs, BaoPullArgs, BaoPushArgs, MappingArgs};
@@ -34,7 +34,7 @@ pub(crate) fn run(context: &Context, command: &BaoCommand) -> anyhow::Result<u8>
 
 fn push(context: &Context, args: &BaoPushArgs) -> anyhow::Result<u8> {
     let mapping = load_mapping(context, &args.mapping)?;
-    let client = client()?;
+    let client = client(context)?;
     let keys = context.keys();
     let decryptors = keys.decryptors();
     let mut options = PlanOptions::default();
@@ -140,7 +140,7 @@ fn pull(context: &Context, args: &BaoPullArgs) -> anyhow::Result<u8> {
     target.keys = keys_path.as_ref();
     target.config = config.as_ref();
     target.decryptors = &decryptors;
-    let client = client()?;
+    let client = client(context)?;
     let shown = context.shown(&file);
     match publish::pull(&client, &mount, &args.path, &target)? {
         Some(bytes) => {
@@ -161,7 +161,7 @@ fn pull(context: &Context, args: &BaoPullArgs) -> anyhow::Result<u8> {
 
 fn manifests(context: &Context, args: &BaoManifestsArgs) -> anyhow::Result<u8> {
     let mapping = load_mapping(context, &args.mapping)?;
-    let server = bao_config()?.address;
+    let server = super::bao_settings(context)?.address;
     crate::output::stdout(publish::manifests(&mapping, &server).as_bytes())?;
     Ok(0)
 }
@@ -182,10 +182,6 @@ fn load_mapping(context: &Context, args: &MappingArgs) -> anyhow::Result<Mapping
     Ok(Mapping::from_yaml(&bytes, &file)?)
 }
 
-fn bao_config() -> anyhow::Result<BaoConfig> {
-    Ok(BaoConfig::from_env_with(|name| std::env::var(name).ok())?)
-}
-
-pub(super) fn client() -> anyhow::Result<Client> {
-    Ok(Client::new(bao_config()?)?)
+pub(super) fn client(context: &Context) -> anyhow::Result<Client> {
+    Ok(Client::new(super::bao_settings(context)?)?)
 }

@@ -26,14 +26,14 @@ pub(crate) fn init(context: &Context, args: &BaoInitArgs) -> anyhow::Result<u8> 
         anyhow::bail!("'{}' is not a directory", context.shown(parent).display());
     }
     let config = context.config()?;
-    let backends = KeyBackends::new();
+    let backends = KeyBackends::new(context);
     let backends = backends.list();
     let mut target = InitTarget::new(&file, &context.cwd);
     target.config = config.as_ref();
     target.backends = &backends;
     target.shares = args.shares;
     target.threshold = args.threshold;
-    let client = super::bao::client()?;
+    let client = super::bao::client(context)?;
     let initialised = bootstrap::init(&client, &target)
         .with_context(|| format!("cannot initialise {}", client.address()))?;
     write_file(
@@ -72,7 +72,7 @@ pub(crate) fn unseal(context: &Context, args: &BaoUnsealArgs) -> anyhow::Result<
     let bytes = aesec::fs::read(&file)?;
     let keys = context.keys();
     let decryptors = keys.decryptors();
-    let client = super::bao::client()?;
+    let client = super::bao::client(context)?;
     let report = bootstrap::unseal(&client, &file, &bytes, &decryptors.list())
         .with_context(|| format!("cannot unseal {}", client.address()))?;
     if report.sealed && report.groups_opened.is_empty() {

@@ -28,7 +28,7 @@ struct Shown {
 }
 
 pub(crate) fn run(context: &Context, args: &BaoLoginArgs) -> anyhow::Result<u8> {
-    let client = super::bao::client()?;
+    let client = super::bao::client(context)?;
     let method = method_name(args.method);
     let (shown, token) = match login(&client, args)? {
         None => {

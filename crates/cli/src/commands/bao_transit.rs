@@ -40,7 +40,7 @@ struct Stale {
 
 fn rewrap(context: &Context, args: &BaoTransitRewrapArgs) -> anyhow::Result<u8> {
     let config = context.fleet_config()?;
-    let transit = crate::commands::transit_backend()
+    let transit = crate::commands::transit_backend(context)
         .context("the OpenBao settings (BAO_*/VAULT_*) cannot be used")?;
     let files = fleet::discover(&config, &args.paths, &context.cwd)?;
     let stale = plan(context, &transit, files)?;

@@ -33,7 +33,7 @@ pub(crate) fn run(context: &Context, args: &EditArgs) -> anyhow::Result<u8> {
         )?
     } else {
         let config = context.config()?;
-        let backends = KeyBackends::new();
+        let backends = KeyBackends::new(context);
         let (recipients, rules) = aesec::file::creation_recipients(
             config.as_ref(),
             &path,

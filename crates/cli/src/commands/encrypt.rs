@@ -36,7 +36,7 @@ pub(crate) fn run(context: &Context, args: &EncryptArgs) -> anyhow::Result<u8> {
     overrides.mac_only_encrypted = args.mac_only_encrypted;
     overrides.shamir_threshold = args.shamir_secret_sharing_threshold;
     let config = context.config()?;
-    let backends = KeyBackends::new();
+    let backends = KeyBackends::new(context);
     let (recipients, rules) = aesec::file::creation_recipients(
         config.as_ref(),
         &context.path(name),
