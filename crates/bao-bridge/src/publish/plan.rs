@@ -215,9 +215,9 @@ impl PushReport {
 }
 
 /// Decrypts every mapped file and reads each path's metadata (several reads in flight at
-/// once), and returns what a push would do. Writes nothing. Costs one metadata read per mapped path (plus, with
-/// [`PlanOptions::prune`], one list per folder of the mounts and one metadata read per
-/// unmapped path).
+/// once), and returns what a push would do. Writes nothing. Costs one metadata read per
+/// mapped path (plus, with [`PlanOptions::prune`], one list per folder of the mounts and one
+/// metadata read per unmapped path).
 pub fn plan(
     client: &Client,
     mapping: &Mapping,

@@ -233,8 +233,20 @@ impl Identities {
 
     /// Adds one classic age identity from `source_name`, remembering its recipient.
     pub(crate) fn push_x25519(&mut self, identity: x25519::Identity, source_name: &str) {
-        self.recipients.push(identity.to_public().to_string());
-        self.push(Box::new(identity), source_name);
+        let recipient = identity.to_public().to_string();
+        self.push_labelled(Box::new(identity), recipient, source_name);
+    }
+
+    /// Adds one identity whose stanzas name no recipient, with the recipient sops labels its
+    /// entries with.
+    fn push_labelled(
+        &mut self,
+        identity: Box<dyn age::Identity + Send + Sync>,
+        recipient: String,
+        source_name: &str,
+    ) {
+        self.recipients.push(recipient);
+        self.push(identity, source_name);
     }
 
     /// Moves every identity of `other` into this set.
@@ -305,8 +317,7 @@ impl Identities {
         }
         let count = parsed.len();
         for (identity, recipient) in parsed {
-            self.recipients.push(recipient);
-            self.push(identity, source_name);
+            self.push_labelled(identity, recipient, source_name);
         }
         Ok(count)
     }

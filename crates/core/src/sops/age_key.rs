@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 use std::sync::Mutex;
 
 use base64::Engine;
+use memchr::memmem;
 use zeroize::Zeroizing;
 
 use crate::keys::age::{Identities, Recipient};
@@ -193,14 +194,8 @@ pub(crate) fn decrypt_age_entry(
 /// The stanzas of a binary age file: the lines starting `-> ` before the header's `--- ` MAC
 /// line (a stanza's body lines are base64, so none starts so).
 fn stanza_count(binary: &[u8]) -> usize {
-    let header = binary
-        .windows(5)
-        .position(|window| window == b"\n--- ")
-        .map_or(binary, |end| &binary[..end]);
-    header
-        .windows(4)
-        .filter(|window| *window == b"\n-> ")
-        .count()
+    let header = memmem::find(binary, b"\n--- ").map_or(binary, |end| &binary[..end]);
+    memmem::find_iter(header, b"\n-> ").count()
 }
 
 /// The most unwrapped entries an [`AgeDecryptor`] remembers (about 30 MiB of entry text).
